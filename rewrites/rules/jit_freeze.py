@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Rule, Valid
+
+
+class JitFreeze(Rule):
+    """Flags `torch.jit.freeze(scripted)`.
+
+    ## What it does
+    Reports uses of `torch.jit.freeze`.
+
+    ## Why is this bad?
+    Freezing inlines a `ScriptModule`'s parameters as constants. `torch.export` already lifts
+    parameters into the program and ExecuTorch stores them as constants in the `.pte`, so the
+    call has no ExecuTorch counterpart and needs a `ScriptModule` to run at all.
+
+    ## Example
+    ```python
+    frozen = torch.jit.freeze(torch.jit.script(model.eval()))
+    ```
+
+    Use instead:
+    ```python
+    exported = torch.export.export(model.eval(), example_inputs)
+    ```
+
+    ## Fix safety
+    Unsafe: the fix drops the call and keeps its argument, which is still a `ScriptModule`
+    until the scripting call is migrated too (MIG101).
+    """
+
+    code = "MIG105"
+    name = "jit-freeze"
+    message = (
+        "`torch.jit.freeze` only works on TorchScript; `torch.export` and ExecuTorch already store "
+        "parameters as constants, so drop the call"
+    )
+    fix_title = "Remove the `torch.jit.freeze` call"
+    fix_safety = FixSafety.UNSAFE
+    names = frozenset({"torch.jit.freeze"})
+
+    VALID = [Valid("import torch\nm = model.eval()\n")]
+    INVALID = [
+        Invalid("import torch\nfrozen = torch.jit.freeze(torch.jit.script(model.eval()))\n"),
+        Invalid("from torch.jit import freeze\nm = freeze(sm, preserved_attrs=['version'])\n"),
+    ]
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        self.report(node)

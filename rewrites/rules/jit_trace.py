@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._helpers import is_submodule_assignment
+
+
+class JitTrace(Rule):
+    """Flags `torch.jit.trace(model, example)`.
+
+    ## What it does
+    Reports uses of `torch.jit.trace` other than `self.sub = torch.jit.trace(...)` (see
+    MIG111).
+
+    ## Why is this bad?
+    Tracing records a TorchScript graph that ExecuTorch cannot load, and `torch.export.export`
+    rejects traced modules. `torch.export` is the successor: it also traces with example
+    inputs, but it checks the trace (guards) instead of silently baking in Python control flow.
+
+    ## Example
+    ```python
+    traced = torch.jit.trace(model, example)
+    ```
+
+    Use instead:
+    ```python
+    exported = torch.export.export(model.eval(), (example,))
+    ```
+
+    ## Fix safety
+    Unsafe: `torch.export` fails where tracing silently specialised (data-dependent `if`,
+    `.item()`), and `int`/`bool` inputs become specialised constants.
+    """
+
+    code = "MIG103"
+    name = "jit-trace"
+    message = (
+        "`torch.jit.trace` makes TorchScript, which ExecuTorch cannot load: use "
+        "`torch.export.export(model.eval(), (example,))` with the same example inputs"
+    )
+    fix_title = "Replace with `torch.export.export(model.eval(), example_args)`"
+    fix_safety = FixSafety.UNSAFE
+    names = frozenset({"torch.jit.trace"})
+
+    VALID = [
+        Valid("import torch\nep = torch.export.export(model.eval(), (x,))\n"),
+        Valid("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.enc = torch.jit.trace(Enc(), x)\n"),
+        Valid("import torch\ntorch.autograd.profiler.trace(model)\n"),
+    ]
+    INVALID = [
+        Invalid("import torch\ntraced = torch.jit.trace(model, example)\n", line=2, column=10),
+        Invalid("from torch.jit import trace\ntraced = trace(model, (a, b))\n"),
+        Invalid("import torch as T\ntraced = T.jit.trace(model.eval(), example, strict=False)\n"),
+    ]
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        if not is_submodule_assignment(self.ctx):
+            self.report(node)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.rule import Invalid, Rule, Valid
+
+
+class TorchScriptApi(Rule):
+    """Flags any other TorchScript API (`torch.jit.*`, `torch._C._jit_*`).
+
+    ## What it does
+    Reports every use of a `torch.jit` name, or of a `torch._C._jit_*` switch, that no more
+    specific rule covers: fuser settings, `torch.jit.CompilationUnit`, `optimized_execution`,
+    `set_fusion_strategy`, `torch._C._jit_set_profiling_executor` and the like.
+
+    ## Why is this bad?
+    Every TorchScript dependency has to go for the code to run without TorchScript; these
+    tune or inspect the TorchScript runtime and have no effect on an ExecuTorch program.
+
+    ## Example
+    ```python
+    torch._C._jit_set_profiling_executor(False)
+    with torch.jit.optimized_execution(True):
+        out = scripted(x)
+    ```
+
+    Use instead:
+    ```python
+    out = model(x)
+    ```
+
+    ## Fix safety
+    Display-only: what replaces a runtime switch depends on why it was set.
+    """
+
+    code = "MIG199"
+    name = "torchscript-api"
+    message = "`{name}` belongs to TorchScript, which ExecuTorch does not use: remove it or move off it"
+    names = frozenset({"torch.jit.*", "torch._C._jit_*"})
+    fallback = True
+
+    VALID = [
+        Valid("import torch\nm = torch.compile(model)\n"),
+        Valid("import torch\nm = torch.jit.script(model)\n"),
+    ]
+    INVALID = [
+        Invalid("import torch\ntorch._C._jit_set_profiling_executor(False)\n"),
+        Invalid("import torch\nwith torch.jit.optimized_execution(True):\n    pass\n"),
+        Invalid("from torch.jit import CompilationUnit\ncu = CompilationUnit(src)\n"),
+    ]
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        self.report(node, self.message.format(name=qualified_name))

@@ -1,0 +1,43 @@
+"""Every rule's VALID / INVALID examples, run through the real engine (prefilter included)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewrites.engine import check_source
+from rewrites.registry import all_rules
+from rewrites.rule import Invalid, Rule, Valid
+
+CASES = [
+    pytest.param(rule, case, id=f"{rule.code}-{kind}-{i}")
+    for rule in all_rules()
+    for kind, cases in (("valid", rule.VALID), ("invalid", rule.INVALID))
+    for i, case in enumerate(cases)
+]
+
+
+def _findings(rule: type[Rule], code: str) -> list:
+    outcome = check_source(code.encode(), all_rules())
+    assert outcome.error is None, outcome.error
+    return [f for f in outcome.findings if f.code == rule.code]
+
+
+@pytest.mark.parametrize(("rule", "case"), CASES)
+def test_rule_case(rule: type[Rule], case: Valid | Invalid) -> None:
+    found = _findings(rule, case.code)
+    if isinstance(case, Valid):
+        assert found == [], f"{rule.code} reported valid code:\n{case.code}"
+        return
+    assert len(found) == case.count, f"{rule.code} found {found} in:\n{case.code}"
+    first = found[0]
+    assert first.name == rule.name
+    if case.line is not None:
+        assert first.line == case.line
+    if case.column is not None:
+        assert first.column == case.column
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_invalid_cases_survive_the_prefilter(rule: type[Rule]) -> None:
+    for case in rule.INVALID:
+        assert rule.could_match(case.code), f"{rule.code} prefilter rejects:\n{case.code}"
