@@ -127,14 +127,8 @@ def _is_claimed(name: str) -> bool:
 
 
 def _is_known(name: str) -> bool:
-    return _is_claimed(name) or name.startswith(_fallback_prefixes())
-
-
-@lru_cache(maxsize=1)
-def _fallback_prefixes() -> tuple[str, ...]:
-    from rewrites.registry import all_rules
-
-    return tuple(n[:-1] for r in all_rules() if r.fallback for n in r.names if n.endswith(".*"))
+    """Star imports resolve only to names a rule spells out in full, never to a prefix."""
+    return name in _claims()[0]
 
 
 class _Dispatcher(cst.CSTVisitor):
@@ -201,7 +195,7 @@ class _Dispatcher(cst.CSTVisitor):
         if name is None:
             return
         targets = list(self.exact.get(name, ()))
-        targets += [rule for prefix, rule in self.prefixes if name.startswith(prefix)]
+        targets += [r for p, r in self.prefixes if name.startswith(p) and r not in targets]
         if not targets and not _is_claimed(name):
             targets = [rule for prefix, rule in self.fallbacks if name.startswith(prefix)]
         for rule in targets:

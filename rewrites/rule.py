@@ -104,16 +104,16 @@ class Rule:
     names: ClassVar[frozenset[str]] = frozenset()
     # A fallback rule sees only names that no other rule claims.
     fallback: ClassVar[bool] = False
-    # Prefilter: the rule can only report in text holding every token of one group. Derived
-    # from ``names`` (a use of torch.jit.script must spell "torch", "jit" and "script").
+    # Prefilter: the rule can only report in text holding every token of one group. Groups for
+    # ``names`` are added to these (a use of torch.jit.script spells "torch", "jit", "script").
     tokens: ClassVar[tuple[frozenset[str], ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if "tokens" not in cls.__dict__ and cls.names:
-            cls.tokens = tuple(
+        if "tokens" in cls.__dict__ or cls.names:
+            cls.tokens = tuple(cls.__dict__.get("tokens", ())) + tuple(
                 frozenset(part.rstrip("*") for part in spelled.split(".") if part.rstrip("*"))
                 for name in sorted(cls.names)
                 for spelled in spellings(name)

@@ -41,3 +41,12 @@ def test_rule_case(rule: type[Rule], case: Valid | Invalid) -> None:
 def test_invalid_cases_survive_the_prefilter(rule: type[Rule]) -> None:
     for case in rule.INVALID:
         assert rule.could_match(case.code), f"{rule.code} prefilter rejects:\n{case.code}"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_prefilter_admits_every_spelled_out_name(rule: type[Rule]) -> None:
+    for name in rule.names:
+        if not name.endswith("*"):
+            module, _, attr = name.rpartition(".")
+            assert rule.could_match(f"import {module}\n{name}(x)\n"), name
+            assert rule.could_match(f"from {module} import {attr} as a\na(x)\n"), name

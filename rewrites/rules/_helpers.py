@@ -51,3 +51,18 @@ def is_submodule_assignment(ctx: FileContext) -> bool:
 def method_call(node: cst.Call, methods: frozenset[str]) -> bool:
     """``<anything>.<method>(...)`` for a method in ``methods``."""
     return isinstance(node.func, cst.Attribute) and node.func.attr.value in methods
+
+
+def entry_parameters(function: cst.FunctionDef) -> set[str]:
+    params = function.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    return {name for name in names if name != "self"}
+
+
+def refines_entry_input(ctx: FileContext, call: cst.Call) -> bool:
+    """``torch.jit.isinstance(x, T)`` where ``x`` is an input of the exported method."""
+    entry = ctx.entry_method()
+    if entry is None or not call.args:
+        return False
+    subject = call.args[0].value
+    return isinstance(subject, cst.Name) and subject.value in entry_parameters(entry)

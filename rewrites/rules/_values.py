@@ -1,0 +1,219 @@
+"""What kind of value an expression holds inside an exported method, as far as source shows.
+
+Export traces with symbolic shapes and fake data: Python may branch on shapes (guards) but
+not on tensor *values*. So an expression is classified as a tensor, a data-dependent Python
+scalar (from ``.item()``, ``int(t)`` ...), a size (from ``.shape`` / ``.size()``) or static.
+Parameters are tensors unless annotated or defaulted otherwise; assignments propagate kinds in
+visiting order. It is a heuristic: it errs towards silence on calls it cannot see into.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import libcst as cst
+
+from rewrites.rule import FileContext, Rule
+
+# A method is an entry point when named forward or decorated @torch.jit.export.
+ENTRY_TOKENS = (frozenset({"forward"}), frozenset({"jit", "export"}))
+
+
+class Kind(IntEnum):
+    """Ordered so that combining two kinds keeps the larger."""
+
+    STATIC = 0
+    SIZE = 1
+    SCALAR = 2
+    TENSOR = 3
+
+
+_STATIC_ATTRIBUTES = frozenset(
+    {"ndim", "dtype", "device", "is_cuda", "requires_grad", "layout", "is_sparse",
+     "is_quantized", "training", "is_leaf", "names"}
+)
+_SIZE_METHODS = frozenset({"size", "numel", "dim", "nelement", "stride"})
+_STATIC_METHODS = frozenset(
+    {"is_floating_point", "is_contiguous", "is_complex", "element_size", "get_device", "type"}
+)
+ITEM_METHODS = frozenset({"item", "tolist"})
+ITEM_BUILTINS = frozenset({"int", "float", "bool"})
+_STATIC_BUILTINS = frozenset({"isinstance", "hasattr", "callable", "getattr", "type", "id", "str"})
+
+
+def _combine(*kinds: Kind) -> Kind:
+    return max(kinds, default=Kind.STATIC)
+
+
+class ValueTracker:
+    def __init__(self, ctx: FileContext, function: cst.FunctionDef) -> None:
+        self.ctx = ctx
+        self.function = function
+        self.kinds: dict[str, Kind] = {}
+        self.origins: dict[str, cst.Call] = {}
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            name = param.name.value
+            if name != "self":
+                self.kinds[name] = parameter_kind(param)
+
+    def kind(self, expr: cst.BaseExpression) -> Kind:  # noqa: C901 - one case per node type
+        if isinstance(expr, cst.Name):
+            return self.kinds.get(expr.value, Kind.STATIC)
+        if isinstance(expr, cst.Attribute):
+            base = self.kind(expr.value)
+            if expr.attr.value == "shape":
+                return Kind.SIZE if base is Kind.TENSOR else base
+            if expr.attr.value in _STATIC_ATTRIBUTES:
+                return Kind.STATIC
+            return base
+        if isinstance(expr, cst.Subscript):
+            return self.kind(expr.value)
+        if isinstance(expr, cst.Call):
+            return self._call_kind(expr)
+        if isinstance(expr, cst.BinaryOperation):
+            return _combine(self.kind(expr.left), self.kind(expr.right))
+        if isinstance(expr, cst.UnaryOperation):
+            return self.kind(expr.expression)
+        if isinstance(expr, cst.BooleanOperation):
+            return _combine(self.kind(expr.left), self.kind(expr.right))
+        if isinstance(expr, cst.Comparison):
+            if any(isinstance(t.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for t in expr.comparisons):
+                return Kind.STATIC
+            return _combine(self.kind(expr.left), *(self.kind(t.comparator) for t in expr.comparisons))
+        if isinstance(expr, cst.IfExp):
+            return _combine(self.kind(expr.body), self.kind(expr.orelse))
+        if isinstance(expr, (cst.Tuple, cst.List)):
+            return _combine(*(self.kind(e.value) for e in expr.elements))
+        return Kind.STATIC
+
+    def _call_kind(self, call: cst.Call) -> Kind:
+        args = _combine(*(self.kind(a.value) for a in call.args))
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            receiver = self.kind(func.value)
+            method = func.attr.value
+            if receiver is Kind.TENSOR:
+                if method in ITEM_METHODS:
+                    return Kind.SCALAR
+                if method in _SIZE_METHODS:
+                    return Kind.SIZE
+                return Kind.STATIC if method in _STATIC_METHODS else Kind.TENSOR
+            if receiver is not Kind.STATIC:
+                return receiver
+        elif isinstance(func, cst.Name) and not self.ctx.imports.is_bound(func.value):
+            if func.value in ITEM_BUILTINS:
+                return Kind.SCALAR if args is Kind.TENSOR else args
+            if func.value == "len":
+                return Kind.SIZE if args is not Kind.STATIC else Kind.STATIC
+            if func.value in _STATIC_BUILTINS:
+                return Kind.STATIC
+            if func.value in {"min", "max", "abs", "round", "sum"}:
+                return args
+        resolved = self.ctx.resolve(func)
+        if resolved is not None and resolved.startswith("torch.") and resolved not in {
+            "torch.is_tensor", "torch.jit.isinstance", "torch.jit.is_scripting",
+            "torch.jit.is_tracing", "torch.compiler.is_exporting",
+        }:
+            return Kind.TENSOR
+        return Kind.TENSOR if args is Kind.TENSOR else Kind.STATIC
+
+    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: Kind | None = None) -> None:
+        if kind is None:
+            kind = Kind.STATIC if value is None else self.kind(value)
+        if isinstance(target, cst.Name):
+            self.kinds[target.value] = kind
+            origin = None if value is None else self.scalar_origin(value)
+            if kind is Kind.SCALAR and origin is not None:
+                self.origins[target.value] = origin
+            else:
+                self.origins.pop(target.value, None)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+            for i, element in enumerate(target.elements):
+                if values is not None and len(values) == len(target.elements):
+                    self.bind(element.value, values[i].value)
+                else:
+                    self.bind(element.value, None, kind)
+        elif isinstance(target, cst.StarredElement):
+            self.bind(target.value, None, kind)
+
+    def bind_loop(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
+        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.args:
+            name = iterable.func.value
+            if name == "range":
+                self.bind(target, None, _combine(*(self.kind(a.value) for a in iterable.args)))
+                return
+            if name == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                self.bind(target.elements[0].value, None, Kind.STATIC)
+                self.bind(target.elements[1].value, None, self.kind(iterable.args[0].value))
+                return
+        self.bind(target, None, self.kind(iterable))
+
+    def scalar_origin(self, expr: cst.CSTNode) -> cst.Call | None:
+        """The `.item()`-like call a data-dependent scalar in ``expr`` comes from."""
+        if isinstance(expr, cst.Name):
+            return self.origins.get(expr.value)
+        if isinstance(expr, cst.Call) and self._call_kind(expr) is Kind.SCALAR:
+            func = expr.func
+            if (isinstance(func, cst.Attribute) and func.attr.value in ITEM_METHODS) or (
+                isinstance(func, cst.Name) and func.value in ITEM_BUILTINS
+            ):
+                return expr
+        for child in expr.children:
+            found = self.scalar_origin(child)
+            if found is not None:
+                return found
+        return None
+
+
+def parameter_kind(param: cst.Param) -> Kind:
+    if param.annotation is not None:
+        text = cst.Module([]).code_for_node(param.annotation.annotation)
+        return Kind.TENSOR if "Tensor" in text else Kind.STATIC
+    default = param.default
+    if isinstance(default, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
+        return Kind.STATIC
+    if isinstance(default, cst.Name) and default.value in {"True", "False"}:
+        return Kind.STATIC
+    return Kind.TENSOR
+
+
+class EntryMethodRule(Rule):
+    """Base for rules that look inside the methods `torch.export` traces."""
+
+    tokens = ENTRY_TOKENS
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.values: ValueTracker | None = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.values is None and self.ctx.entry_method() is node:
+            self.values = ValueTracker(self.ctx, node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if self.values is not None and self.values.function is original_node:
+            self.values = None
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.values is not None:
+            for target in node.targets:
+                self.values.bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self.values is not None and node.value is not None:
+            self.values.bind(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if self.values is not None and isinstance(node.target, cst.Name):
+            kind = _combine(self.values.kind(node.target), self.values.kind(node.value))
+            self.values.bind(node.target, None, kind)
+
+    def visit_For(self, node: cst.For) -> None:
+        if self.values is not None:
+            self.values.bind_loop(node.target, node.iter)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        if self.values is not None:
+            self.values.bind(node.target, node.value)

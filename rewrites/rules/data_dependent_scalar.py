@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._values import EntryMethodRule
+
+_MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
+_SHAPE_METHODS = frozenset(
+    {"view", "reshape", "expand", "narrow", "repeat", "new_zeros", "new_ones", "new_empty",
+     "new_full", "split", "topk", "unflatten", "zeros", "ones", "empty", "full", "arange",
+     "randn", "rand", "tile"}
+)
+
+
+class DataDependentScalar(EntryMethodRule):
+    """Flags `.item()`, `.tolist()`, `int(t)` whose value sizes a slice, a shape or a loop.
+
+    ## What it does
+    Reports Python numbers taken from tensor values in `forward` (`k = n.item()`) that are
+    then used to slice or index (`x[:k]`), to size a tensor (`x.view(k, -1)`,
+    `torch.zeros(k)`) or as a loop bound (`range(k)`).
+
+    ## Why is this bad?
+    Export turns `k` into an unbacked symbol. Slicing with it exports, but `to_edge` then fails
+    unless the bounds are declared: `torch._check(k >= 0)` and `torch._check(k <= x.shape[0])`
+    right after `k` is read. A loop bounded by it cannot be exported at all.
+
+    ## Example
+    ```python
+    k = lengths.max().item()
+    return x[:k]
+    ```
+
+    Use instead:
+    ```python
+    k = lengths.max().item()
+    torch._check(k >= 0)
+    torch._check(k <= x.shape[0])
+    return x[:k]
+    ```
+
+    ## Fix safety
+    Unsafe: `torch._check` states a fact about your data; if it is false at run time the
+    program fails.
+    """
+
+    code = "MIG404"
+    name = "data-dependent-scalar"
+    message = (
+        "a number read from tensor data sizes a slice/shape/loop: export needs its bounds, add "
+        "`torch._check(k >= 0)` and `torch._check(k <= x.shape[d])` after reading it"
+    )
+    fix_title = "Add `torch._check` bounds"
+    fix_safety = FixSafety.UNSAFE
+
+    VALID = [
+        Valid(_MODEL + "        total = x.sum().item()\n        return x * 2, total\n"),
+        Valid(_MODEL + "        k = x.shape[0] // 2\n        return x[:k]\n"),
+    ]
+    INVALID = [
+        Invalid(_MODEL + "        k = lengths.max().item()\n        return x[:k]\n", line=4, column=13),
+        Invalid(_MODEL + "        return x[: int(lengths[0])]\n", line=4, column=20),
+        Invalid(_MODEL + "        n = lengths.sum().item()\n        return x.view(n, -1)\n", line=4),
+        Invalid(_MODEL + "        n = int(lengths.max())\n        for i in range(n):\n            x = x + 1\n        return x\n"),
+    ]
+
+    def __init__(self, ctx: object) -> None:
+        super().__init__(ctx)  # type: ignore[arg-type]
+        self._reported: set[cst.Call] = set()
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        for element in node.slice:
+            self._check(element)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        sized = (isinstance(func, cst.Name) and func.value == "range") or (
+            isinstance(func, cst.Attribute) and func.attr.value in _SHAPE_METHODS
+        )
+        if sized:
+            for arg in node.args:
+                self._check(arg)
+
+    def _check(self, node: cst.CSTNode) -> None:
+        if self.values is None:
+            return
+        origin = self.values.scalar_origin(node)
+        if origin is not None and origin not in self._reported:
+            self._reported.add(origin)
+            self.report(origin)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Rule, Valid
+
+
+class JitAnnotate(Rule):
+    """Flags `torch.jit.annotate(T, value)`.
+
+    ## What it does
+    Reports `torch.jit.annotate`, which gives the TorchScript compiler the type of an empty
+    container or `None`.
+
+    ## Why is this bad?
+    In eager mode and under `torch.export` it just returns `value`. A variable annotation says
+    the same to readers and type checkers.
+
+    ## Example
+    ```python
+    outputs = torch.jit.annotate(List[torch.Tensor], [])
+    ```
+
+    Use instead:
+    ```python
+    outputs: List[torch.Tensor] = []
+    ```
+
+    ## Fix safety
+    Safe: the value is unchanged.
+    """
+
+    code = "MIG306"
+    name = "jit-annotate"
+    message = "`torch.jit.annotate(T, v)` is just `v` outside TorchScript: write `name: T = v`"
+    fix_title = "Replace with the value (annotating the target)"
+    fix_safety = FixSafety.SAFE
+    names = frozenset({"torch.jit.annotate"})
+
+    VALID = [Valid("import torch\nfrom typing import List\nouts: List[torch.Tensor] = []\n")]
+    INVALID = [
+        Invalid(
+            "import torch\nfrom typing import List\nouts = torch.jit.annotate(List[torch.Tensor], [])\n",
+            line=3,
+            column=8,
+        ),
+        Invalid("from torch.jit import annotate\nh = annotate(Optional[Tensor], None)\n"),
+    ]
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        self.report(self.ctx.parent() if isinstance(self.ctx.parent(), cst.Call) else node)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Rule, Valid
+
+
+class JitIsTracing(Rule):
+    """Flags `torch.jit.is_tracing()` (and `torch._C._get_tracing_state()`).
+
+    ## What it does
+    Reports checks for "am I being traced by `torch.jit.trace`".
+
+    ## Why is this bad?
+    Under `torch.export` they are `False`, so code that took a trace-friendly path while
+    tracing takes the eager path during export instead, which is often the one that cannot be
+    exported (Python asserts, `.item()`, warnings on tensor values). The export-time
+    counterpart is `torch.compiler.is_exporting()`.
+
+    ## Example
+    ```python
+    if not torch.jit.is_tracing():
+        assert x.shape[1] == self.dim
+    ```
+
+    Use instead:
+    ```python
+    if not torch.compiler.is_exporting():
+        assert x.shape[1] == self.dim
+    ```
+
+    ## Fix safety
+    Safe: in eager mode both are `False`; under export the trace-friendly path is kept.
+    """
+
+    code = "MIG311"
+    name = "jit-is-tracing"
+    message = (
+        "`torch.jit.is_tracing()` is False under `torch.export`: use "
+        "`torch.compiler.is_exporting()` to keep the trace-friendly path"
+    )
+    fix_title = "Use `torch.compiler.is_exporting()`"
+    fix_safety = FixSafety.SAFE
+    names = frozenset({"torch.jit.is_tracing", "torch._C._get_tracing_state"})
+
+    VALID = [Valid("import torch\nif torch.compiler.is_exporting():\n    pass\n")]
+    INVALID = [
+        Invalid("import torch\nif not torch.jit.is_tracing():\n    assert x.shape[1] == 3\n", line=2, column=8),
+        Invalid("import torch\nif torch._C._get_tracing_state():\n    pass\n"),
+    ]
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        parent = self.ctx.parent()
+        self.report(parent if isinstance(parent, cst.Call) else node)

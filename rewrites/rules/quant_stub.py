@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Rule, Valid
+
+
+class QuantStub(Rule):
+    """Flags `QuantStub`, `DeQuantStub` and `QuantWrapper` (eager-mode quantization).
+
+    ## What it does
+    Reports the stubs that mark where eager-mode static quantization converts tensors.
+
+    ## Why is this bad?
+    Eager-quantized modules hold packed parameters that `torch.export` cannot capture. The
+    ExecuTorch flow quantizes the *exported* float graph with PT2E (`prepare_pt2e` /
+    `convert_pt2e` and `XNNPACKQuantizer`), which places quantize/dequantize nodes itself: the
+    stubs are no longer needed.
+
+    ## Example
+    ```python
+    self.quant = torch.ao.quantization.QuantStub()
+    ```
+
+    Use instead:
+    ```python
+    # nothing: PT2E inserts quantize/dequantize around the exported graph
+    ```
+
+    ## Fix safety
+    Unsafe: the stubs are removed from `__init__` and `forward` together, and the model must
+    be re-quantized with PT2E (MIG503).
+    """
+
+    code = "MIG501"
+    name = "quant-stub"
+    message = (
+        "eager-mode quantization stubs cannot be exported: remove them and quantize the exported "
+        "graph with PT2E (`prepare_pt2e`/`convert_pt2e` with `XNNPACKQuantizer`)"
+    )
+    fix_title = "Remove the quantization stubs"
+    fix_safety = FixSafety.UNSAFE
+    names = frozenset(
+        {
+            "torch.ao.quantization.QuantStub",
+            "torch.ao.quantization.DeQuantStub",
+            "torch.ao.quantization.QuantWrapper",
+            "torch.ao.quantization.stubs.QuantStub",
+            "torch.ao.quantization.stubs.DeQuantStub",
+            "torch.ao.quantization.stubs.QuantWrapper",
+        }
+    )
+
+    VALID = [Valid("import torch\nself.relu = torch.nn.ReLU()\n")]
+    INVALID = [
+        Invalid("import torch\nself.quant = torch.ao.quantization.QuantStub()\n", line=2, column=14),
+        Invalid("from torch.quantization import QuantStub, DeQuantStub\nq, d = QuantStub(), DeQuantStub()\n", count=2),
+        Invalid("import torch.quantization as tq\nm = tq.QuantWrapper(model)\n"),
+    ]
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        self.report(node)

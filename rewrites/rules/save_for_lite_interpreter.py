@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.model import FixSafety
+from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._helpers import method_call
+
+_METHODS = frozenset({"_save_for_lite_interpreter"})
+
+
+class SaveForLiteInterpreter(Rule):
+    """Flags `module._save_for_lite_interpreter(path)` on any receiver.
+
+    ## What it does
+    Reports calls of the `_save_for_lite_interpreter` method, whatever object it is called on.
+
+    ## Why is this bad?
+    It writes the `.ptl` bytecode archive that PyTorch Mobile's `LiteModuleLoader` reads. The
+    app moves to ExecuTorch, which loads `.pte` programs produced by
+    `to_edge_transform_and_lower(...).to_executorch()`.
+
+    ## Example
+    ```python
+    optimized._save_for_lite_interpreter("model.ptl")
+    ```
+
+    Use instead:
+    ```python
+    program = to_edge_transform_and_lower(
+        exported, partitioner=[XnnpackPartitioner()]
+    ).to_executorch()
+    with open("model.pte", "wb") as f:
+        f.write(program.buffer)
+    ```
+
+    ## Fix safety
+    Unsafe: the artifact changes from `.ptl` to `.pte`, and the app's loader must change with it.
+    """
+
+    code = "MIG202"
+    name = "save-for-lite-interpreter"
+    message = (
+        "`_save_for_lite_interpreter` writes a PyTorch Mobile `.ptl`: lower with "
+        "`to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])"
+        ".to_executorch()` and write its `.buffer` to a `.pte`"
+    )
+    fix_title = "Lower with XNNPACK and write a `.pte`"
+    fix_safety = FixSafety.UNSAFE
+    tokens = (frozenset(_METHODS),)
+
+    VALID = [Valid("program.save('model.pte')\n")]
+    INVALID = [
+        Invalid("optimized._save_for_lite_interpreter('model.ptl')\n", line=1, column=1),
+        Invalid("get_model()._save_for_lite_interpreter(str(out / 'm.ptl'))\n"),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if method_call(node, _METHODS):
+            self.report(node)
