@@ -6,6 +6,7 @@ Every outcome is a value (findings, or a one-line error); nothing raises out of
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 import tokenize
@@ -52,15 +53,25 @@ def decode_source(data: bytes) -> str:
 
 def check_source(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome:
     """Check one file's bytes; never raises."""
+    screened = screen(data, rules)
+    return screened if isinstance(screened, FileOutcome) else analyse(*screened)
+
+
+def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str, list[type[Rule]]]:
+    """The cheap part: decode and prefilter. Returns a final outcome, or what to analyse."""
     try:
         text = decode_source(data)
     except SourceError as exc:
         return FileOutcome(error=str(exc))
-    active = [rule for rule in rules if rule.could_match(text)]
-    if not active:
-        return FileOutcome()
+    seen: dict[str, bool] = {}
+    active = [rule for rule in rules if rule.could_match(text, seen)]
+    return (text, active) if active else FileOutcome()
+
+
+def analyse(text: str, rules: Sequence[type[Rule]]) -> FileOutcome:
+    """The costly part: parse and visit. Never raises."""
     try:
-        return FileOutcome(findings=lint_text(text, active), parsed=True)
+        return FileOutcome(findings=lint_text(text, rules), parsed=True)
     except cst.ParserSyntaxError as exc:
         return FileOutcome(
             error=f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: "
@@ -80,10 +91,10 @@ def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
     module = cst.parse_module(text)
     ctx = FileContext(ImportTable(_is_known))
     dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules])
-    module.visit(dispatcher)
+    dispatcher.walk(module)
     if not ctx.reports:
         return ()
-    comments = dispatcher.suppressions
+    comments = _suppressions(module) if "migrate:" in text else []
     spans = positions(module, text, [r.node for r in ctx.reports] + [c for c, _, _ in comments])
     suppressed: dict[int, set[str] | None] = {}
     for comment, own_line, codes in comments:
@@ -131,11 +142,36 @@ def _is_known(name: str) -> bool:
     return name in _claims()[0]
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """One traversal for all rules: keeps the ancestry and imports, resolves each name once."""
+# Fields that only hold whitespace and punctuation: the walk skips them (most of the tree).
+_SYNTAX_FIELDS = frozenset(
+    {"lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "dot", "colon",
+     "semicolon", "equal", "leading_lines", "lines_after_decorators", "trailing_whitespace",
+     "leading_whitespace", "header", "footer", "first_colon", "second_colon", "operator",
+     "asynchronous", "star", "newline", "indent", "trailing_comma", "whitespace_between"}
+)
+_VISITED_FIELD = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
+
+
+@lru_cache(maxsize=None)
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    """The fields of a node type that hold code, in source order.
+
+    libcst visits children in source order inside each type's ``_visit_and_replace_children``
+    (not in dataclass field order), so the order is read from there once per type. Walking only
+    these fields visited 2-3x faster than a ``CSTVisitor``, which also visits all whitespace.
+    """
+    for klass in node_type.__mro__:
+        if "_visit_and_replace_children" in klass.__dict__:
+            source = inspect.getsource(klass.__dict__["_visit_and_replace_children"])
+            names = dict.fromkeys(_VISITED_FIELD.findall(source))
+            return tuple(n for n in names if n not in _SYNTAX_FIELDS and not n.startswith("whitespace"))
+    return ()
+
+
+class _Dispatcher:
+    """One walk for all rules: keeps the ancestry and imports, resolves each name once."""
 
     def __init__(self, ctx: FileContext, rules: list[Rule]) -> None:
-        super().__init__()
         self.ctx = ctx
         self.visits: dict[type, list[Callable[[cst.CSTNode], object]]] = defaultdict(list)
         self.leaves: dict[type, list[Callable[[cst.CSTNode], object]]] = defaultdict(list)
@@ -156,11 +192,25 @@ class _Dispatcher(cst.CSTVisitor):
                 else:
                     self.exact[name].append(rule)
         self.not_references: set[int] = set()
-        self.suppressions: list[tuple[cst.Comment, bool, set[str] | None]] = []
+
+    def walk(self, node: cst.CSTNode) -> None:
+        stack = self.ctx.stack
+        stack.append(node)
+        if self.on_visit(node):
+            for field in _child_fields(type(node)):
+                value = getattr(node, field)
+                if isinstance(value, cst.CSTNode):
+                    self.walk(value)
+                elif type(value) is tuple or type(value) is list:
+                    for item in value:
+                        if isinstance(item, cst.CSTNode):
+                            self.walk(item)
+        for leave in self.leaves.get(type(node), ()):
+            leave(node)
+        stack.pop()
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         ctx = self.ctx
-        ctx.stack.append(node)
         kind = type(node)
         for visit in self.visits.get(kind, ()):
             visit(node)
@@ -179,16 +229,9 @@ class _Dispatcher(cst.CSTVisitor):
             skip.add(id(node.name))  # type: ignore[attr-defined]
         elif kind is cst.Arg and node.keyword is not None:  # type: ignore[attr-defined]
             skip.add(id(node.keyword))  # type: ignore[attr-defined]
-        elif kind is cst.Comment:
-            self._comment(node)  # type: ignore[arg-type]
         if (kind is cst.Name or kind is cst.Attribute) and id(node) not in skip:
             self._reference(node)  # type: ignore[arg-type]
         return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for leave in self.leaves.get(type(original_node), ()):
-            leave(original_node)
-        self.ctx.stack.pop()
 
     def _reference(self, node: cst.BaseExpression) -> None:
         name = self.ctx.resolve(node)
@@ -201,11 +244,29 @@ class _Dispatcher(cst.CSTVisitor):
         for rule in targets:
             rule.visit_reference(node, name)
 
-    def _comment(self, node: cst.Comment) -> None:
+
+class _CommentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[cst.Comment, bool, set[str] | None]] = []
+        self._own_line = False
+
+    def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
+        self._own_line = True
+
+    def leave_EmptyLine(self, original_node: cst.EmptyLine) -> None:
+        self._own_line = False
+
+    def visit_Comment(self, node: cst.Comment) -> None:
         match = _SUPPRESSION.search(node.value)
-        if match is None:
-            return
-        own_line = isinstance(self.ctx.parent(), cst.EmptyLine)
-        raw = match.group("codes")
-        codes = None if raw is None else {c.strip() for c in raw.split(",") if c.strip()}
-        self.suppressions.append((node, own_line, codes))
+        if match is not None:
+            raw = match.group("codes")
+            codes = None if raw is None else {c.strip() for c in raw.split(",") if c.strip()}
+            self.found.append((node, self._own_line, codes))
+
+
+def _suppressions(module: cst.Module) -> list[tuple[cst.Comment, bool, set[str] | None]]:
+    """``# migrate: ignore[...]`` comments: (comment, on a line of its own, codes or None=all)."""
+    collector = _CommentCollector()
+    module.visit(collector)
+    return collector.found

@@ -106,25 +106,38 @@ class Rule:
     fallback: ClassVar[bool] = False
     # Prefilter: the rule can only report in text holding every token of one group. Groups for
     # ``names`` are added to these (a use of torch.jit.script spells "torch", "jit", "script").
-    tokens: ClassVar[tuple[frozenset[str], ...]] = ()
+    tokens: ClassVar[tuple[tuple[str, ...], ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "tokens" in cls.__dict__ or cls.names:
-            cls.tokens = tuple(cls.__dict__.get("tokens", ())) + tuple(
-                frozenset(part.rstrip("*") for part in spelled.split(".") if part.rstrip("*"))
-                for name in sorted(cls.names)
-                for spelled in spellings(name)
-            )
+            groups = [*cls.__dict__.get("tokens", ())]
+            for name in sorted(cls.names):
+                for spelled in spellings(name):
+                    groups.append(tuple(p.rstrip("*") for p in spelled.split(".") if p.rstrip("*")))
+            # Longest (rarest) token first, so most checks stop at the first miss.
+            cls.tokens = tuple(dict.fromkeys(tuple(sorted(set(g), key=lambda t: (-len(t), t))) for g in groups))
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
 
     @classmethod
-    def could_match(cls, text: str) -> bool:
-        return any(all(token in text for token in group) for group in cls.tokens)
+    def could_match(cls, text: str, seen: dict[str, bool] | None = None) -> bool:
+        """The prefilter; ``seen`` memoises token lookups across the rules of one file."""
+        if seen is None:
+            seen = {}
+        for group in cls.tokens:
+            for token in group:
+                present = seen.get(token)
+                if present is None:
+                    present = seen[token] = token in text
+                if not present:
+                    break
+            else:
+                return True
+        return False
 
     @classmethod
     def doc(cls) -> str:

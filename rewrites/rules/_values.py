@@ -16,7 +16,7 @@ import libcst as cst
 from rewrites.rule import FileContext, Rule
 
 # A method is an entry point when named forward or decorated @torch.jit.export.
-ENTRY_TOKENS = (frozenset({"forward"}), frozenset({"jit", "export"}))
+ENTRY_TOKENS = (("def forward", "torch"), ("export", "torch", "jit"))
 
 
 class Kind(IntEnum):
@@ -39,6 +39,22 @@ _STATIC_METHODS = frozenset(
 ITEM_METHODS = frozenset({"item", "tolist"})
 ITEM_BUILTINS = frozenset({"int", "float", "bool"})
 _STATIC_BUILTINS = frozenset({"isinstance", "hasattr", "callable", "getattr", "type", "id", "str"})
+
+
+_STATIC_TORCH_FUNCTIONS = frozenset(
+    {"torch.is_tensor", "torch.jit.isinstance", "torch.jit.is_scripting", "torch.jit.is_tracing",
+     "torch.compiler.is_exporting", "torch.is_floating_point", "torch.is_grad_enabled"}
+)
+
+
+def _imported_name(ctx: FileContext, func: cst.BaseExpression) -> str | None:
+    """The head of ``func`` when it names an imported module or function (``np``, ``sys``)."""
+    head = func
+    while isinstance(head, cst.Attribute):
+        head = head.value
+    if isinstance(head, cst.Name) and head.value != "self" and ctx.imports.is_bound(head.value):
+        return head.value
+    return None
 
 
 def _combine(*kinds: Kind) -> Kind:
@@ -110,13 +126,12 @@ class ValueTracker:
                 return Kind.STATIC
             if func.value in {"min", "max", "abs", "round", "sum"}:
                 return args
-        resolved = self.ctx.resolve(func)
-        if resolved is not None and resolved.startswith("torch.") and resolved not in {
-            "torch.is_tensor", "torch.jit.isinstance", "torch.jit.is_scripting",
-            "torch.jit.is_tracing", "torch.compiler.is_exporting",
-        }:
+        resolved = self.ctx.resolve(func) or _imported_name(self.ctx, func)
+        if resolved is None:  # a local function or a submodule: tensors in, tensors out
+            return Kind.TENSOR if args is Kind.TENSOR else Kind.STATIC
+        if resolved.startswith("torch.") and resolved not in _STATIC_TORCH_FUNCTIONS:
             return Kind.TENSOR
-        return Kind.TENSOR if args is Kind.TENSOR else Kind.STATIC
+        return Kind.STATIC  # another library (math, numpy, sys): not traced as tensors
 
     def bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: Kind | None = None) -> None:
         if kind is None:
@@ -168,15 +183,11 @@ class ValueTracker:
 
 
 def parameter_kind(param: cst.Param) -> Kind:
+    """Annotated parameters are what their annotation says; defaulted ones are settings."""
     if param.annotation is not None:
         text = cst.Module([]).code_for_node(param.annotation.annotation)
         return Kind.TENSOR if "Tensor" in text else Kind.STATIC
-    default = param.default
-    if isinstance(default, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
-        return Kind.STATIC
-    if isinstance(default, cst.Name) and default.value in {"True", "False"}:
-        return Kind.STATIC
-    return Kind.TENSOR
+    return Kind.STATIC if param.default is not None else Kind.TENSOR
 
 
 class EntryMethodRule(Rule):

@@ -58,7 +58,7 @@ class BundledInputs(Rule):
             "torch.utils.bundled_inputs.bundle_inputs",
         }
     )
-    tokens = tuple(frozenset({m}) for m in _METHODS)
+    tokens = tuple((m,) for m in sorted(_METHODS))
 
     VALID = [Valid("inputs = model.example_inputs()\n")]
     INVALID = [

@@ -43,7 +43,7 @@ class ConstantsAttribute(Rule):
     message = "`__constants__` is read only by TorchScript: remove it (use `typing.Final` annotations)"
     fix_title = "Remove `__constants__`"
     fix_safety = FixSafety.SAFE
-    tokens = (frozenset({"__constants__"}),)
+    tokens = (("__constants__",),)
 
     VALID = [Valid("class B:\n    stride: int = 1\n"), Valid("x = obj.__constants__\n")]
     INVALID = [

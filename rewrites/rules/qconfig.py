@@ -51,7 +51,7 @@ class Qconfig(Rule):
     names = frozenset(f"torch.ao.quantization.{n}" for n in _HELPERS) | frozenset(
         {"torch.ao.quantization.qconfig.*", "torch.ao.quantization.qconfig_mapping.*"}
     )
-    tokens = (frozenset({"qconfig"}),)
+    tokens = ((".qconfig",),)
 
     VALID = [Valid("config = model.config\n"), Valid("print(model.qconfig)\n")]
     INVALID = [

@@ -47,7 +47,7 @@ class SaveForLiteInterpreter(Rule):
     )
     fix_title = "Lower with XNNPACK and write a `.pte`"
     fix_safety = FixSafety.UNSAFE
-    tokens = (frozenset(_METHODS),)
+    tokens = tuple((m,) for m in _METHODS)
 
     VALID = [Valid("program.save('model.pte')\n")]
     INVALID = [

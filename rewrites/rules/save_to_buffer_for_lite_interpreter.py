@@ -40,7 +40,7 @@ class SaveToBufferForLiteInterpreter(Rule):
         "`_save_to_buffer_for_lite_interpreter` returns `.ptl` bytes: use the `.buffer` of "
         "`to_edge_transform_and_lower(...).to_executorch()` for `.pte` bytes"
     )
-    tokens = (frozenset(_METHODS),)
+    tokens = tuple((m,) for m in _METHODS)
 
     VALID = [Valid("blob = program.buffer\n")]
     INVALID = [Invalid("blob = optimized._save_to_buffer_for_lite_interpreter()\n", line=1, column=8)]

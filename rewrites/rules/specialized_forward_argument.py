@@ -10,7 +10,10 @@ class SpecializedForwardArgument(EntryMethodRule):
     """Flags `int`, `float`, `bool` and `str` parameters of `forward`.
 
     ## What it does
-    Reports non-tensor parameters (by annotation or by a literal default) of exported methods.
+    Reports non-tensor parameters of exported methods that callers must pass (annotated `int`,
+    `float`, `bool`, ... without a default), and every `str` parameter. Defaulted flags are
+    not reported: submodules receive them from their parent, and a top-level default is what
+    gets exported.
 
     ## Why is this bad?
     `torch.export` specialises Python scalars: the value used at export time is baked into the
@@ -20,7 +23,7 @@ class SpecializedForwardArgument(EntryMethodRule):
 
     ## Example
     ```python
-    def forward(self, x, temperature: float = 1.0):
+    def forward(self, x, temperature: float):
         return x / temperature
     ```
 
@@ -43,16 +46,17 @@ class SpecializedForwardArgument(EntryMethodRule):
 
     VALID = [
         Valid("import torch\nclass M(torch.nn.Module):\n    def forward(self, x: torch.Tensor, mask=None):\n        return x\n"),
+        Valid("import torch\nclass M(torch.nn.Module):\n    def forward(self, x, output_attentions: bool = False):\n        return x\n"),
         Valid("import torch\nclass M(torch.nn.Module):\n    def helper(self, x, k: int):\n        return x\n"),
     ]
     INVALID = [
         Invalid(
-            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, temperature: float = 1.0):\n        return x\n",
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, temperature: float):\n        return x\n",
             line=3,
             column=26,
         ),
         Invalid(
-            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, mode='fast', top_k=5):\n        return x\n",
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, k: int, mode='fast', flag: bool = True):\n        return x\n",
             count=2,
         ),
     ]
@@ -62,5 +66,18 @@ class SpecializedForwardArgument(EntryMethodRule):
         if self.values is not None and self.values.function is node:
             params = node.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-                if param.name.value != "self" and parameter_kind(param) is Kind.STATIC:
+                if param.name.value != "self" and _is_model_input(param):
                     self.report(param)
+
+
+def _is_model_input(param: cst.Param) -> bool:
+    """A non-tensor argument callers must pass, or any string argument.
+
+    Defaulted flags (`output_attentions: bool = False`) are left alone: submodules get them
+    from their parent at trace time, and the top-level default is what gets exported.
+    """
+    if parameter_kind(param) is not Kind.STATIC:
+        return False
+    annotation = "" if param.annotation is None else cst.Module([]).code_for_node(param.annotation.annotation)
+    is_string = "str" in annotation or isinstance(param.default, (cst.SimpleString, cst.ConcatenatedString))
+    return param.default is None or is_string
