@@ -47,8 +47,13 @@ def decode_source(data: bytes) -> str:
         raise SourceError(f"unreadable encoding declaration: {exc}") from None
     try:
         return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"not valid {encoding} text ({exc.__class__.__name__}: {exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"not valid {encoding} text (byte {exc.object[exc.start]:#04x} at offset {exc.start}) "
+            "and no other encoding declared"
+        ) from None
+    except LookupError:
+        raise SourceError(f"declares an unknown encoding {encoding!r}") from None
 
 
 def check_source(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome:

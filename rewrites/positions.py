@@ -16,9 +16,14 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 
+class _Done(Exception):
+    """Every wanted node has its span: the rest of the file need not be generated."""
+
+
 class _OffsetState(CodegenState):
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, wanted: set[cst.CSTNode]) -> None:
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.wanted = wanted
         self.offset = 0
         self.spans: dict[cst.CSTNode, tuple[int, int]] = {}
         self._starts: list[int] = []
@@ -42,7 +47,7 @@ class _OffsetState(CodegenState):
     def after_codegen(self, node: cst.CSTNode) -> None:
         start = self._starts.pop()
         if node not in self.spans:
-            self.spans[node] = (start, self.offset)
+            self._record(node, start, self.offset)
 
     @contextmanager
     def record_syntactic_position(
@@ -53,15 +58,20 @@ class _OffsetState(CodegenState):
         end_node: cst.CSTNode | None = None,
     ) -> Iterator[None]:
         start = self.offset
-        try:
-            yield
-        finally:
-            end = self.offset
-            if start_node is not None:
-                start = self.spans[start_node][0]
-            if end_node is not None:
-                end = self.spans[end_node][1]
-            self.spans[node] = (start, end)
+        yield  # no try/finally: once _Done unwinds the stack, enclosing spans are not needed
+        end = self.offset
+        if start_node is not None:
+            start = self.spans[start_node][0]
+        if end_node is not None:
+            end = self.spans[end_node][1]
+        self._record(node, start, end)
+
+    def _record(self, node: cst.CSTNode, start: int, end: int) -> None:
+        self.spans[node] = (start, end)
+        if node in self.wanted:
+            self.wanted.discard(node)
+            if not self.wanted:
+                raise _Done
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
@@ -71,8 +81,12 @@ Span = tuple[int, int, int, int]  # line, column, end_line, end_column: 1-based,
 
 def positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, Span]:
     """Positions of ``nodes`` in ``text`` (the source ``module`` was parsed from)."""
-    state = _OffsetState(module)
-    module._codegen(state)
+    nodes = list(nodes)
+    state = _OffsetState(module, set(nodes))
+    try:
+        module._codegen(state)
+    except _Done:
+        pass
     line_starts = [0] + [match.end() for match in _NEWLINE.finditer(text)]
 
     def line_col(offset: int) -> tuple[int, int]:

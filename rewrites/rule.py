@@ -8,7 +8,7 @@ are its documentation and its tests.
 
 from __future__ import annotations
 
-import textwrap
+import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -141,7 +141,7 @@ class Rule:
 
     @classmethod
     def doc(cls) -> str:
-        return textwrap.dedent(cls.__doc__ or "").strip()
+        return inspect.cleandoc(cls.__doc__ or "")
 
     def report(self, node: cst.CSTNode, message: str | None = None) -> None:
         self.ctx.reports.append(Report(type(self), node, message or self.message))

@@ -1,0 +1,67 @@
+"""The library behind the CLI: each function takes plain arguments and returns data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from migrate import __version__
+from migrate.config import Config, find_config, load_config
+from migrate.errors import UsageError
+from rewrites.model import ScanResult
+from rewrites.registry import select_rules, unknown_selectors
+from rewrites.rule import Rule
+from rewrites.runner import Progress, ScanOptions, scan_root
+from rewrites.runner import scan as run_scan
+
+
+def resolve_config(paths: Sequence[Path], config_path: Path | None = None) -> Config:
+    root = scan_root(paths)
+    found = config_path if config_path is not None else find_config(root)
+    if config_path is not None and not config_path.is_file():
+        raise UsageError(f"{config_path}: no such configuration file")
+    return load_config(found, root)
+
+
+def choose_rules(
+    config: Config, select: Sequence[str] | None = None, ignore: Sequence[str] = ()
+) -> tuple[type[Rule], ...]:
+    """Command-line --select replaces the configured selection; --ignore adds to it."""
+    chosen_select = list(select) if select else (list(config.select) if config.select else None)
+    chosen_ignore = [*config.ignore, *ignore]
+    unknown = unknown_selectors([*(chosen_select or []), *chosen_ignore])
+    if unknown:
+        raise UsageError(f"no rule matches {', '.join(map(repr, unknown))} (see `migrate rules`)")
+    return select_rules(chosen_select, chosen_ignore)
+
+
+def scan(
+    paths: Sequence[Path],
+    *,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    config_path: Path | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Find every TorchScript / PyTorch Mobile dependency under ``paths``."""
+    if not paths:
+        raise UsageError("give at least one path to scan")
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    config = resolve_config(paths, config_path)
+    options = ScanOptions(
+        rules=choose_rules(config, select, ignore),
+        exclude=config.extend_exclude,
+        exclude_base=config.base,
+        per_file_ignores=config.per_file_ignores,
+        respect_gitignore=config.respect_gitignore,
+        cache_dir=config.cache_dir if use_cache else None,
+        jobs=jobs,
+        max_file_bytes=int(config.max_file_size_mb * 1024 * 1024),
+        tool_version=__version__,
+    )
+    return run_scan(paths, options, progress)

@@ -1,0 +1,101 @@
+"""``[tool.migrate]`` in the scanned project's ``pyproject.toml``.
+
+```toml
+[tool.migrate]
+select = ["MIG1", "MIG2"]          # code prefixes, codes or rule names; default: all
+ignore = ["MIG303"]
+extend-exclude = ["third_party/", "*_pb2.py"]   # gitignore-style, relative to this file
+per-file-ignores = { "tests/*" = ["MIG4"] }
+max-file-size-mb = 10
+respect-gitignore = true
+cache-dir = ".migrate_cache"
+```
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_KEYS = {
+    "select", "ignore", "extend-exclude", "per-file-ignores", "max-file-size-mb",
+    "respect-gitignore", "cache-dir",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    base: Path
+    source: Path | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    max_file_size_mb: float = 10.0
+    respect_gitignore: bool = True
+    cache_dir: Path = field(default=Path(".migrate_cache"))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.migrate]`` table."""
+    start = start.resolve()
+    for folder in [start, *start.parents] if start.is_dir() else start.parents:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                if "migrate" in _read(candidate).get("tool", {}):
+                    return candidate
+            except UsageError:
+                return candidate  # report the broken file rather than skip it
+    return None
+
+
+def load_config(path: Path | None, default_base: Path) -> Config:
+    if path is None:  # no project configuration: cache where the command runs, as ruff does
+        return Config(base=default_base, cache_dir=Path.cwd() / ".migrate_cache")
+    table = _read(path).get("tool", {}).get("migrate", {})
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise UsageError(f"{path}: unknown [tool.migrate] key(s): {', '.join(unknown)}")
+    base = path.parent.resolve()
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise UsageError(f"{path}: per-file-ignores must be a table of pattern = [codes]")
+    return Config(
+        base=base,
+        source=path,
+        select=None if "select" not in table else _strings(path, "select", table["select"]),
+        ignore=_strings(path, "ignore", table.get("ignore", [])),
+        extend_exclude=_strings(path, "extend-exclude", table.get("extend-exclude", [])),
+        per_file_ignores=tuple(
+            (pattern, _strings(path, f"per-file-ignores.{pattern}", codes))
+            for pattern, codes in per_file.items()
+        ),
+        max_file_size_mb=float(table.get("max-file-size-mb", 10.0)),
+        respect_gitignore=bool(table.get("respect-gitignore", True)),
+        cache_dir=base / str(table.get("cache-dir", ".migrate_cache")),
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read configuration: {exc}") from None
+
+
+def _strings(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{path}: [tool.migrate] {key} must be a list of strings")
+    return tuple(value)

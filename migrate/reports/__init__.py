@@ -1,0 +1,1 @@
+"""Pure functions from result dataclasses to text: console, JSON, SARIF, Markdown, GitHub."""

@@ -1,0 +1,53 @@
+"""The rule catalogue is consistent: unique codes and names, complete docs, real examples."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rewrites.model import FixSafety
+from rewrites.registry import all_rules, find_rule, select_rules, unknown_selectors
+from rewrites.rule import DOC_SECTIONS, Rule
+
+RULES = all_rules()
+
+
+def test_codes_and_names_are_unique() -> None:
+    assert len({r.code for r in RULES}) == len(RULES)
+    assert len({r.name for r in RULES}) == len(RULES)
+
+
+def test_every_family_is_present() -> None:
+    assert {r.code[:4] for r in RULES} == {"MIG1", "MIG2", "MIG3", "MIG4", "MIG5"}
+    assert len(RULES) >= 40
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_is_complete(rule: type[Rule]) -> None:
+    assert re.fullmatch(r"MIG[1-9]\d\d", rule.code)
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+    assert rule.message and not rule.message.endswith(".")
+    doc = rule.doc()
+    headings = re.findall(r"^## (.+)$", doc, flags=re.M)
+    assert headings == list(DOC_SECTIONS), f"{rule.code} doc sections: {headings}"
+    assert rule.VALID and rule.INVALID, f"{rule.code} needs VALID and INVALID examples"
+    assert rule.tokens, f"{rule.code} has no prefilter tokens, so it would never run"
+    if rule.fix_safety is not FixSafety.DISPLAY_ONLY:
+        assert rule.fix_title, f"{rule.code} can be fixed but names no fix"
+    safety_section = doc.split("## Fix safety", 1)[1].strip().split(":")[0].split()[0].lower()
+    expected = {FixSafety.SAFE: "safe", FixSafety.UNSAFE: "unsafe", FixSafety.DISPLAY_ONLY: "display-only"}
+    assert safety_section.rstrip(".") == expected[rule.fix_safety], f"{rule.code} doc disagrees on fix safety"
+
+
+def test_select_by_prefix_code_and_name() -> None:
+    assert {r.code[:4] for r in select_rules(["MIG3"])} == {"MIG3"}
+    assert [r.code for r in select_rules(["MIG301"])] == ["MIG301"]
+    assert [r.code for r in select_rules(["jit-ignore"])] == ["MIG301"]
+    assert "MIG301" not in {r.code for r in select_rules(None, ["MIG3"])}
+    assert select_rules(["ALL"]) == RULES
+
+
+def test_unknown_selectors_are_reported() -> None:
+    assert unknown_selectors(["MIG3", "MIG9", "no-such-rule"]) == ["MIG9", "no-such-rule"]
+    assert find_rule("mig301") is find_rule("jit-ignore") is not None
