@@ -70,7 +70,37 @@ def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str,
         return FileOutcome(error=str(exc))
     seen: dict[str, bool] = {}
     active = [rule for rule in rules if rule.could_match(text, seen)]
-    return (text, active) if active else FileOutcome()
+    if not active:
+        return FileOutcome()
+    depth = bracket_depth(text)
+    if depth > MAX_BRACKET_DEPTH:
+        return FileOutcome(
+            error=f"brackets nested {depth} deep: not Python (it allows 200), and too deep to parse safely"
+        )
+    return text, active
+
+
+# libcst's native parser overflowed its stack (killing the process) at 1,500 nested brackets
+# and was fine at 1,000; CPython itself rejects more than 200.
+MAX_BRACKET_DEPTH = 500
+
+
+@lru_cache(maxsize=1)
+def _bracket_steps():  # type: ignore[no-untyped-def]
+    import numpy as np  # imported on first parse only: it adds 0.1 s to start-up
+
+    steps = np.zeros(256, dtype=np.int32)
+    steps[list(b"([{")] = 1
+    steps[list(b")]}")] = -1
+    return steps
+
+
+def bracket_depth(text: str) -> int:
+    """The deepest bracket nesting, counting brackets in strings too (an upper bound)."""
+    import numpy as np
+
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    return int(np.cumsum(_bracket_steps()[data]).max()) if data.size else 0
 
 
 def analyse(text: str, rules: Sequence[type[Rule]]) -> FileOutcome:

@@ -89,10 +89,11 @@ def discover(
         if not path.exists() and not path.is_symlink():
             found.errors.append((path, "no such file or directory"))
         elif path.is_dir():
+            # A folder named explicitly is scanned even if an ignore rule covers it.
             inherited = _repository_ignores(path) if respect_gitignore else []
-            if _ignored(inherited, path, True):
-                inherited = []  # named explicitly: the user wants it scanned
-            _walk(path, inherited, user_excludes, respect_gitignore, found)
+            inherited = [] if _ignored(inherited, path, True) else inherited
+            excludes = [] if _ignored(user_excludes, path, True) else user_excludes
+            _walk(path, inherited, excludes, respect_gitignore, found)
         else:
             found.files.append(path)
     found.files = sorted(set(found.files))

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -153,8 +154,28 @@ def _analyse_all(
     if workers < 2 or sum(len(text) for text, _ in work) < _PARALLEL_MIN_BYTES:
         yield from enumerate(map(_analyse_job, work))
         return
-    method = "fork" if sys.platform.startswith("linux") else None
     # Biggest files first, so one large file at the end does not leave a worker idle.
     order = sorted(range(len(work)), key=lambda i: -len(work[i][0]))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from zip(order, pool.map(_analyse_job, [work[i] for i in order], chunksize=4))
+    finished: set[int] = set()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            for i, outcome in zip(order, pool.map(_analyse_job, [work[i] for i in order], chunksize=4)):
+                finished.add(i)
+                yield i, outcome
+    except BrokenProcessPool:
+        # A worker died (a parser crash): retry the rest one file per process to find which.
+        for i in order:
+            if i not in finished:
+                yield i, _analyse_isolated(work[i])
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+
+
+def _analyse_isolated(job: tuple[str, tuple[str, ...]]) -> FileOutcome:
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+            return pool.submit(_analyse_job, job).result()
+    except BrokenProcessPool:
+        return FileOutcome(error="the parser crashed on this file", parsed=True)
