@@ -55,15 +55,16 @@ def _split(values: Sequence[str]) -> list[str]:
 class _ProgressBar:
     """A one-line bar on stderr, shown only on a terminal and only once a scan takes a moment."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, delay: float = 0.5) -> None:
         self.enabled = enabled
+        self.delay = delay
         self.started = time.monotonic()
         self.last = 0.0
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if not self.enabled or now - self.started < 0.5 or (now - self.last < 0.1 and done < total):
+        if not self.enabled or now - self.started < self.delay or (now - self.last < 0.1 and done < total):
             return
         self.last, self.shown = now, True
         width = 30

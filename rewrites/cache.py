@@ -1,4 +1,4 @@
-"""Analysis results by content digest, so an unchanged tree is not parsed twice.
+"""Outcomes by content digest, so an unchanged file is neither screened nor parsed twice.
 
 One JSON file per rule selection and engine version (a hash of the ``rewrites`` sources), in
 ``.migrate_cache/``. JSON, not pickle: a cache folder is not trusted input. A cache that cannot be
@@ -58,9 +58,9 @@ class ResultCache:
             return None
         try:
             return FileOutcome(
-                findings=tuple(Finding.from_dict({**f, "path": ""}) for f in entry["findings"]),
-                error=entry["error"],
-                parsed=True,
+                findings=tuple(Finding.from_dict({**f, "path": ""}) for f in entry.get("findings", ())),
+                error=entry.get("error"),
+                parsed=bool(entry.get("parsed", False)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -68,10 +68,14 @@ class ResultCache:
     def put(self, digest: str, outcome: FileOutcome) -> None:
         if self.path is None:
             return
-        self._entries[digest] = {
-            "findings": [{k: v for k, v in f.to_dict().items() if k != "path"} for f in outcome.findings],
-            "error": outcome.error,
-        }
+        entry: dict = {}
+        if outcome.findings:
+            entry["findings"] = [{k: v for k, v in f.to_dict().items() if k != "path"} for f in outcome.findings]
+        if outcome.error is not None:
+            entry["error"] = outcome.error
+        if outcome.parsed:
+            entry["parsed"] = True
+        self._entries[digest] = entry
         self._dirty = True
 
     def save(self) -> None:

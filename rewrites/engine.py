@@ -20,6 +20,7 @@ import libcst as cst
 from rewrites.model import Finding
 from rewrites.names import ImportTable
 from rewrites.positions import positions
+from rewrites.prefilter import FilePrefilter
 from rewrites.rule import FileContext, Rule
 
 _SUPPRESSION = re.compile(r"#\s*migrate:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
@@ -68,8 +69,8 @@ def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str,
         text = decode_source(data)
     except SourceError as exc:
         return FileOutcome(error=str(exc))
-    seen: dict[str, bool] = {}
-    active = [rule for rule in rules if rule.could_match(text, seen)]
+    prefilter = FilePrefilter(text)
+    active = [rule for rule in rules if prefilter.admits(rule)]
     if not active:
         return FileOutcome()
     depth = bracket_depth(text)
@@ -108,17 +109,26 @@ def analyse(text: str, rules: Sequence[type[Rule]]) -> FileOutcome:
     try:
         return FileOutcome(findings=lint_text(text, rules), parsed=True)
     except cst.ParserSyntaxError as exc:
-        return FileOutcome(
-            error=f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: "
-            + " ".join(exc.message.split()),
-            parsed=True,
-        )
+        return FileOutcome(error=_syntax_error(exc), parsed=True)
     except RecursionError:
         return FileOutcome(error="too deeply nested to analyse", parsed=True)
     except Exception as exc:  # a bug in a rule must not end the scan
         return FileOutcome(
             error=f"internal error, please report: {exc.__class__.__name__}: {exc}", parsed=True
         )
+
+
+_PARSER_POSITION = re.compile(r"^parser error: error at (\d+):(\d+): ")
+
+
+def _syntax_error(exc: cst.ParserSyntaxError) -> str:
+    """One line; the native parser's own "error at L:C" is more exact than ``raw_line``."""
+    message = " ".join(exc.message.split())
+    match = _PARSER_POSITION.match(message)
+    if match is None:
+        return f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {message}"
+    line, column = int(match.group(1)), int(match.group(2)) + 1
+    return f"syntax error at line {line}, column {column}: {message[match.end():]}"
 
 
 def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.names import ImportTable, spellings
+from rewrites.names import ImportTable
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
@@ -104,40 +104,19 @@ class Rule:
     names: ClassVar[frozenset[str]] = frozenset()
     # A fallback rule sees only names that no other rule claims.
     fallback: ClassVar[bool] = False
-    # Prefilter: the rule can only report in text holding every token of one group. Groups for
-    # ``names`` are added to these (a use of torch.jit.script spells "torch", "jit", "script").
+    # Prefilter for rules that match more than ``names`` (methods on any receiver, attribute
+    # names): the rule can only report in text holding every token of one group.
     tokens: ClassVar[tuple[tuple[str, ...], ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if "tokens" in cls.__dict__ or cls.names:
-            groups = [*cls.__dict__.get("tokens", ())]
-            for name in sorted(cls.names):
-                for spelled in spellings(name):
-                    groups.append(tuple(p.rstrip("*") for p in spelled.split(".") if p.rstrip("*")))
-            # Longest (rarest) token first, so most checks stop at the first miss.
-            cls.tokens = tuple(dict.fromkeys(tuple(sorted(set(g), key=lambda t: (-len(t), t))) for g in groups))
+        # Longest (rarest) token first, so most checks stop at the first miss.
+        cls.tokens = tuple(tuple(sorted(set(g), key=lambda t: (-len(t), t))) for g in cls.tokens)
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
-
-    @classmethod
-    def could_match(cls, text: str, seen: dict[str, bool] | None = None) -> bool:
-        """The prefilter; ``seen`` memoises token lookups across the rules of one file."""
-        if seen is None:
-            seen = {}
-        for group in cls.tokens:
-            for token in group:
-                present = seen.get(token)
-                if present is None:
-                    present = seen[token] = token in text
-                if not present:
-                    break
-            else:
-                return True
-        return False
 
     @classmethod
     def doc(cls) -> str:

@@ -70,7 +70,10 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
             screened = cached if cached is not None else screen(data, options.rules)
             if isinstance(screened, FileOutcome):
                 outcomes[rel] = screened
-                hits += cached is not None
+                if cached is None:
+                    cache.put(digest, screened)
+                else:
+                    hits += 1
             else:
                 text, active = screened
                 pending.append((rel, digest, text, tuple(r.code for r in active)))
@@ -104,7 +107,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         files_scanned=total,
         findings=tuple(findings),
         errors=tuple(errors),
-        files_parsed=sum(1 for o in outcomes.values() if o.parsed) - hits,
+        files_parsed=len(pending),
         cache_hits=hits,
         tool_version=options.tool_version,
         rules=tuple(r.code for r in options.rules),

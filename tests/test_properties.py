@@ -1,0 +1,63 @@
+"""Whatever bytes it is given, the engine returns a value and never raises."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rewrites.engine import FileOutcome, check_source
+from rewrites.registry import all_rules
+
+RULES = all_rules()
+EXAMPLES = [case.code for rule in RULES for case in (*rule.VALID, *rule.INVALID)]
+SNIPPETS = [
+    "import torch", "from torch import jit", "from torch.jit import *", "torch.jit.script(m)",
+    "class M(torch.nn.Module):", "    def forward(self, x):", "        if x.sum() > 0:",
+    "            return x.item()", "@torch.jit.ignore", "# migrate: ignore[MIG101]", "(", ")", "'''",
+    "\\", "\t", "lambda: ", "\x00", "é", "\r\n", "x[:k]", "while", "for t in x:",
+]
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def assert_is_an_outcome(data: bytes) -> None:
+    outcome = check_source(data, RULES)
+    assert isinstance(outcome, FileOutcome)
+    assert outcome.error is None or "\n" not in outcome.error
+    for finding in outcome.findings:
+        assert finding.line >= 1 and finding.column >= 1
+        assert (finding.end_line, finding.end_column) >= (finding.line, finding.column)
+
+
+@SETTINGS
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes(data: bytes) -> None:
+    assert_is_an_outcome(b"import torch\n" + data)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(SNIPPETS), max_size=40), st.sampled_from(["\n", " ", ""]))
+def test_arbitrary_arrangements_of_relevant_code(parts: list[str], joiner: str) -> None:
+    assert_is_an_outcome(joiner.join(parts).encode("utf-8", "surrogatepass"))
+
+
+@st.composite
+def mutated_example(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(EXAMPLES))
+    for _ in range(draw(st.integers(1, 4))):
+        if not text:
+            break
+        at = draw(st.integers(0, len(text) - 1))
+        action = draw(st.sampled_from(["delete", "insert", "duplicate"]))
+        if action == "delete":
+            text = text[:at] + text[at + 1 :]
+        elif action == "insert":
+            text = text[:at] + draw(st.sampled_from(["(", ":", "\n", " ", "'", "#", "torch.jit."])) + text[at:]
+        else:
+            text = text[:at] + text[at:] + text[at:]
+    return text
+
+
+@SETTINGS
+@given(mutated_example())
+def test_mutated_rule_examples(source: str) -> None:
+    assert_is_an_outcome(source.encode())

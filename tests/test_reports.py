@@ -1,0 +1,64 @@
+"""Scan renderers against reviewed golden files, and the JSON round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrate.cli import _ProgressBar
+from migrate.reports.scan import FORMATS, render
+from migrate.reports.text import markdown_text
+from rewrites.model import FileError, Finding, Fix, FixSafety, ScanResult
+
+RESULT = ScanResult(
+    root="/project",
+    files_scanned=7,
+    files_parsed=3,
+    tool_version="0.1.0",
+    rules=("MIG101", "MIG202", "MIG301"),
+    findings=(
+        Finding("MIG301", "jit-ignore", "models/net.py", 12, 5, 12, 22,
+                "`@torch.jit.ignore` is TorchScript-only", Fix(FixSafety.SAFE, "Remove it")),
+        Finding("MIG101", "jit-script", "scripts/export | <b>x</b>.py", 3, 10, 3, 26,
+                "`torch.jit.script` makes TorchScript"),
+        Finding("MIG202", "save-for-lite-interpreter", "scripts/export | <b>x</b>.py", 4, 1, 5, 2,
+                "`_save_for_lite_interpreter` writes a `.ptl`"),
+    ),
+    errors=(FileError("broken`name.py", "syntax error at line 2, column 1: expected one of ), <tag>"),),
+)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_golden_render(fmt: str, golden) -> None:  # type: ignore[no-untyped-def]
+    golden(f"scan.{fmt}", render(RESULT, fmt, Path("/project")))
+
+
+def test_json_round_trip() -> None:
+    assert ScanResult.from_dict(RESULT.to_dict()) == RESULT
+
+
+def test_json_from_a_newer_tool_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported scan report version 99"):
+        ScanResult.from_dict({**RESULT.to_dict(), "version": 99})
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["<script>alert(1)</script>", "[link](javascript:alert(1))", "| a | b |", "**bold** _it_ `code`", "# title"],
+)
+def test_markdown_text_neutralises_markup(hostile: str) -> None:
+    escaped = markdown_text(hostile)
+    assert "<" not in escaped and ">" not in escaped
+    assert all(f"\\{ch}" in escaped for ch in "[]|*_`#" if ch in hostile)
+
+
+def test_progress_bar_draws_only_when_enabled(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = _ProgressBar(enabled=True, delay=0.0)
+    bar(5, 10)
+    bar.close()
+    assert "[###############...............] 5/10 files" in capsys.readouterr().err
+    quiet = _ProgressBar(enabled=False, delay=0.0)
+    quiet(5, 10)
+    quiet.close()
+    assert capsys.readouterr().err == ""

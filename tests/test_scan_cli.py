@@ -1,0 +1,272 @@
+"""`migrate scan` end to end, in-process, on real files: formats, exit codes, config, caching."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, is_root, write
+
+PROJECT = FIXTURES / "mobile_project"
+
+EXPECTED = [
+    ("app_models/classifier.py", 20, "MIG308"),
+    ("app_models/classifier.py", 21, "MIG307"),
+    ("app_models/classifier.py", 40, "MIG301"),
+    ("app_models/classifier.py", 46, "MIG310"),
+    ("scripts/check_model.py", 4, "MIG204"),
+    ("scripts/check_model.py", 5, "MIG108"),
+    ("scripts/export_mobile.py", 11, "MIG103"),
+    ("scripts/export_mobile.py", 12, "MIG201"),
+    ("scripts/export_mobile.py", 13, "MIG202"),
+    ("scripts/export_mobile.py", 14, "MIG107"),
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(PROJECT, tmp_path / "project"))
+
+
+def test_json_report_of_a_mobile_project(cli, project: Path) -> None:
+    result = cli("scan", str(project), "--format", "json", "--no-cache")
+    assert result.exit_code == 1
+    report = result.json()
+    assert report["version"] == 1
+    assert report["files_scanned"] == 5
+    assert report["errors"] == []
+    assert [(f["path"], f["line"], f["code"]) for f in report["findings"]] == EXPECTED
+    first = report["findings"][0]
+    assert set(first) == {"code", "name", "path", "line", "column", "end_line", "end_column", "message", "fix"}
+
+
+def test_concise_output_and_summary(cli, project: Path) -> None:
+    result = cli("scan", ".", "--no-cache", cwd=project)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("app_models/classifier.py:20:5 MIG308 ")
+    assert "Found 10 findings in 3 files (5 scanned)." in lines
+    assert "     1  MIG201  optimize-for-mobile" in lines
+
+
+def test_clean_tree_exits_zero(cli, tmp_path: Path) -> None:
+    write(tmp_path / "clean", {"m.py": "import torch\nx = torch.ones(3)\n"})
+    result = cli("scan", str(tmp_path / "clean"), "--no-cache")
+    assert result.exit_code == 0
+    assert "No TorchScript or PyTorch Mobile dependencies found" in result.stdout
+
+
+def test_exit_zero_and_select_ignore(cli, project: Path) -> None:
+    assert cli("scan", str(project), "--exit-zero", "--no-cache").exit_code == 0
+    only = cli("scan", str(project), "--select", "MIG2", "--format", "json", "--no-cache").json()
+    assert {f["code"] for f in only["findings"]} == {"MIG201", "MIG202", "MIG204"}
+    rest = cli("scan", str(project), "--ignore", "MIG1,MIG2,jit-ignore", "--format", "json", "--no-cache").json()
+    assert {f["code"] for f in rest["findings"]} == {"MIG307", "MIG308", "MIG310"}
+
+
+def test_unknown_selector_is_a_usage_error(cli, project: Path) -> None:
+    result = cli("scan", str(project), "--select", "MIG9")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "migrate: error: no rule matches 'MIG9' (see `migrate rules`)"
+
+
+def test_missing_path_is_a_usage_error(cli, tmp_path: Path) -> None:
+    result = cli("scan", str(tmp_path / "nope"))
+    assert result.exit_code == 2 and "no such file or directory" in result.stderr
+
+
+def test_pyproject_configuration(cli, project: Path) -> None:
+    write(
+        project,
+        {
+            "pyproject.toml": (
+                "[tool.migrate]\n"
+                'ignore = ["MIG3"]\n'
+                'extend-exclude = ["scripts/check_model.py"]\n'
+                'per-file-ignores = { "scripts/export_*.py" = ["MIG107"] }\n'
+            )
+        },
+    )
+    report = cli("scan", ".", "--format", "json", "--no-cache", cwd=project).json()
+    assert {(f["path"], f["code"]) for f in report["findings"]} == {
+        ("scripts/export_mobile.py", "MIG103"),
+        ("scripts/export_mobile.py", "MIG201"),
+        ("scripts/export_mobile.py", "MIG202"),
+    }
+    assert report["files_scanned"] == 4
+
+
+def test_bad_configuration_is_one_line(cli, project: Path) -> None:
+    write(project, {"pyproject.toml": "[tool.migrate]\nselcet = ['MIG1']\n"})
+    result = cli("scan", ".", cwd=project)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "unknown [tool.migrate] key(s): selcet" in result.stderr
+
+
+def test_ignored_hidden_and_virtualenv_paths_are_skipped(cli, tmp_path: Path) -> None:
+    use = "import torch\ntorch.jit.script(m)\n"
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "build/\n*_generated.py\n!keep_generated.py\n",
+            "src/a.py": use,
+            "src/keep_generated.py": use,
+            "src/x_generated.py": use,
+            "build/b.py": use,
+            ".hidden/c.py": use,
+            "env/pyvenv.cfg": "home = /usr\n",
+            "env/lib/d.py": use,
+            "lib/site-packages/e.py": use,
+            "src/sub/.gitignore": "local.py\n",
+            "src/sub/local.py": use,
+        },
+    )
+    (root / ".git").mkdir()
+    report = cli("scan", ".", "--format", "json", "--no-cache", cwd=root).json()
+    assert sorted(f["path"] for f in report["findings"]) == ["src/a.py", "src/keep_generated.py"]
+    named = cli("scan", "build", "--format", "json", "--no-cache", cwd=root).json()
+    assert [f["path"] for f in named["findings"]] == ["b.py"]
+
+
+def test_cache_is_used_on_an_unchanged_tree(cli, project: Path) -> None:
+    first = cli("scan", ".", "--format", "json", cwd=project).json()
+    second = cli("scan", ".", "--format", "json", cwd=project).json()
+    assert first["files_parsed"] == 3 and first["cache_hits"] == 0
+    assert second["files_parsed"] == 0 and second["cache_hits"] == 5
+    assert first["findings"] == second["findings"]
+    assert (project / ".migrate_cache" / ".gitignore").exists()
+    (project / "scripts" / "export_mobile.py").write_text("import torch\ntorch.jit.script(m)\n")
+    third = cli("scan", ".", "--format", "json", cwd=project).json()
+    assert third["files_parsed"] == 1 and third["cache_hits"] == 4
+    assert [f["code"] for f in third["findings"] if f["path"] == "scripts/export_mobile.py"] == ["MIG101"]
+
+
+def test_a_corrupt_cache_is_ignored(cli, project: Path) -> None:
+    cli("scan", ".", cwd=project)
+    for cached in (project / ".migrate_cache").glob("scan-*.json"):
+        cached.write_text('{"not": "a cache entry"')
+    assert cli("scan", ".", "--format", "json", cwd=project).json()["findings"]
+
+
+def test_output_file_is_written_atomically(cli, project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "scan.sarif"
+    result = cli("scan", str(project), "--format", "sarif", "-o", str(out), "--no-cache")
+    assert result.exit_code == 1 and result.stdout == ""
+    sarif = json.loads(out.read_text())
+    assert sarif["version"] == "2.1.0"
+    assert [p.name for p in out.parent.iterdir()] == ["scan.sarif"]
+
+
+def test_sarif_for_github_code_scanning(cli, project: Path) -> None:
+    sarif = cli("scan", ".", "--format", "sarif", "--no-cache", cwd=project).json()
+    run = sarif["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    result = run["results"][0]
+    assert rule_ids[result["ruleIndex"]] == result["ruleId"] == "MIG308"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "app_models/classifier.py", "uriBaseId": "%SRCROOT%"}
+    assert location["region"] == {"startLine": 20, "startColumn": 5, "endLine": 20, "endColumn": 40}
+    assert run["invocations"][0]["executionSuccessful"] is True
+    assert all(r["help"]["markdown"].count("## ") == 4 for r in run["tool"]["driver"]["rules"])
+
+
+def test_github_annotations(cli, project: Path) -> None:
+    lines = cli("scan", ".", "--format", "github", "--no-cache", cwd=project).stdout.splitlines()
+    assert len(lines) == 10
+    assert lines[0].startswith(
+        "::warning file=app_models/classifier.py,line=20,col=5,endLine=20,endColumn=40,title=MIG308 constants-attribute::"
+    )
+
+
+def test_markdown_leads_with_verdict_and_attention(cli, project: Path) -> None:
+    text = cli("scan", ".", "--format", "markdown", "--no-cache", cwd=project).stdout
+    lines = text.splitlines()
+    assert lines[0] == "## executorch-migrate scan"
+    assert lines[2].startswith("❌ Found 10 findings in 3 files")
+    assert lines.index("### Needs attention") < lines.index("### By rule")
+    assert "<details><summary>Findings by file</summary>" in lines
+
+
+def test_bad_files_are_reported_and_the_scan_goes_on(cli, tmp_path: Path) -> None:
+    use = "import torch\ntorch.jit.script(m)\n"
+    root = write(
+        tmp_path / "bad",
+        {
+            "good.py": use,
+            "syntax.py": "import torch\ntorch.jit.script(\n",
+            "latin.py": b"import torch\nx = '\xe9'\n",
+            "binary.py": b"\x7fELF\x00\x01torch",
+            "big.py": "# torch jit\n" + "x = 1\n" * 400_000,
+        },
+    )
+    (root / "loop.py").symlink_to(root / "loop.py")
+    (root / "pyproject.toml").write_text("[tool.migrate]\nmax-file-size-mb = 1\n")
+    result = cli("scan", ".", "--format", "json", "--no-cache", cwd=root)
+    assert result.exit_code == 2
+    report = result.json()
+    assert [f["path"] for f in report["findings"]] == ["good.py"]
+    errors = {e["path"]: e["message"] for e in report["errors"]}
+    assert set(errors) == {"syntax.py", "latin.py", "binary.py", "big.py", "loop.py"}
+    assert errors["syntax.py"].startswith("syntax error at line 3")
+    assert "over the 1 MiB limit" in errors["big.py"]
+    assert "symbolic links" in errors["loop.py"]
+    stderr_lines = result.stderr.splitlines()
+    assert len(stderr_lines) == 5 and all(line.startswith("migrate: error: ") for line in stderr_lines)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop root privileges")
+def test_permission_denied_is_an_error_not_a_crash() -> None:
+    # Under /tmp with open permissions, so that the unprivileged user can reach it.
+    root = Path(tempfile.mkdtemp(prefix="migrate-perm-"))
+    root.chmod(0o755)
+    write(root, {"ok.py": "import torch\ntorch.jit.script(m)\n", "secret.py": "import torch\n"})
+    (root / "secret.py").chmod(0)
+    command = [sys.executable, "-m", "migrate", "scan", str(root), "--no-cache", "--format", "json"]
+    if is_root():
+        command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=120)
+    assert done.returncode == 2, done.stderr
+    report = json.loads(done.stdout)
+    assert [e["path"] for e in report["errors"]] == ["secret.py"]
+    assert "Permission denied" in report["errors"][0]["message"]
+    assert [f["path"] for f in report["findings"]] == ["ok.py"]
+    shutil.rmtree(root)
+
+
+def test_scan_does_not_import_torch(project: Path) -> None:
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from migrate.cli import main\n"
+        f"result = CliRunner().invoke(main, ['scan', {str(project)!r}, '--no-cache'])\n"
+        "assert result.exit_code == 1, result.output\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'executorch', 'tensorflow'})\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_parallel_and_serial_scans_agree(cli, tmp_path: Path) -> None:
+    body = "import torch\n" + "".join(f"def f{i}(m):\n    return torch.jit.script(m)\n" for i in range(300))
+    root = write(tmp_path / "many", {f"m{i}.py": body for i in range(12)})
+    parallel = cli("scan", ".", "--format", "json", "--no-cache", "-j", "2", cwd=root).json()
+    serial = cli("scan", ".", "--format", "json", "--no-cache", "-j", "1", cwd=root).json()
+    assert len(parallel["findings"]) == 12 * 300
+    assert parallel["findings"] == serial["findings"]
+
+
+def test_rules_listing_and_docs(cli) -> None:
+    listing = cli("rules", "--format", "json").json()
+    assert {"MIG101", "MIG201", "MIG301", "MIG401", "MIG501"} <= {r["code"] for r in listing}
+    shown = cli("rules", "show", "jit-annotate")
+    assert shown.exit_code == 0 and shown.stdout.startswith("# MIG306 jit-annotate")
+    assert cli("rules", "show", "MIG999").exit_code == 2
