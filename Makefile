@@ -26,6 +26,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check migrate rewrites validators tests benchmarks
+	$(BIN)/ruff format --check migrate rewrites validators tests benchmarks
 	$(BIN)/mypy
 
 clean:

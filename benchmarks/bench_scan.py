@@ -33,8 +33,21 @@ def tree_size(root: Path) -> tuple[int, int]:
 def timed_scan(roots: list[Path], cwd: Path, *extra: str) -> tuple[float, dict]:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "migrate", "scan", *map(str, roots), "--format", "json", "--exit-zero", *extra],
-        capture_output=True, text=True, cwd=cwd, check=False,
+        [
+            sys.executable,
+            "-m",
+            "migrate",
+            "scan",
+            *map(str, roots),
+            "--format",
+            "json",
+            "--exit-zero",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 2):
@@ -96,7 +109,11 @@ def main() -> None:
         "startup_seconds": round(startup, 3),
         "trees": results,
         "targets": {"cold_10k_files_85mb_seconds": 15, "warm_seconds": 2, "startup_seconds": 0.5},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")

@@ -87,11 +87,19 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="concise", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
-@click.option("--select", multiple=True, help="Rules to run: code prefixes, codes or names (comma-separated).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here."
+)
+@click.option(
+    "--select", multiple=True, help="Rules to run: code prefixes, codes or names (comma-separated)."
+)
 @click.option("--ignore", multiple=True, help="Rules to skip, as for --select.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="A pyproject.toml to read [tool.migrate] from.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A pyproject.toml to read [tool.migrate] from.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (report-only).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .migrate_cache/.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
@@ -148,11 +156,21 @@ def rules(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         import json
 
-        click.echo(json.dumps([
-            {"code": r.code, "name": r.name, "fix_safety": r.fix_safety.value,
-             "message": r.message, "fix_title": r.fix_title}
-            for r in all_rules()
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "fix_safety": r.fix_safety.value,
+                        "message": r.message,
+                        "fix_title": r.fix_title,
+                    }
+                    for r in all_rules()
+                ],
+                indent=2,
+            )
+        )
         return
     for rule in all_rules():
         click.echo(f"{rule.code}  {rule.name:<38} {rule.fix_safety.value:<13} {rule.doc().splitlines()[0]}")

@@ -27,8 +27,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _KEYS = {
-    "select", "ignore", "extend-exclude", "per-file-ignores", "max-file-size-mb",
-    "respect-gitignore", "cache-dir",
+    "select",
+    "ignore",
+    "extend-exclude",
+    "per-file-ignores",
+    "max-file-size-mb",
+    "respect-gitignore",
+    "cache-dir",
 }
 
 

@@ -39,5 +39,7 @@ def _say(text: str) -> None:
 
 
 if __name__ == "__main__":
-    samples_dir, out_dir = (Path(a) for a in (sys.argv[1:3] if len(sys.argv) > 2 else ("samples", "demo-out")))
+    samples_dir, out_dir = (
+        Path(a) for a in (sys.argv[1:3] if len(sys.argv) > 2 else ("samples", "demo-out"))
+    )
     sys.exit(run(samples_dir, out_dir))

@@ -12,8 +12,7 @@ class MissingExtraError(UsageError):
 
     def __init__(self, extra: str, module: str) -> None:
         super().__init__(
-            f"this needs `{module}`, which is not installed: "
-            f"pip install 'executorch-migrate[{extra}]'"
+            f"this needs `{module}`, which is not installed: pip install 'executorch-migrate[{extra}]'"
         )
         self.extra = extra
         self.module = module

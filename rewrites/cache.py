@@ -70,7 +70,9 @@ class ResultCache:
             return
         entry: dict = {}
         if outcome.findings:
-            entry["findings"] = [{k: v for k, v in f.to_dict().items() if k != "path"} for f in outcome.findings]
+            entry["findings"] = [
+                {k: v for k, v in f.to_dict().items() if k != "path"} for f in outcome.findings
+            ]
         if outcome.error is not None:
             entry["error"] = outcome.error
         if outcome.parsed:

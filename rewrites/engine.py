@@ -13,7 +13,7 @@ import tokenize
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import libcst as cst
 
@@ -128,7 +128,7 @@ def _syntax_error(exc: cst.ParserSyntaxError) -> str:
     if match is None:
         return f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {message}"
     line, column = int(match.group(1)), int(match.group(2)) + 1
-    return f"syntax error at line {line}, column {column}: {message[match.end():]}"
+    return f"syntax error at line {line}, column {column}: {message[match.end() :]}"
 
 
 def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
@@ -155,9 +155,7 @@ def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
         rule = report.rule
         if codes is None or rule.code in codes or rule.name in codes:
             continue
-        findings.add(
-            Finding(rule.code, rule.name, "", line, column, end_line, end_column, report.message)
-        )
+        findings.add(Finding(rule.code, rule.name, "", line, column, end_line, end_column, report.message))
     return tuple(sorted(findings, key=lambda f: (f.line, f.column, f.code)))
 
 
@@ -189,15 +187,39 @@ def _is_known(name: str) -> bool:
 
 # Fields that only hold whitespace and punctuation: the walk skips them (most of the tree).
 _SYNTAX_FIELDS = frozenset(
-    {"lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "dot", "colon",
-     "semicolon", "equal", "leading_lines", "lines_after_decorators", "trailing_whitespace",
-     "leading_whitespace", "header", "footer", "first_colon", "second_colon", "operator",
-     "asynchronous", "star", "newline", "indent", "trailing_comma", "whitespace_between"}
+    {
+        "lpar",
+        "rpar",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "comma",
+        "dot",
+        "colon",
+        "semicolon",
+        "equal",
+        "leading_lines",
+        "lines_after_decorators",
+        "trailing_whitespace",
+        "leading_whitespace",
+        "header",
+        "footer",
+        "first_colon",
+        "second_colon",
+        "operator",
+        "asynchronous",
+        "star",
+        "newline",
+        "indent",
+        "trailing_comma",
+        "whitespace_between",
+    }
 )
 _VISITED_FIELD = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
 
 
-@lru_cache(maxsize=None)
+@cache
 def _child_fields(node_type: type) -> tuple[str, ...]:
     """The fields of a node type that hold code, in source order.
 

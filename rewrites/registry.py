@@ -32,9 +32,7 @@ def all_rules() -> tuple[type[Rule], ...]:
 def _matches(rule: type[Rule], selector: str) -> bool:
     selector = selector.strip()
     return (
-        selector.upper() == "ALL"
-        or rule.code.startswith(selector.upper())
-        or rule.name == selector.lower()
+        selector.upper() == "ALL" or rule.code.startswith(selector.upper()) or rule.name == selector.lower()
     )
 
 
@@ -43,9 +41,7 @@ def unknown_selectors(selectors: Iterable[str]) -> list[str]:
     return [s for s in selectors if not any(_matches(rule, s) for rule in all_rules())]
 
 
-def select_rules(
-    select: Iterable[str] | None = None, ignore: Iterable[str] = ()
-) -> tuple[type[Rule], ...]:
+def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> tuple[type[Rule], ...]:
     """Rules matching a code prefix (``MIG3``), a code or a name in ``select``, minus ``ignore``."""
     chosen = all_rules()
     if select is not None:

@@ -64,11 +64,7 @@ class FileContext:
         return reversed(self.stack[:-1])
 
     def is_builtin(self, node: cst.BaseExpression, name: str) -> bool:
-        return (
-            isinstance(node, cst.Name)
-            and node.value == name
-            and not self.imports.is_bound(name)
-        )
+        return isinstance(node, cst.Name) and node.value == name and not self.imports.is_bound(name)
 
     def entry_method(self) -> cst.FunctionDef | None:
         """The model method we are inside, if it is one export will trace.
@@ -81,8 +77,7 @@ class FileContext:
             node = stack[i]
             if isinstance(node, cst.FunctionDef) and isinstance(stack[i - 2], cst.ClassDef):
                 if node.name.value == "forward" or any(
-                    self.resolve(_decorator_target(d)) == "torch.jit.export"
-                    for d in node.decorators
+                    self.resolve(_decorator_target(d)) == "torch.jit.export" for d in node.decorators
                 ):
                     return node
                 return None

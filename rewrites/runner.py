@@ -162,7 +162,9 @@ def _analyse_all(
     finished: set[int] = set()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            for i, outcome in zip(order, pool.map(_analyse_job, [work[i] for i in order], chunksize=4)):
+            for i, outcome in zip(
+                order, pool.map(_analyse_job, [work[i] for i in order], chunksize=4), strict=True
+            ):
                 finished.add(i)
                 yield i, outcome
     except BrokenProcessPool:

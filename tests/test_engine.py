@@ -81,7 +81,10 @@ def test_declared_encoding_is_honoured() -> None:
         (b"import torch\nx = '\xff\xfe'\n", "not valid utf-8"),
         (b"# -*- coding: no-such-codec -*-\nimport torch\n", "encoding"),
         (b"import torch\ntorch.jit.script(\n", "syntax error at line"),
-        (b"import torch\n" + b"x = " + b"(" * 5000 + b")" * 5000 + b"\ntorch.jit.script(m)\n", "nested 5000 deep"),
+        (
+            b"import torch\n" + b"x = " + b"(" * 5000 + b")" * 5000 + b"\ntorch.jit.script(m)\n",
+            "nested 5000 deep",
+        ),
         (b"import torch\nx = " + b"lambda: " * 3000 + b"1\ntorch.jit.script(m)\n", "too deeply nested"),
     ],
 )

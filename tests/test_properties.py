@@ -11,10 +11,28 @@ from rewrites.registry import all_rules
 RULES = all_rules()
 EXAMPLES = [case.code for rule in RULES for case in (*rule.VALID, *rule.INVALID)]
 SNIPPETS = [
-    "import torch", "from torch import jit", "from torch.jit import *", "torch.jit.script(m)",
-    "class M(torch.nn.Module):", "    def forward(self, x):", "        if x.sum() > 0:",
-    "            return x.item()", "@torch.jit.ignore", "# migrate: ignore[MIG101]", "(", ")", "'''",
-    "\\", "\t", "lambda: ", "\x00", "é", "\r\n", "x[:k]", "while", "for t in x:",
+    "import torch",
+    "from torch import jit",
+    "from torch.jit import *",
+    "torch.jit.script(m)",
+    "class M(torch.nn.Module):",
+    "    def forward(self, x):",
+    "        if x.sum() > 0:",
+    "            return x.item()",
+    "@torch.jit.ignore",
+    "# migrate: ignore[MIG101]",
+    "(",
+    ")",
+    "'''",
+    "\\",
+    "\t",
+    "lambda: ",
+    "\x00",
+    "é",
+    "\r\n",
+    "x[:k]",
+    "while",
+    "for t in x:",
 ]
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -51,7 +69,9 @@ def mutated_example(draw: st.DrawFn) -> str:
         if action == "delete":
             text = text[:at] + text[at + 1 :]
         elif action == "insert":
-            text = text[:at] + draw(st.sampled_from(["(", ":", "\n", " ", "'", "#", "torch.jit."])) + text[at:]
+            text = (
+                text[:at] + draw(st.sampled_from(["(", ":", "\n", " ", "'", "#", "torch.jit."])) + text[at:]
+            )
         else:
             text = text[:at] + text[at:] + text[at:]
     return text

@@ -18,12 +18,37 @@ RESULT = ScanResult(
     tool_version="0.1.0",
     rules=("MIG101", "MIG202", "MIG301"),
     findings=(
-        Finding("MIG301", "jit-ignore", "models/net.py", 12, 5, 12, 22,
-                "`@torch.jit.ignore` is TorchScript-only", Fix(FixSafety.SAFE, "Remove it")),
-        Finding("MIG101", "jit-script", "scripts/export | <b>x</b>.py", 3, 10, 3, 26,
-                "`torch.jit.script` makes TorchScript"),
-        Finding("MIG202", "save-for-lite-interpreter", "scripts/export | <b>x</b>.py", 4, 1, 5, 2,
-                "`_save_for_lite_interpreter` writes a `.ptl`"),
+        Finding(
+            "MIG301",
+            "jit-ignore",
+            "models/net.py",
+            12,
+            5,
+            12,
+            22,
+            "`@torch.jit.ignore` is TorchScript-only",
+            Fix(FixSafety.SAFE, "Remove it"),
+        ),
+        Finding(
+            "MIG101",
+            "jit-script",
+            "scripts/export | <b>x</b>.py",
+            3,
+            10,
+            3,
+            26,
+            "`torch.jit.script` makes TorchScript",
+        ),
+        Finding(
+            "MIG202",
+            "save-for-lite-interpreter",
+            "scripts/export | <b>x</b>.py",
+            4,
+            1,
+            5,
+            2,
+            "`_save_for_lite_interpreter` writes a `.ptl`",
+        ),
     ),
     errors=(FileError("broken`name.py", "syntax error at line 2, column 1: expected one of ), <tag>"),),
 )
@@ -45,7 +70,13 @@ def test_json_from_a_newer_tool_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "hostile",
-    ["<script>alert(1)</script>", "[link](javascript:alert(1))", "| a | b |", "**bold** _it_ `code`", "# title"],
+    [
+        "<script>alert(1)</script>",
+        "[link](javascript:alert(1))",
+        "| a | b |",
+        "**bold** _it_ `code`",
+        "# title",
+    ],
 )
 def test_markdown_text_neutralises_markup(hostile: str) -> None:
     escaped = markdown_text(hostile)

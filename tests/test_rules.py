@@ -57,9 +57,21 @@ def test_prefilter_admits_every_spelled_out_name(rule: type[Rule]) -> None:
                 f"from {module} import *\n{attr}(x)\n",
             ):
                 assert FilePrefilter(source).admits(rule), source
-                assert [f for f in check_source(source.encode(), [rule]).findings] or not _reports_bare_uses(rule)
+                assert [f for f in check_source(source.encode(), [rule]).findings] or not _reports_bare_uses(
+                    rule
+                )
 
 
 def _reports_bare_uses(rule: type[Rule]) -> bool:
     """Rules whose every use of a name is a finding (others also look at the context)."""
-    return rule.code in {"MIG101", "MIG103", "MIG105", "MIG108", "MIG204", "MIG206", "MIG207", "MIG501", "MIG503"}
+    return rule.code in {
+        "MIG101",
+        "MIG103",
+        "MIG105",
+        "MIG108",
+        "MIG204",
+        "MIG206",
+        "MIG207",
+        "MIG501",
+        "MIG503",
+    }

@@ -43,7 +43,17 @@ def test_json_report_of_a_mobile_project(cli, project: Path) -> None:
     assert report["errors"] == []
     assert [(f["path"], f["line"], f["code"]) for f in report["findings"]] == EXPECTED
     first = report["findings"][0]
-    assert set(first) == {"code", "name", "path", "line", "column", "end_line", "end_column", "message", "fix"}
+    assert set(first) == {
+        "code",
+        "name",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "message",
+        "fix",
+    }
 
 
 def test_concise_output_and_summary(cli, project: Path) -> None:
@@ -66,7 +76,9 @@ def test_exit_zero_and_select_ignore(cli, project: Path) -> None:
     assert cli("scan", str(project), "--exit-zero", "--no-cache").exit_code == 0
     only = cli("scan", str(project), "--select", "MIG2", "--format", "json", "--no-cache").json()
     assert {f["code"] for f in only["findings"]} == {"MIG201", "MIG202", "MIG204"}
-    rest = cli("scan", str(project), "--ignore", "MIG1,MIG2,jit-ignore", "--format", "json", "--no-cache").json()
+    rest = cli(
+        "scan", str(project), "--ignore", "MIG1,MIG2,jit-ignore", "--format", "json", "--no-cache"
+    ).json()
     assert {f["code"] for f in rest["findings"]} == {"MIG307", "MIG308", "MIG310"}
 
 

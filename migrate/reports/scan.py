@@ -86,7 +86,9 @@ def render_github(result: ScanResult, base: Path) -> str:
         )
         lines.append(f"::warning {props}::{_gh_data(f.message)}")
     for e in result.errors:
-        lines.append(f"::error file={_gh_property(display_path(result.root, e.path, base))}::{_gh_data(e.message)}")
+        lines.append(
+            f"::error file={_gh_property(display_path(result.root, e.path, base))}::{_gh_data(e.message)}"
+        )
     return "".join(line + "\n" for line in lines)
 
 
@@ -105,7 +107,7 @@ def render_sarif(result: ScanResult, base: Path) -> str:
     index = {rule.code: i for i, rule in enumerate(selected)}
     results = []
     for f in result.findings:
-        entry = {
+        entry: dict[str, object] = {
             "ruleId": f.code,
             "level": "warning",
             "message": {"text": f.message},
@@ -147,7 +149,9 @@ def render_sarif(result: ScanResult, base: Path) -> str:
 
 
 def _sarif_location(path: str, finding: Finding | None) -> dict:
-    location: dict = {"physicalLocation": {"artifactLocation": {"uri": quote(path), "uriBaseId": "%SRCROOT%"}}}
+    location: dict = {
+        "physicalLocation": {"artifactLocation": {"uri": quote(path), "uriBaseId": "%SRCROOT%"}}
+    }
     if finding is not None:
         location["physicalLocation"]["region"] = {
             "startLine": finding.line,
@@ -181,12 +185,16 @@ def render_markdown(result: ScanResult, base: Path) -> str:
     if result.errors or manual:
         out += ["### Needs attention", ""]
         for e in result.errors:
-            out.append(f"- could not scan `{_code_span(display_path(result.root, e.path, base))}`: {markdown_text(e.message)}")
+            out.append(
+                f"- could not scan `{_code_span(display_path(result.root, e.path, base))}`: {markdown_text(e.message)}"
+            )
         if manual:
             counts = Counter(f.code for f in manual)
             for code, count in sorted(counts.items()):
                 name = rules[code].name if code in rules else ""
-                out.append(f"- {count} × **{code}** {name}: no automatic fix, see `migrate rules show {code}`")
+                out.append(
+                    f"- {count} × **{code}** {name}: no automatic fix, see `migrate rules show {code}`"
+                )
         out.append("")
     if result.findings:
         out += ["### By rule", "", "| Code | Rule | Findings | Fix |", "|---|---|---:|---|"]

@@ -28,11 +28,7 @@ def enclosing_decorator(ctx: FileContext) -> cst.Decorator | None:
 
 
 def is_self_attribute(node: cst.BaseExpression) -> bool:
-    return (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == "self"
-    )
+    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
 
 
 def is_submodule_assignment(ctx: FileContext) -> bool:

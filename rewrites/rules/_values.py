@@ -29,8 +29,19 @@ class Kind(IntEnum):
 
 
 _STATIC_ATTRIBUTES = frozenset(
-    {"ndim", "dtype", "device", "is_cuda", "requires_grad", "layout", "is_sparse",
-     "is_quantized", "training", "is_leaf", "names"}
+    {
+        "ndim",
+        "dtype",
+        "device",
+        "is_cuda",
+        "requires_grad",
+        "layout",
+        "is_sparse",
+        "is_quantized",
+        "training",
+        "is_leaf",
+        "names",
+    }
 )
 _SIZE_METHODS = frozenset({"size", "numel", "dim", "nelement", "stride"})
 _STATIC_METHODS = frozenset(
@@ -42,8 +53,15 @@ _STATIC_BUILTINS = frozenset({"isinstance", "hasattr", "callable", "getattr", "t
 
 
 _STATIC_TORCH_FUNCTIONS = frozenset(
-    {"torch.is_tensor", "torch.jit.isinstance", "torch.jit.is_scripting", "torch.jit.is_tracing",
-     "torch.compiler.is_exporting", "torch.is_floating_point", "torch.is_grad_enabled"}
+    {
+        "torch.is_tensor",
+        "torch.jit.isinstance",
+        "torch.jit.is_scripting",
+        "torch.jit.is_tracing",
+        "torch.compiler.is_exporting",
+        "torch.is_floating_point",
+        "torch.is_grad_enabled",
+    }
 )
 
 
@@ -73,7 +91,7 @@ class ValueTracker:
             if name != "self":
                 self.kinds[name] = parameter_kind(param)
 
-    def kind(self, expr: cst.BaseExpression) -> Kind:  # noqa: C901 - one case per node type
+    def kind(self, expr: cst.BaseExpression) -> Kind:
         if isinstance(expr, cst.Name):
             return self.kinds.get(expr.value, Kind.STATIC)
         if isinstance(expr, cst.Attribute):
@@ -133,7 +151,9 @@ class ValueTracker:
             return Kind.TENSOR
         return Kind.STATIC  # another library (math, numpy, sys): not traced as tensors
 
-    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: Kind | None = None) -> None:
+    def bind(
+        self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: Kind | None = None
+    ) -> None:
         if kind is None:
             kind = Kind.STATIC if value is None else self.kind(value)
         if isinstance(target, cst.Name):

@@ -77,5 +77,3 @@ class BundledInputs(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if method_call(node, _METHODS):
             self.report(node)
-
-

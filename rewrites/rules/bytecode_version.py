@@ -55,7 +55,9 @@ class BytecodeVersion(Rule):
     VALID = [Valid("version = program.version\n")]
     INVALID = [
         Invalid("from torch.jit.mobile import _backport_for_mobile\n_backport_for_mobile(a, b, 5)\n"),
-        Invalid("import torch\nv = torch.jit.mobile._get_model_bytecode_version('m.ptl')\n", line=2, column=5),
+        Invalid(
+            "import torch\nv = torch.jit.mobile._get_model_bytecode_version('m.ptl')\n", line=2, column=5
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:

@@ -33,8 +33,7 @@ class CapturePreAutogradGraph(Rule):
     code = "MIG508"
     name = "capture-pre-autograd-graph"
     message = (
-        "`capture_pre_autograd_graph` was removed: use "
-        "`torch.export.export(model, example_inputs).module()`"
+        "`capture_pre_autograd_graph` was removed: use `torch.export.export(model, example_inputs).module()`"
     )
     fix_title = "Use `torch.export.export(...).module()`"
     fix_safety = FixSafety.SAFE
@@ -42,7 +41,11 @@ class CapturePreAutogradGraph(Rule):
 
     VALID = [Valid("import torch\ng = torch.export.export(m, ex).module()\n")]
     INVALID = [
-        Invalid("from torch._export import capture_pre_autograd_graph\ng = capture_pre_autograd_graph(m, ex)\n", line=2, column=5),
+        Invalid(
+            "from torch._export import capture_pre_autograd_graph\ng = capture_pre_autograd_graph(m, ex)\n",
+            line=2,
+            column=5,
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:

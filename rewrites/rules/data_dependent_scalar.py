@@ -8,9 +8,28 @@ from rewrites.rules._values import EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
 _SHAPE_METHODS = frozenset(
-    {"view", "reshape", "expand", "narrow", "repeat", "new_zeros", "new_ones", "new_empty",
-     "new_full", "split", "topk", "unflatten", "zeros", "ones", "empty", "full", "arange",
-     "randn", "rand", "tile"}
+    {
+        "view",
+        "reshape",
+        "expand",
+        "narrow",
+        "repeat",
+        "new_zeros",
+        "new_ones",
+        "new_empty",
+        "new_full",
+        "split",
+        "topk",
+        "unflatten",
+        "zeros",
+        "ones",
+        "empty",
+        "full",
+        "arange",
+        "randn",
+        "rand",
+        "tile",
+    }
 )
 
 
@@ -63,7 +82,10 @@ class DataDependentScalar(EntryMethodRule):
         Invalid(_MODEL + "        k = lengths.max().item()\n        return x[:k]\n", line=4, column=13),
         Invalid(_MODEL + "        return x[: int(lengths[0])]\n", line=4, column=20),
         Invalid(_MODEL + "        n = lengths.sum().item()\n        return x.view(n, -1)\n", line=4),
-        Invalid(_MODEL + "        n = int(lengths.max())\n        for i in range(n):\n            x = x + 1\n        return x\n"),
+        Invalid(
+            _MODEL
+            + "        n = int(lengths.max())\n        for i in range(n):\n            x = x + 1\n        return x\n"
+        ),
     ]
 
     def __init__(self, ctx: object) -> None:

@@ -50,10 +50,23 @@ class DynamicDimLoop(EntryMethodRule):
         Valid(_MODEL + "        for i in range(4):\n            x = x + i\n        return x\n"),
     ]
     INVALID = [
-        Invalid(_MODEL + "        for t in range(x.shape[1]):\n            x = x + t\n        return x\n", line=4, column=9),
-        Invalid(_MODEL + "        b, t, c = x.shape\n        for i in range(t):\n            pass\n        return x\n", line=5),
-        Invalid(_MODEL + "        outs = []\n        for row in x:\n            outs.append(row * 2)\n        return outs\n"),
-        Invalid(_MODEL + "        for i, row in enumerate(x.unbind(0)):\n            pass\n        return x\n"),
+        Invalid(
+            _MODEL + "        for t in range(x.shape[1]):\n            x = x + t\n        return x\n",
+            line=4,
+            column=9,
+        ),
+        Invalid(
+            _MODEL
+            + "        b, t, c = x.shape\n        for i in range(t):\n            pass\n        return x\n",
+            line=5,
+        ),
+        Invalid(
+            _MODEL
+            + "        outs = []\n        for row in x:\n            outs.append(row * 2)\n        return outs\n"
+        ),
+        Invalid(
+            _MODEL + "        for i, row in enumerate(x.unbind(0)):\n            pass\n        return x\n"
+        ),
     ]
 
     def visit_For(self, node: cst.For) -> None:

@@ -74,7 +74,9 @@ class EagerPrepareConvert(Rule):
             count=2,
         ),
         Invalid("from torch.quantization import prepare_qat\nm = prepare_qat(model.train())\n"),
-        Invalid("from torch.ao.quantization.quantize_fx import prepare_fx\nm = prepare_fx(model, mapping, ex)\n"),
+        Invalid(
+            "from torch.ao.quantization.quantize_fx import prepare_fx\nm = prepare_fx(model, mapping, ex)\n"
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:

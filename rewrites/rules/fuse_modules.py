@@ -49,7 +49,11 @@ class FuseModules(Rule):
 
     VALID = [Valid("import torch\nm = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)\n")]
     INVALID = [
-        Invalid("import torch\ntorch.ao.quantization.fuse_modules(m, [['conv', 'bn']], inplace=True)\n", line=2, column=1),
+        Invalid(
+            "import torch\ntorch.ao.quantization.fuse_modules(m, [['conv', 'bn']], inplace=True)\n",
+            line=2,
+            column=1,
+        ),
         Invalid("from torch.quantization import fuse_modules\nfuse_modules(m, [['c', 'r']])\n"),
     ]
 

@@ -49,4 +49,5 @@ class JitAnnotate(Rule):
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(self.ctx.parent() if isinstance(self.ctx.parent(), cst.Call) else node)
+        parent = self.ctx.parent()
+        self.report(parent if isinstance(parent, cst.Call) else node)

@@ -40,7 +40,11 @@ class JitAttribute(Rule):
     fix_safety = FixSafety.SAFE
     names = frozenset({"torch.jit.Attribute"})
 
-    VALID = [Valid("from typing import List\nclass M:\n    def __init__(self):\n        self.words: List[str] = []\n")]
+    VALID = [
+        Valid(
+            "from typing import List\nclass M:\n    def __init__(self):\n        self.words: List[str] = []\n"
+        )
+    ]
     INVALID = [
         Invalid(
             "import torch\nclass M(torch.jit.ScriptModule):\n    def __init__(self):\n"
@@ -51,4 +55,5 @@ class JitAttribute(Rule):
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(self.ctx.parent() if isinstance(self.ctx.parent(), cst.Call) else node)
+        parent = self.ctx.parent()
+        self.report(parent if isinstance(parent, cst.Call) else node)

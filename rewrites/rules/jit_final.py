@@ -41,7 +41,9 @@ class JitFinal(Rule):
 
     VALID = [Valid("from typing import Final\nclass B:\n    flag: Final[bool]\n")]
     INVALID = [
-        Invalid("import torch\nclass B(torch.nn.Module):\n    flag: torch.jit.Final[bool]\n", line=3, column=11),
+        Invalid(
+            "import torch\nclass B(torch.nn.Module):\n    flag: torch.jit.Final[bool]\n", line=3, column=11
+        ),
         Invalid("from torch.jit import Final\nclass B:\n    k: Final[int] = 3\n"),
     ]
 

@@ -39,7 +39,11 @@ class JitFuture(Rule):
 
     VALID = [Valid("import torch\nfrom typing import List\nouts: List[torch.Tensor] = []\n")]
     INVALID = [
-        Invalid("import torch\nfrom typing import List\nfuts: List[torch.jit.Future[torch.Tensor]] = []\n", line=3, column=12),
+        Invalid(
+            "import torch\nfrom typing import List\nfuts: List[torch.jit.Future[torch.Tensor]] = []\n",
+            line=3,
+            column=12,
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:

@@ -47,7 +47,9 @@ class JitIsScripting(Rule):
 
     VALID = [Valid("import torch\nif torch.compiler.is_exporting():\n    pass\n")]
     INVALID = [
-        Invalid("import torch\nif torch.jit.is_scripting():\n    y = 1\nelse:\n    y = 2\n", line=2, column=4),
+        Invalid(
+            "import torch\nif torch.jit.is_scripting():\n    y = 1\nelse:\n    y = 2\n", line=2, column=4
+        ),
         Invalid("import torch\nif not torch.jit.is_scripting() and self.grad_checkpointing:\n    pass\n"),
     ]
 

@@ -46,7 +46,9 @@ class JitIsTracing(Rule):
 
     VALID = [Valid("import torch\nif torch.compiler.is_exporting():\n    pass\n")]
     INVALID = [
-        Invalid("import torch\nif not torch.jit.is_tracing():\n    assert x.shape[1] == 3\n", line=2, column=8),
+        Invalid(
+            "import torch\nif not torch.jit.is_tracing():\n    assert x.shape[1] == 3\n", line=2, column=8
+        ),
         Invalid("import torch\nif torch._C._get_tracing_state():\n    pass\n"),
     ]
 

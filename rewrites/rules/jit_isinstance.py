@@ -52,7 +52,9 @@ class JitIsinstance(Rule):
         ),
     ]
     INVALID = [
-        Invalid("import torch\nif torch.jit.isinstance(out, List[torch.Tensor]):\n    pass\n", line=2, column=4),
+        Invalid(
+            "import torch\nif torch.jit.isinstance(out, List[torch.Tensor]):\n    pass\n", line=2, column=4
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:

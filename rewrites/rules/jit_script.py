@@ -49,7 +49,9 @@ class JitScript(Rule):
         Valid("import torch\nexported = torch.export.export(model.eval(), (x,))\n"),
         Valid("import torch\n@torch.jit.script\ndef f(x):\n    return x\n"),
         Valid("from mylib import jit\njit.script(model)\n"),
-        Valid("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.sub = torch.jit.script(Sub())\n"),
+        Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.sub = torch.jit.script(Sub())\n"
+        ),
     ]
     INVALID = [
         Invalid("import torch\nscripted = torch.jit.script(model)\n", line=2, column=12),

@@ -46,7 +46,9 @@ class JitTrace(Rule):
 
     VALID = [
         Valid("import torch\nep = torch.export.export(model.eval(), (x,))\n"),
-        Valid("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.enc = torch.jit.trace(Enc(), x)\n"),
+        Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.enc = torch.jit.trace(Enc(), x)\n"
+        ),
         Valid("import torch\ntorch.autograd.profiler.trace(model)\n"),
     ]
     INVALID = [

@@ -66,10 +66,16 @@ class MovedQuantizationImport(Rule):
         Valid("from torch.ao.quantization import QuantStub\n"),
     ]
     INVALID = [
-        Invalid("from torch.ao.quantization.quantize_pt2e import prepare_pt2e, convert_pt2e\n", line=1, column=1),
-        Invalid("from torch.ao.quantization.quantizer.xnnpack_quantizer import (\n    XNNPACKQuantizer,\n)\n"),
+        Invalid(
+            "from torch.ao.quantization.quantize_pt2e import prepare_pt2e, convert_pt2e\n", line=1, column=1
+        ),
+        Invalid(
+            "from torch.ao.quantization.quantizer.xnnpack_quantizer import (\n    XNNPACKQuantizer,\n)\n"
+        ),
         Invalid("import torch.ao.quantization.quantize_pt2e as qp\n"),
-        Invalid("import torch\ng = torch.ao.quantization.quantize_pt2e.prepare_pt2e(m, q)\n", line=2, column=5),
+        Invalid(
+            "import torch\ng = torch.ao.quantization.quantize_pt2e.prepare_pt2e(m, q)\n", line=2, column=5
+        ),
     ]
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:

@@ -68,7 +68,9 @@ class OptimizeForMobile(Rule):
             line=2,
             column=7,
         ),
-        Invalid("from torch.utils.mobile_optimizer import *\nopt = optimize_for_mobile(m, backend='vulkan')\n"),
+        Invalid(
+            "from torch.utils.mobile_optimizer import *\nopt = optimize_for_mobile(m, backend='vulkan')\n"
+        ),
         Invalid(
             "import torch.utils.mobile_optimizer as mo\n"
             "opt = mo.optimize_for_mobile(m, optimization_blocklist={mo.MobileOptimizerType.CONV_BN_FUSION})\n",

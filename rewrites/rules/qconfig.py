@@ -6,10 +6,20 @@ from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
 
 _HELPERS = (
-    "QConfig", "QConfigDynamic", "QConfigMapping", "get_default_qconfig", "get_default_qat_qconfig",
-    "get_default_qconfig_mapping", "get_default_qat_qconfig_mapping", "default_qconfig",
-    "default_dynamic_qconfig", "default_per_channel_qconfig", "per_channel_dynamic_qconfig",
-    "float16_dynamic_qconfig", "default_qat_qconfig", "float_qparams_weight_only_qconfig",
+    "QConfig",
+    "QConfigDynamic",
+    "QConfigMapping",
+    "get_default_qconfig",
+    "get_default_qat_qconfig",
+    "get_default_qconfig_mapping",
+    "get_default_qat_qconfig_mapping",
+    "default_qconfig",
+    "default_dynamic_qconfig",
+    "default_per_channel_qconfig",
+    "per_channel_dynamic_qconfig",
+    "float16_dynamic_qconfig",
+    "default_qat_qconfig",
+    "float_qparams_weight_only_qconfig",
     "propagate_qconfig_",
 )
 

@@ -55,7 +55,10 @@ class QuantStub(Rule):
     VALID = [Valid("import torch\nself.relu = torch.nn.ReLU()\n")]
     INVALID = [
         Invalid("import torch\nself.quant = torch.ao.quantization.QuantStub()\n", line=2, column=14),
-        Invalid("from torch.quantization import QuantStub, DeQuantStub\nq, d = QuantStub(), DeQuantStub()\n", count=2),
+        Invalid(
+            "from torch.quantization import QuantStub, DeQuantStub\nq, d = QuantStub(), DeQuantStub()\n",
+            count=2,
+        ),
         Invalid("import torch.quantization as tq\nm = tq.QuantWrapper(model)\n"),
     ]
 

@@ -38,9 +38,7 @@ class ScriptModuleSubclass(Rule):
 
     code = "MIG109"
     name = "script-module-subclass"
-    message = (
-        "`torch.jit.ScriptModule` subclasses cannot be exported: derive from `torch.nn.Module`"
-    )
+    message = "`torch.jit.ScriptModule` subclasses cannot be exported: derive from `torch.nn.Module`"
     fix_title = "Derive from `torch.nn.Module`"
     fix_safety = FixSafety.SAFE
     names = frozenset({"torch.jit.ScriptModule", "torch.jit.RecursiveScriptModule"})

@@ -45,9 +45,15 @@ class SpecializedForwardArgument(EntryMethodRule):
     )
 
     VALID = [
-        Valid("import torch\nclass M(torch.nn.Module):\n    def forward(self, x: torch.Tensor, mask=None):\n        return x\n"),
-        Valid("import torch\nclass M(torch.nn.Module):\n    def forward(self, x, output_attentions: bool = False):\n        return x\n"),
-        Valid("import torch\nclass M(torch.nn.Module):\n    def helper(self, x, k: int):\n        return x\n"),
+        Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x: torch.Tensor, mask=None):\n        return x\n"
+        ),
+        Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, output_attentions: bool = False):\n        return x\n"
+        ),
+        Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def helper(self, x, k: int):\n        return x\n"
+        ),
     ]
     INVALID = [
         Invalid(

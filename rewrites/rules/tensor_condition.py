@@ -54,14 +54,30 @@ class TensorCondition(EntryMethodRule):
     VALID = [
         Valid(_MODEL + "        if x.shape[0] > 1:\n            x = x * 2\n        return x\n"),
         Valid(_MODEL + "        if self.training and n > 1:\n            x = x * 2\n        return x\n"),
-        Valid(_MODEL + "        mask = None\n        if mask is not None:\n            x = x * mask\n        return x\n"),
-        Valid(_MODEL + "        b, c = x.shape[:2]\n        y = x if b > 1 else x.flip(0)\n        return y\n"),
+        Valid(
+            _MODEL
+            + "        mask = None\n        if mask is not None:\n            x = x * mask\n        return x\n"
+        ),
+        Valid(
+            _MODEL + "        b, c = x.shape[:2]\n        y = x if b > 1 else x.flip(0)\n        return y\n"
+        ),
         Valid("import torch\ndef helper(x):\n    if x.sum() > 0:\n        return x\n    return -x\n"),
     ]
     INVALID = [
-        Invalid(_MODEL + "        if x.sum() > 0:\n            return x * 2\n        return x - 1\n", line=4, column=9),
-        Invalid(_MODEL + "        y = torch.relu(x)\n        return y if (y > 0).any() else x\n", line=5, column=16),
-        Invalid(_MODEL + "        k = int(x.max())\n        if k > 3:\n            x = x[:3]\n        return x\n", line=5),
+        Invalid(
+            _MODEL + "        if x.sum() > 0:\n            return x * 2\n        return x - 1\n",
+            line=4,
+            column=9,
+        ),
+        Invalid(
+            _MODEL + "        y = torch.relu(x)\n        return y if (y > 0).any() else x\n",
+            line=5,
+            column=16,
+        ),
+        Invalid(
+            _MODEL + "        k = int(x.max())\n        if k > 3:\n            x = x[:3]\n        return x\n",
+            line=5,
+        ),
         Invalid(_MODEL + "        assert x.min() >= 0\n        return x\n"),
         Invalid(
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n"

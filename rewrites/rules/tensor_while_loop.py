@@ -45,12 +45,21 @@ class TensorWhileLoop(EntryMethodRule):
     )
 
     VALID = [
-        Valid(_MODEL + "        i = 0\n        while i < 3:\n            x = x * 2\n            i += 1\n        return x\n"),
+        Valid(
+            _MODEL
+            + "        i = 0\n        while i < 3:\n            x = x * 2\n            i += 1\n        return x\n"
+        ),
         Valid("import torch\ndef decode(x):\n    while x.sum() > 0:\n        x = x - 1\n    return x\n"),
     ]
     INVALID = [
-        Invalid(_MODEL + "        while x.sum() > 0:\n            x = x - 1\n        return x\n", line=4, column=9),
-        Invalid(_MODEL + "        n = x.argmax().item()\n        while n != 0:\n            n -= 1\n        return x\n", line=5),
+        Invalid(
+            _MODEL + "        while x.sum() > 0:\n            x = x - 1\n        return x\n", line=4, column=9
+        ),
+        Invalid(
+            _MODEL
+            + "        n = x.argmax().item()\n        while n != 0:\n            n -= 1\n        return x\n",
+            line=5,
+        ),
     ]
 
     def visit_While(self, node: cst.While) -> None:
