@@ -3,14 +3,30 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rule import FileContext, Invalid, Rule, Valid
+
+
+# Calls that return a ScriptModule: `.save(path)` on their result writes TorchScript too.
+_SCRIPTED = frozenset(
+    {
+        "torch.jit.script",
+        "torch.jit.trace",
+        "torch.jit.trace_module",
+        "torch.jit.freeze",
+        "torch.jit.optimize_for_inference",
+        "torch.jit.load",
+        "torch.utils.mobile_optimizer.optimize_for_mobile",
+    }
+)
 
 
 class JitSave(Rule):
-    """Flags `torch.jit.save(module, path)`.
+    """Flags `torch.jit.save(module, path)` and `scripted.save(path)`.
 
     ## What it does
-    Reports uses of `torch.jit.save`, which writes a TorchScript archive (`.pt`).
+    Reports uses of `torch.jit.save`, and `.save(...)` called on what `torch.jit.script`,
+    `trace`, `freeze`, `load` or `optimize_for_mobile` returned (assigned to a name in the same
+    file, or called directly), which both write a TorchScript archive (`.pt`).
 
     ## Why is this bad?
     ExecuTorch runs `.pte` programs. The archive a TorchScript pipeline saves is what the app
@@ -43,16 +59,42 @@ class JitSave(Rule):
     )
     fix_title = "Lower with XNNPACK and write a `.pte`"
     fix_safety = FixSafety.UNSAFE
-    names = frozenset({"torch.jit.save"})
+    names = frozenset({"torch.jit.save"} | _SCRIPTED)
 
     VALID = [
         Valid("import torch\ntorch.save(model.state_dict(), 'w.pt')\n"),
         Valid("import torch\nscripted.save('model.pt')\n"),
+        Valid("import torch\nm = torch.jit.script(model)\nprogram.save('model.pte')\n"),
     ]
     INVALID = [
         Invalid("import torch\ntorch.jit.save(scripted, 'model.pt')\n", line=2, column=1),
         Invalid("from torch.jit import save as jit_save\njit_save(m, out)\n"),
+        Invalid(
+            "import torch\nscripted = torch.jit.script(model)\nscripted.save('model.pt')\n", line=3, column=1
+        ),
+        Invalid("import torch\ntorch.jit.trace(model, x).save(path)\n", line=2, column=1),
     ]
 
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.scripted: set[str] = set()
+
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        if qualified_name == "torch.jit.save":
+            self.report(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._returns_scripted(node.value):
+            self.scripted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "save":
+            receiver = func.value
+            if (isinstance(receiver, cst.Name) and receiver.value in self.scripted) or self._returns_scripted(
+                receiver
+            ):
+                self.report(node)
+
+    def _returns_scripted(self, value: cst.BaseExpression) -> bool:
+        return isinstance(value, cst.Call) and self.ctx.resolve(value.func) in _SCRIPTED

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from rewrites.rule import Invalid, Valid
@@ -52,6 +54,9 @@ class SpecializedForwardArgument(EntryMethodRule):
             "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, output_attentions: bool = False):\n        return x\n"
         ),
         Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, state: Optional[Hypothesis]):\n        return x\n"
+        ),
+        Valid(
             "import torch\nclass M(torch.nn.Module):\n    def helper(self, x, k: int):\n        return x\n"
         ),
     ]
@@ -76,14 +81,20 @@ class SpecializedForwardArgument(EntryMethodRule):
                     self.report(param)
 
 
+_SCALAR = re.compile(r"\b(int|float|bool|str)\b")
+
+
 def _is_model_input(param: cst.Param) -> bool:
-    """A non-tensor argument callers must pass, or any string argument.
+    """A Python scalar argument callers must pass, or any string argument.
 
     Defaulted flags (`output_attentions: bool = False`) are left alone: submodules get them
-    from their parent at trace time, and the top-level default is what gets exported.
+    from their parent at trace time, and the top-level default is what gets exported. Other
+    annotated types (named tuples, dataclasses of tensors) are flattened by export, not fixed.
     """
     if parameter_kind(param) is not Kind.STATIC:
         return False
     annotation = "" if param.annotation is None else cst.Module([]).code_for_node(param.annotation.annotation)
+    if annotation and not _SCALAR.search(annotation):
+        return False
     is_string = "str" in annotation or isinstance(param.default, (cst.SimpleString, cst.ConcatenatedString))
     return param.default is None or is_string
