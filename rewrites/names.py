@@ -102,6 +102,8 @@ class ImportTable:
             candidate = canonical(f"{module}.{name}")
             if self._is_known(candidate):
                 return candidate
+        if head == "torch":  # unbound here: it came in through a star import of a local module
+            return canonical(name)
         return None
 
     def is_bound(self, local: str) -> bool:

@@ -82,7 +82,7 @@ class FilePrefilter:
 
     def _imports(self) -> list[tuple[str, str]]:
         if self._bindings is None:
-            self._bindings = []
+            self._bindings = [("torch", "torch")]  # see ImportTable.resolve: `torch` is torch
             for match in _IMPORT.finditer(self.text):
                 module, names, modules = match.group("module", "names", "modules")
                 if modules is not None:

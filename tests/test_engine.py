@@ -29,6 +29,7 @@ def codes(source: str | bytes) -> list[tuple[str, int, int]]:
         "from torch.jit import script\nscript(m)\n",
         "from torch.jit import *\nscript(m)\n",
         "def export():\n    from torch.jit import script\n    return script(m)\n",
+        "from .layers import *\nm = torch.jit.script(m)\n",
     ],
 )
 def test_every_import_spelling_resolves(source: str) -> None:

@@ -9,6 +9,7 @@ visiting order. It is a heuristic: it errs towards silence on calls it cannot se
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 import libcst as cst
@@ -48,6 +49,7 @@ _STATIC_METHODS = frozenset(
     {"is_floating_point", "is_contiguous", "is_complex", "element_size", "get_device", "type"}
 )
 ITEM_METHODS = frozenset({"item", "tolist"})
+_PREDICATE_PREFIXES = ("is_", "has_", "any_", "all_", "should_", "use_", "can_")
 ITEM_BUILTINS = frozenset({"int", "float", "bool"})
 _STATIC_BUILTINS = frozenset({"isinstance", "hasattr", "callable", "getattr", "type", "id", "str"})
 
@@ -85,11 +87,15 @@ class ValueTracker:
         self.function = function
         self.kinds: dict[str, Kind] = {}
         self.origins: dict[str, cst.Call] = {}
+        # Parameters annotated as lists or tuples: iterating them is over a Python length.
+        self.containers: set[str] = set()
         params = function.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             name = param.name.value
             if name != "self":
                 self.kinds[name] = parameter_kind(param)
+                if param.annotation is not None and _CONTAINER.match(_code(param.annotation.annotation)):
+                    self.containers.add(name)
 
     def kind(self, expr: cst.BaseExpression) -> Kind:
         if isinstance(expr, cst.Name):
@@ -127,6 +133,8 @@ class ValueTracker:
         if isinstance(func, cst.Attribute):
             receiver = self.kind(func.value)
             method = func.attr.value
+            if receiver is Kind.STATIC and method.startswith(_PREDICATE_PREFIXES):
+                return Kind.STATIC  # self.any_requires_grad(x): a Python-level predicate
             if receiver is Kind.TENSOR:
                 if method in ITEM_METHODS:
                     return Kind.SCALAR
@@ -202,11 +210,17 @@ class ValueTracker:
         return None
 
 
+_CONTAINER = re.compile(r"(typing\.)?(List|Tuple|Sequence|list|tuple)\b")
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
 def parameter_kind(param: cst.Param) -> Kind:
     """Annotated parameters are what their annotation says; defaulted ones are settings."""
     if param.annotation is not None:
-        text = cst.Module([]).code_for_node(param.annotation.annotation)
-        return Kind.TENSOR if "Tensor" in text else Kind.STATIC
+        return Kind.TENSOR if "Tensor" in _code(param.annotation.annotation) else Kind.STATIC
     return Kind.STATIC if param.default is not None else Kind.TENSOR
 
 

@@ -47,6 +47,10 @@ class DynamicDimLoop(EntryMethodRule):
 
     VALID = [
         Valid(_MODEL + "        for layer in self.layers:\n            x = layer(x)\n        return x\n"),
+        Valid(
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, xs: List[torch.Tensor]):\n"
+            "        for x in xs:\n            pass\n        return xs\n"
+        ),
         Valid(_MODEL + "        for i in range(4):\n            x = x + i\n        return x\n"),
     ]
     INVALID = [
@@ -81,4 +85,6 @@ def _over_tensor_dimension(values: ValueTracker, iterable: cst.BaseExpression) -
             return any(values.kind(arg.value) is Kind.SIZE for arg in iterable.args)
         if iterable.func.value in {"enumerate", "reversed", "zip"}:
             iterable = iterable.args[0].value
+    if isinstance(iterable, cst.Name) and iterable.value in values.containers:
+        return False
     return values.kind(iterable) is Kind.TENSOR

@@ -4,7 +4,7 @@ import re
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Valid
+from rewrites.rule import FileContext, Invalid, Valid
 from rewrites.rules._values import EntryMethodRule, Kind, parameter_kind
 
 
@@ -12,10 +12,11 @@ class SpecializedForwardArgument(EntryMethodRule):
     """Flags `int`, `float`, `bool` and `str` parameters of `forward`.
 
     ## What it does
-    Reports non-tensor parameters of exported methods that callers must pass (annotated `int`,
-    `float`, `bool`, ... without a default), and every `str` parameter. Defaulted flags are
-    not reported: submodules receive them from their parent, and a top-level default is what
-    gets exported.
+    Reports Python scalar parameters of exported methods that callers must pass (annotated
+    `int`, `float`, `bool`, ... without a default), and every `str` parameter, on modules that
+    are not built as a submodule of another class in the same file. Defaulted flags and
+    submodules' arguments are not reported: a parent passes them while export traces it, and a
+    top-level default is what gets exported.
 
     ## Why is this bad?
     `torch.export` specialises Python scalars: the value used at export time is baked into the
@@ -72,12 +73,33 @@ class SpecializedForwardArgument(EntryMethodRule):
         ),
     ]
 
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.candidates: dict[str, list[cst.Param]] = {}
+        self.submodules: set[str] = set()
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)
         if self.values is not None and self.values.function is node:
             params = node.params
-            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-                if param.name.value != "self" and _is_model_input(param):
+            found = [
+                p
+                for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                if p.name.value != "self" and _is_model_input(p)
+            ]
+            owner = self.ctx.stack[-3]
+            if found and isinstance(owner, cst.ClassDef):
+                self.candidates.setdefault(owner.name.value, []).extend(found)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # A class called inside another class is a submodule: its parent passes the arguments.
+        if isinstance(node.func, cst.Name) and any(isinstance(a, cst.ClassDef) for a in self.ctx.ancestors()):
+            self.submodules.add(node.func.value)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for owner, params in self.candidates.items():
+            if owner not in self.submodules:
+                for param in params:
                     self.report(param)
 
 

@@ -62,6 +62,7 @@ class TensorCondition(EntryMethodRule):
             _MODEL + "        b, c = x.shape[:2]\n        y = x if b > 1 else x.flip(0)\n        return y\n"
         ),
         Valid("import torch\ndef helper(x):\n    if x.sum() > 0:\n        return x\n    return -x\n"),
+        Valid(_MODEL + "        if self.any_requires_grad(x):\n            x = x * 2\n        return x\n"),
     ]
     INVALID = [
         Invalid(
