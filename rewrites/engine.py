@@ -11,17 +11,19 @@ import io
 import re
 import tokenize
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from rewrites.model import Finding
+from rewrites.model import Finding, Fix, FixSafety
 from rewrites.names import ImportTable
 from rewrites.positions import positions
 from rewrites.prefilter import FilePrefilter
-from rewrites.rule import FileContext, Rule
+from rewrites.rule import Edit, FileContext, Replacement, Report, Rule
 
 _SUPPRESSION = re.compile(r"#\s*migrate:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 
@@ -133,12 +135,16 @@ def _syntax_error(exc: cst.ParserSyntaxError) -> str:
 
 def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
     """Findings of ``rules`` in ``text`` (raises libcst.ParserSyntaxError on bad syntax)."""
-    module = cst.parse_module(text)
+    return tuple(finding for _, finding in _run(cst.parse_module(text), text, rules))
+
+
+def _run(module: cst.Module, text: str, rules: Sequence[type[Rule]]) -> list[tuple[Report, Finding]]:
+    """The reports that survive suppression comments, each with its positioned finding."""
     ctx = FileContext(ImportTable(_is_known))
     dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules])
     dispatcher.walk(module)
     if not ctx.reports:
-        return ()
+        return []
     comments = _suppressions(module) if "migrate:" in text else []
     spans = positions(module, text, [r.node for r in ctx.reports] + [c for c, _, _ in comments])
     suppressed: dict[int, set[str] | None] = {}
@@ -148,15 +154,118 @@ def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
             suppressed[line] = None
         else:
             suppressed.setdefault(line, set()).update(codes)  # type: ignore[union-attr]
-    findings = set()
+    kept: dict[Finding, Report] = {}
     for report in ctx.reports:
         line, column, end_line, end_column = spans[report.node]
         codes = suppressed.get(line, set())
         rule = report.rule
         if codes is None or rule.code in codes or rule.name in codes:
             continue
-        findings.add(Finding(rule.code, rule.name, "", line, column, end_line, end_column, report.message))
-    return tuple(sorted(findings, key=lambda f: (f.line, f.column, f.code)))
+        fix = None if report.edit is None else Fix(rule.fix_safety, rule.fix_title or "")
+        finding = Finding(rule.code, rule.name, "", line, column, end_line, end_column, report.message, fix)
+        kept.setdefault(finding, report)
+    return sorted(((r, f) for f, r in kept.items()), key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """A file after fixing: its new text (None if unchanged), what was fixed, what is left."""
+
+    text: str | None = None
+    fixed: tuple[Finding, ...] = ()
+    remaining: tuple[Finding, ...] = ()
+    error: str | None = None
+
+
+# Each round applies the fixes that do not touch each other; the rest wait for the next round.
+_MAX_ROUNDS = 10
+
+
+def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False) -> FixOutcome:
+    """Fix one file's bytes; never raises. The text keeps its encoding and line endings."""
+    screened = screen(data, rules)
+    if isinstance(screened, FileOutcome):
+        return FixOutcome(remaining=screened.findings, error=screened.error)
+    original, active = screened
+    try:
+        text, fixed, remaining = fix_text(original, active, unsafe=unsafe)
+    except cst.ParserSyntaxError as exc:
+        return FixOutcome(error=_syntax_error(exc))
+    except RecursionError:
+        return FixOutcome(error="too deeply nested to analyse")
+    except Exception as exc:  # a bug in a fix must not end the run or touch the file
+        return FixOutcome(error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}")
+    return FixOutcome(None if text == original else text, fixed, remaining)
+
+
+def fix_text(
+    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False
+) -> tuple[str, tuple[Finding, ...], tuple[Finding, ...]]:
+    """(fixed text, findings fixed, findings left). Raises on unparsable text."""
+    allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
+    fixed: list[Finding] = []
+    for _ in range(_MAX_ROUNDS):
+        module = cst.parse_module(text)
+        found = _run(module, text, rules)
+        chosen = _independent([(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed])
+        if not chosen:
+            return text, tuple(fixed), tuple(f for _, f in found)
+        new_text = _apply(module, [r.edit for r, _ in chosen if r.edit is not None]).code
+        if new_text == text:
+            return text, tuple(fixed), tuple(f for _, f in found)
+        cst.parse_module(new_text)  # a fix must never produce code that does not parse
+        fixed.extend(f for _, f in chosen)
+        text = new_text
+    return text, tuple(fixed), lint_text(text, rules)
+
+
+def _independent(pairs: list[tuple[Report, Finding]]) -> list[tuple[Report, Finding]]:
+    """Fixes whose changed subtrees do not overlap, in source order."""
+    taken: set[int] = set()
+    chosen = []
+    for report, finding in pairs:
+        assert report.edit is not None
+        covered = {id(n) for node in report.edit.changes for n in _subtree(node)}
+        if covered.isdisjoint(taken):
+            taken |= covered
+            chosen.append((report, finding))
+    return chosen
+
+
+def _subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, changes: dict[cst.CSTNode, Replacement]) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        return self.changes.get(original_node, updated_node)
+
+
+def _apply(module: cst.Module, edits: list[Edit]) -> cst.Module:
+    changes: dict[cst.CSTNode, Replacement] = {}
+    for edit in edits:
+        changes.update(edit.changes)
+    tree = module.visit(_Replace(changes))
+    context = CodemodContext()
+    adds = {imp for edit in edits for imp in edit.add_imports}
+    for module_name, obj in sorted(adds, key=str):
+        AddImportsVisitor.add_needed_import(context, module_name, obj)
+    if adds:
+        tree = AddImportsVisitor(context).transform_module(tree)
+    unused = {origin for edit in edits for origin in edit.unused_imports}
+    for origin in unused:
+        RemoveImportsVisitor.remove_unused_import(context, origin.module, origin.obj, origin.asname)
+    if unused:
+        tree = RemoveImportsVisitor(context).transform_module(tree)
+    return tree
 
 
 @lru_cache(maxsize=1)

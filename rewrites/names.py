@@ -10,6 +10,7 @@ what libcst's ``QualifiedNameProvider`` gives for module-level code at a fractio
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -52,11 +53,22 @@ def _module_name(node: cst.BaseExpression | None) -> str | None:
     return None if node is None else dotted(node)
 
 
+@dataclass(frozen=True)
+class ImportOrigin:
+    """The import statement that bound a local name, as libcst's import codemods name it."""
+
+    module: str
+    obj: str | None
+    asname: str | None
+    statement: cst.Import | cst.ImportFrom
+
+
 class ImportTable:
     """The names a file has bound by ``import`` so far."""
 
     def __init__(self, is_known: Callable[[str], bool]) -> None:
         self._bindings: dict[str, str | None] = {}
+        self._origins: dict[str, ImportOrigin] = {}
         self._star_modules: list[str] = []
         self._is_known = is_known
 
@@ -65,10 +77,13 @@ class ImportTable:
             for alias in node.names:
                 full = dotted(alias.name) or ""
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self._bindings[alias.asname.name.value] = full
+                    local = alias.asname.name.value
+                    self._bindings[local] = full
+                    self._origins[local] = ImportOrigin(full, None, local, node)
                 else:
                     head = full.split(".")[0]
                     self._bindings[head] = head
+                    self._origins[head] = ImportOrigin(full, None, None, node)
             return
         module = _module_name(node.module)
         if node.relative:
@@ -83,10 +98,20 @@ class ImportTable:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self._bindings[local] = None if module is None else f"{module}.{name}"
+            if module is not None:
+                self._origins[local] = ImportOrigin(module, name, None if local == name else local, node)
+            else:
+                self._origins.pop(local, None)
 
     def shadow(self, local: str) -> None:
         """A ``def`` or ``class`` of this name: it no longer refers to an import."""
         self._bindings[local] = None
+        self._origins.pop(local, None)
+
+    def origin(self, node: cst.CSTNode) -> ImportOrigin | None:
+        """Where the head name of a reference (``jit`` in ``jit.script``) was imported."""
+        name = dotted(node)
+        return None if name is None else self._origins.get(name.split(".")[0])
 
     def resolve(self, node: cst.CSTNode) -> str | None:
         name = dotted(node)

@@ -9,14 +9,14 @@ are its documentation and its tests.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.names import ImportTable
+from rewrites.names import ImportOrigin, ImportTable
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
@@ -30,12 +30,29 @@ class Valid:
 
 @dataclass(frozen=True)
 class Invalid:
-    """Source the rule must report, at ``line``/``column`` (1-based) when given."""
+    """Source the rule must report, at ``line``/``column`` (1-based) when given.
+
+    ``expected`` is the whole source after ``migrate apply --fix --unsafe-fixes`` with only this
+    rule selected; cases of rules that can fix must give it.
+    """
 
     code: str
     line: int | None = None
     column: int | None = None
     count: int = 1
+    expected: str | None = None
+
+
+Replacement = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A fix: nodes to replace (by identity), imports it needs, imports it may leave unused."""
+
+    changes: Mapping[cst.CSTNode, Replacement]
+    add_imports: tuple[tuple[str, str | None], ...] = ()
+    unused_imports: tuple[ImportOrigin, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,7 @@ class Report:
     rule: type[Rule]
     node: cst.CSTNode
     message: str
+    edit: Edit | None = None
 
 
 class FileContext:
@@ -117,8 +135,19 @@ class Rule:
     def doc(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 
-    def report(self, node: cst.CSTNode, message: str | None = None) -> None:
-        self.ctx.reports.append(Report(type(self), node, message or self.message))
+    def report(self, node: cst.CSTNode, message: str | None = None, edit: Edit | None = None) -> None:
+        self.ctx.reports.append(Report(type(self), node, message or self.message, edit))
+
+    def edit(
+        self,
+        changes: Mapping[cst.CSTNode, Replacement],
+        *,
+        add_imports: Sequence[tuple[str, str | None]] = (),
+        dropped: Sequence[cst.CSTNode] = (),
+    ) -> Edit:
+        """An edit; ``dropped`` are references it removes, whose imports may become unused."""
+        origins = (self.ctx.imports.origin(node) for node in dropped)
+        return Edit(changes, tuple(add_imports), tuple(o for o in origins if o is not None))
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         """Called for each use of a name in ``names`` (never inside an import statement)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rewrites.engine import check_source
+from rewrites.engine import check_source, fix_text, lint_text
+from rewrites.model import FixSafety
 from rewrites.prefilter import FilePrefilter
 from rewrites.registry import all_rules
 from rewrites.rule import Invalid, Rule, Valid
@@ -75,3 +76,31 @@ def _reports_bare_uses(rule: type[Rule]) -> bool:
         "MIG501",
         "MIG503",
     }
+
+
+FIX_CASES = [
+    pytest.param(rule, case, id=f"{rule.code}-fix-{i}")
+    for rule in all_rules()
+    for i, case in enumerate(rule.INVALID)
+    if case.expected is not None
+]
+
+
+@pytest.mark.parametrize(("rule", "case"), FIX_CASES)
+def test_fix_gives_the_expected_source_and_is_idempotent(rule: type[Rule], case: Invalid) -> None:
+    text, fixed, _ = fix_text(case.code, [rule], unsafe=True)
+    assert text == case.expected
+    assert fixed and {f.code for f in fixed} == {rule.code}
+    again, fixed_again, remaining = fix_text(text, [rule], unsafe=True)
+    assert again == text and fixed_again == ()
+    assert all(f.fix is None for f in remaining), "a fix left something it could still fix"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_every_fix_a_rule_offers_is_pinned_by_an_example(rule: type[Rule]) -> None:
+    for case in rule.INVALID:
+        offered = any(f.fix is not None for f in lint_text(case.code, [rule]))
+        if rule.fix_safety is FixSafety.DISPLAY_ONLY:
+            assert not offered, f"{rule.code} is display-only but offers a fix"
+        elif offered:
+            assert case.expected is not None, f"{rule.code} fixes this example but gives no expected source:\n{case.code}"

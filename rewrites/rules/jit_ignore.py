@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_decorator
 from rewrites.rules._helpers import enclosing_decorator
 
 
@@ -52,9 +53,22 @@ class JitIgnore(Rule):
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.ignore\n    def stats(self, x):\n        return x\n",
             line=3,
             column=5,
+            expected="import torch\nclass M(torch.nn.Module):\n    def stats(self, x):\n        return x\n",
         ),
-        Invalid("from torch import jit\n@jit.ignore(drop=True)\ndef f(x):\n    return x\n", line=2),
+        Invalid(
+            "from torch import jit\n@jit.ignore(drop=True)\ndef f(x):\n    return x\n",
+            line=2,
+            expected="def f(x):\n    return x\n",
+        ),
+        Invalid(
+            "import torch\n\n# Debug only.\n@torch.jit.ignore  # not scriptable\n@staticmethod\ndef f(x):\n    return x\n",
+            expected="\n# Debug only.\n# not scriptable\n@staticmethod\ndef f(x):\n    return x\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(enclosing_decorator(self.ctx) or node)
+        decorator = enclosing_decorator(self.ctx)
+        if decorator is None:
+            self.report(node)
+        else:
+            self.report(decorator, edit=remove_decorator(self, decorator, node))

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_decorator
 from rewrites.rules._helpers import enclosing_decorator
 
 
@@ -50,11 +51,20 @@ class JitScriptDecorator(Rule):
         Valid("import torch\nm = torch.jit.script(model)\n"),
     ]
     INVALID = [
-        Invalid("import torch\n@torch.jit.script\ndef swish(x):\n    return x\n", line=2, column=1),
-        Invalid("from torch import jit\n\n@jit.script\nclass Pair:\n    pass\n", line=3),
+        Invalid(
+            "import torch\n@torch.jit.script\ndef swish(x):\n    return x * torch.sigmoid(x)\n",
+            line=2,
+            column=1,
+            expected="import torch\ndef swish(x):\n    return x * torch.sigmoid(x)\n",
+        ),
+        Invalid(
+            "from torch import jit\n\n@jit.script\nclass Pair:\n    pass\n",
+            line=3,
+            expected="\nclass Pair:\n    pass\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         decorator = enclosing_decorator(self.ctx)
         if decorator is not None:
-            self.report(decorator)
+            self.report(decorator, edit=remove_decorator(self, decorator, node))

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_decorator
 from rewrites.rules._helpers import enclosing_decorator
 
 
@@ -42,7 +43,18 @@ class JitUnused(Rule):
     names = frozenset({"torch.jit.unused"})
 
     VALID = [Valid("import torch\ndef f(x):\n    return x\n")]
-    INVALID = [Invalid("import torch\n@torch.jit.unused\ndef f(x):\n    return x\n", line=2, column=1)]
+    INVALID = [
+        Invalid(
+            "import torch\n@torch.jit.unused\ndef f(x):\n    return x\n",
+            line=2,
+            column=1,
+            expected="def f(x):\n    return x\n",
+        )
+    ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(enclosing_decorator(self.ctx) or node)
+        decorator = enclosing_decorator(self.ctx)
+        if decorator is None:
+            self.report(node)
+        else:
+            self.report(decorator, edit=remove_decorator(self, decorator, node))

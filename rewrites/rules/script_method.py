@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_decorator
 from rewrites.rules._helpers import enclosing_decorator
 
 
@@ -48,8 +49,15 @@ class ScriptMethod(Rule):
             "    @torch.jit.script_method\n    def forward(self, x):\n        return x\n",
             line=3,
             column=5,
+            expected=(
+                "import torch\nclass M(torch.jit.ScriptModule):\n    def forward(self, x):\n        return x\n"
+            ),
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(enclosing_decorator(self.ctx) or node)
+        decorator = enclosing_decorator(self.ctx)
+        if decorator is None:
+            self.report(node)
+        else:
+            self.report(decorator, edit=remove_decorator(self, decorator, node))
