@@ -164,7 +164,9 @@ def _run(module: cst.Module, text: str, rules: Sequence[type[Rule]]) -> list[tup
         fix = None if report.edit is None else Fix(rule.fix_safety, rule.fix_title or "")
         finding = Finding(rule.code, rule.name, "", line, column, end_line, end_column, report.message, fix)
         kept.setdefault(finding, report)
-    return sorted(((r, f) for f, r in kept.items()), key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
+    return sorted(
+        ((r, f) for f, r in kept.items()), key=lambda pair: (pair[1].line, pair[1].column, pair[1].code)
+    )
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,9 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
     except RecursionError:
         return FixOutcome(error="too deeply nested to analyse")
     except Exception as exc:  # a bug in a fix must not end the run or touch the file
-        return FixOutcome(error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}")
+        return FixOutcome(
+            error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}"
+        )
     return FixOutcome(None if text == original else text, fixed, remaining)
 
 
@@ -207,7 +211,9 @@ def fix_text(
     for _ in range(_MAX_ROUNDS):
         module = cst.parse_module(text)
         found = _run(module, text, rules)
-        chosen = _independent([(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed])
+        chosen = _independent(
+            [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
+        )
         if not chosen:
             return text, tuple(fixed), tuple(f for _, f in found)
         new_text = _apply(module, [r.edit for r, _ in chosen if r.edit is not None]).code

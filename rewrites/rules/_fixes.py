@@ -26,7 +26,9 @@ def remove_decorator(rule: Rule, decorator: cst.Decorator, reference: cst.CSTNod
     index = decorators.index(decorator)
     del decorators[index]
     if index < len(decorators):
-        decorators[index] = decorators[index].with_changes(leading_lines=[*carried, *decorators[index].leading_lines])
+        decorators[index] = decorators[index].with_changes(
+            leading_lines=[*carried, *decorators[index].leading_lines]
+        )
         replacement = owner.with_changes(decorators=decorators)
     else:
         replacement = owner.with_changes(
@@ -61,3 +63,60 @@ def statement_line(rule: Rule, statement: cst.BaseSmallStatement) -> cst.SimpleS
         if isinstance(node, cst.SimpleStatementLine):
             return node if len(node.body) == 1 and node.body[0] is statement else None
     return None
+
+
+def dotted_expression(name: str) -> cst.Attribute | cst.Name:
+    """``a.b.c`` as an expression node."""
+    expression = cst.parse_expression(name)
+    assert isinstance(expression, (cst.Attribute, cst.Name))
+    return expression
+
+
+def move_imported_name(
+    rule: Rule, statement: cst.ImportFrom, name: str, new_module: str, new_name: str | None = None
+) -> Edit | None:
+    """Take ``name`` out of ``from M import ..., name, ...`` and import it from ``new_module``.
+
+    None when the name is imported under another name (``as``), which this does not rewrite.
+    """
+    if isinstance(statement.names, cst.ImportStar):
+        return None
+    aliases = list(statement.names)
+    match = [a for a in aliases if isinstance(a.name, cst.Name) and a.name.value == name]
+    if not match or match[0].asname is not None:
+        return None
+    aliases.remove(match[0])
+    if aliases:
+        if statement.rpar is None:
+            aliases[-1] = aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        replacement: cst.ImportFrom | cst.RemovalSentinel = statement.with_changes(names=aliases)
+    else:
+        replacement = cst.RemovalSentinel.REMOVE
+    return rule.edit({statement: replacement}, add_imports=[(new_module, new_name or name)])
+
+
+def unwrap_to_value(
+    rule: Rule,
+    call: cst.Call,
+    reference: cst.CSTNode,
+    value: cst.BaseExpression,
+    annotation: cst.BaseExpression | None,
+) -> Edit:
+    """``x = wrapper(..., value)`` becomes ``x: annotation = value`` (or just ``value``)."""
+    parent = rule.ctx.parent()
+    for node in rule.ctx.ancestors():
+        if node is not call and not isinstance(node, cst.Call):
+            parent = node
+            break
+    if (
+        annotation is not None
+        and isinstance(parent, cst.Assign)
+        and parent.value is call
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0].target, (cst.Name, cst.Attribute))
+    ):
+        typed = cst.AnnAssign(
+            target=parent.targets[0].target, annotation=cst.Annotation(annotation), value=value
+        )
+        return rule.edit({parent: typed}, dropped=[reference])
+    return rule.edit({call: value}, dropped=[reference])

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import unwrap_to_value
 
 
 class JitAnnotate(Rule):
@@ -44,10 +45,25 @@ class JitAnnotate(Rule):
             "import torch\nfrom typing import List\nouts = torch.jit.annotate(List[torch.Tensor], [])\n",
             line=3,
             column=8,
+            expected="import torch\nfrom typing import List\nouts: List[torch.Tensor] = []\n",
         ),
-        Invalid("from torch.jit import annotate\nh = annotate(Optional[Tensor], None)\n"),
+        Invalid(
+            "from torch.jit import annotate\nh = annotate(Optional[Tensor], None)\n",
+            expected="h: Optional[Tensor] = None\n",
+        ),
+        Invalid(
+            "import torch\nreturn_value = f(torch.jit.annotate(List[int], []))\n",
+            expected="return_value = f([])\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        parent = self.ctx.parent()
-        self.report(parent if isinstance(parent, cst.Call) else node)
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node:
+            self.report(node)
+            return
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        edit = None
+        if len(args) == 2 == len(call.args):
+            edit = unwrap_to_value(self, call, node, args[1].value, args[0].value)
+        self.report(call, edit=edit)

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import unwrap_to_value
 
 
 class JitAttribute(Rule):
@@ -51,9 +52,20 @@ class JitAttribute(Rule):
             "        self.words = torch.jit.Attribute([], List[str])\n",
             line=4,
             column=22,
+            expected=(
+                "import torch\nclass M(torch.jit.ScriptModule):\n    def __init__(self):\n"
+                "        self.words: List[str] = []\n"
+            ),
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        parent = self.ctx.parent()
-        self.report(parent if isinstance(parent, cst.Call) else node)
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node:
+            self.report(node)
+            return
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        edit = None
+        if len(args) == 2 == len(call.args):
+            edit = unwrap_to_value(self, call, node, args[0].value, args[1].value)
+        self.report(call, edit=edit)

@@ -43,10 +43,38 @@ class JitFork(Rule):
 
     VALID = [Valid("import torch\nouts = [layer(x) for layer in layers]\n")]
     INVALID = [
-        Invalid("import torch\nfut = torch.jit.fork(enc, x)\nout = torch.jit.wait(fut)\n", count=2),
-        Invalid("from torch.jit import fork, wait\nout = wait(fork(f, a, b))\n", count=2),
+        Invalid(
+            "import torch\nfut = torch.jit.fork(enc, x)\nout = torch.jit.wait(fut)\n",
+            count=2,
+            expected="fut = enc(x)\nout = fut\n",
+        ),
+        Invalid(
+            "from torch.jit import fork, wait\nout = wait(fork(f, a, b=2))\n",
+            count=2,
+            expected="out = f(a, b=2)\n",
+        ),
+        Invalid(
+            "import torch\nfutures = [torch.jit.fork(layer, x) for layer in self.layers]\n",
+            expected="futures = [layer(x) for layer in self.layers]\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        parent = self.ctx.parent()
-        self.report(parent if isinstance(parent, cst.Call) else node)
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node or not call.args or call.args[0].keyword:
+            self.report(node)
+            return
+        first, *rest = call.args
+        if qualified_name.endswith("wait"):
+            direct: cst.BaseExpression | None = (
+                first.value if len(call.args) == 1 and not first.star else None
+            )
+        else:
+            direct = None if first.star else call.with_changes(func=first.value, args=_strip_last_comma(rest))
+        self.report(call, edit=None if direct is None else self.edit({call: direct}, dropped=[node]))
+
+
+def _strip_last_comma(args: list[cst.Arg]) -> list[cst.Arg]:
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return args

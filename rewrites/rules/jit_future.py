@@ -43,9 +43,15 @@ class JitFuture(Rule):
             "import torch\nfrom typing import List\nfuts: List[torch.jit.Future[torch.Tensor]] = []\n",
             line=3,
             column=12,
+            expected="import torch\nfrom typing import List\nfuts: List[torch.Tensor] = []\n",
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        parent = self.ctx.parent()
-        self.report(parent if isinstance(parent, cst.Subscript) else node)
+        subscript = self.ctx.parent()
+        if not isinstance(subscript, cst.Subscript) or len(subscript.slice) != 1:
+            self.report(node)
+            return
+        inner = subscript.slice[0].slice
+        edit = self.edit({subscript: inner.value}, dropped=[node]) if isinstance(inner, cst.Index) else None
+        self.report(subscript, edit=edit)

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import dotted_expression
 
 
 class JitIsTracing(Rule):
@@ -47,11 +48,25 @@ class JitIsTracing(Rule):
     VALID = [Valid("import torch\nif torch.compiler.is_exporting():\n    pass\n")]
     INVALID = [
         Invalid(
-            "import torch\nif not torch.jit.is_tracing():\n    assert x.shape[1] == 3\n", line=2, column=8
+            "import torch\nif not torch.jit.is_tracing():\n    assert x.shape[1] == 3\n",
+            line=2,
+            column=8,
+            expected="import torch\nif not torch.compiler.is_exporting():\n    assert x.shape[1] == 3\n",
         ),
-        Invalid("import torch\nif torch._C._get_tracing_state():\n    pass\n"),
+        Invalid(
+            "import torch\nif torch._C._get_tracing_state():\n    pass\n",
+            expected="import torch\nif torch.compiler.is_exporting():\n    pass\n",
+        ),
+        Invalid(
+            "from torch.jit import is_tracing\nskip = is_tracing() or flag\n",
+            expected="import torch\n\nskip = torch.compiler.is_exporting() or flag\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        parent = self.ctx.parent()
-        self.report(parent if isinstance(parent, cst.Call) else node)
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node or call.args:
+            self.report(node)
+            return
+        exporting = cst.Call(dotted_expression("torch.compiler.is_exporting"))
+        self.report(call, edit=self.edit({call: exporting}, add_imports=[("torch", None)], dropped=[node]))

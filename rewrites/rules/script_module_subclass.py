@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import dotted_expression
 
 
 class ScriptModuleSubclass(Rule):
@@ -48,10 +49,19 @@ class ScriptModuleSubclass(Rule):
         Valid("import torch\nisinstance(m, torch.jit.ScriptModule)\n"),
     ]
     INVALID = [
-        Invalid("import torch\nclass Decoder(torch.jit.ScriptModule):\n    pass\n", line=2, column=15),
-        Invalid("from torch.jit import ScriptModule\nclass D(ScriptModule, Mixin):\n    pass\n"),
+        Invalid(
+            "import torch\nclass Decoder(torch.jit.ScriptModule):\n    pass\n",
+            line=2,
+            column=15,
+            expected="import torch\nclass Decoder(torch.nn.Module):\n    pass\n",
+        ),
+        Invalid(
+            "from torch.jit import ScriptModule\nclass D(ScriptModule, Mixin):\n    pass\n",
+            expected="import torch\n\nclass D(torch.nn.Module, Mixin):\n    pass\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         if isinstance(self.ctx.parent(), cst.Arg) and isinstance(self.ctx.stack[-3], cst.ClassDef):
-            self.report(node)
+            module = dotted_expression("torch.nn.Module")
+            self.report(node, edit=self.edit({node: module}, add_imports=[("torch", None)], dropped=[node]))

@@ -51,13 +51,22 @@ class ScriptedSubmodule(Rule):
             "        super().__init__()\n        self.enc = torch.jit.script(Enc())\n",
             line=5,
             column=20,
+            expected=(
+                "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.enc = Enc()\n"
+            ),
         ),
         Invalid(
             "from torch.jit import trace\nclass M:\n    def __init__(self, x):\n"
-            "        self.enc: Enc = trace(Enc(), x)\n"
+            "        self.enc: Enc = trace(Enc(), x)\n",
+            expected="class M:\n    def __init__(self, x):\n        self.enc: Enc = Enc()\n",
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        if is_submodule_assignment(self.ctx):
-            self.report(self.ctx.parent() or node)
+        call = self.ctx.parent()
+        if is_submodule_assignment(self.ctx) and isinstance(call, cst.Call):
+            edit = None
+            if call.args and call.args[0].keyword is None and not call.args[0].star:
+                edit = self.edit({call: call.args[0].value}, dropped=[node])
+            self.report(call, edit=edit)
