@@ -46,8 +46,8 @@ def remove_statement(rule: Rule, line: cst.SimpleStatementLine, dropped: Sequenc
     body = list(block.body)
     index = body.index(line)
     del body[index]
-    if index < len(body):
-        following = body[index]
+    following = body[index] if index < len(body) else None
+    if isinstance(following, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         body[index] = following.with_changes(leading_lines=[*carried, *following.leading_lines])
         replacement = block.with_changes(body=body)
     elif body:

@@ -5,7 +5,6 @@ import libcst as cst
 from rewrites.model import FixSafety
 from rewrites.rule import FileContext, Invalid, Rule, Valid
 
-
 # Calls that return a ScriptModule: `.save(path)` on their result writes TorchScript too.
 _SCRIPTED = frozenset(
     {
