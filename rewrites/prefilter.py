@@ -87,10 +87,9 @@ class FilePrefilter:
                 module, names, modules = match.group("module", "names", "modules")
                 if modules is not None:
                     for dotted, local in _aliases(modules):
-                        if local == dotted:  # `import a.b.c` binds `a`, used as `a.b.c...`
+                        if local == dotted:  # `import a.b.c` binds `a`, and imports a.b.c by name
                             self._bindings.append((dotted.split(".")[0], dotted.split(".")[0]))
-                        else:
-                            self._bindings.append((local, dotted))
+                        self._bindings.append((local, dotted))
                 elif module and not module.startswith("."):
                     for dotted, local in _aliases(names or ""):
                         if dotted == "*":

@@ -103,4 +103,6 @@ def test_every_fix_a_rule_offers_is_pinned_by_an_example(rule: type[Rule]) -> No
         if rule.fix_safety is FixSafety.DISPLAY_ONLY:
             assert not offered, f"{rule.code} is display-only but offers a fix"
         elif offered:
-            assert case.expected is not None, f"{rule.code} fixes this example but gives no expected source:\n{case.code}"
+            assert case.expected is not None, (
+                f"{rule.code} fixes this example but gives no expected source:\n{case.code}"
+            )

@@ -31,13 +31,14 @@ def _rules() -> dict[str, type[Rule]]:
     return {rule.code: rule for rule in all_rules()}
 
 
-def _fixable(finding: Finding) -> bool:
-    return finding.fix is not None and finding.fix.applicability is not FixSafety.DISPLAY_ONLY
+def _fixable(finding: Finding, safety: FixSafety = FixSafety.SAFE) -> bool:
+    return finding.fix is not None and finding.fix.applicability is safety
 
 
 def summary_line(result: ScanResult) -> str:
     files = len({f.path for f in result.findings})
     fixable = sum(_fixable(f) for f in result.findings)
+    unsafe = sum(_fixable(f, FixSafety.UNSAFE) for f in result.findings)
     text = (
         f"Found {len(result.findings)} finding{'s' * (len(result.findings) != 1)} in {files} "
         f"file{'s' * (files != 1)} ({result.files_scanned} scanned)"
@@ -46,6 +47,8 @@ def summary_line(result: ScanResult) -> str:
     )
     if fixable:
         text += f"; {fixable} fixable with `migrate apply --fix`"
+    if unsafe:
+        text += f"; {unsafe} more with `--unsafe-fixes`"
     if result.errors:
         text += f"; {len(result.errors)} file{'s' * (len(result.errors) != 1)} could not be scanned"
     return text + "."
@@ -181,7 +184,7 @@ def render_markdown(result: ScanResult, base: Path) -> str:
     out = ["## executorch-migrate scan", ""]
     verdict = "✅" if not result.findings and not result.errors else ("⚠️" if not result.findings else "❌")
     out += [f"{verdict} {summary_line(result)}", ""]
-    manual = [f for f in result.findings if not _fixable(f)]
+    manual = [f for f in result.findings if f.fix is None]
     if result.errors or manual:
         out += ["### Needs attention", ""]
         for e in result.errors:

@@ -120,3 +120,52 @@ def unwrap_to_value(
         )
         return rule.edit({parent: typed}, dropped=[reference])
     return rule.edit({call: value}, dropped=[reference])
+
+
+def keep_branch(rule: Rule, statement: cst.If, condition: bool, reference: cst.CSTNode) -> Edit:
+    """Replace ``if`` by the branch that runs when its test is the constant ``condition``."""
+    if condition:
+        statements = _statements(statement.body)
+    elif isinstance(statement.orelse, cst.If):  # `elif` becomes `if`
+        statements = [statement.orelse]
+    elif isinstance(statement.orelse, cst.Else):
+        statements = _statements(statement.orelse.body)
+    else:
+        statements = []
+    if statements:
+        first = statements[0]
+        if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            statements[0] = first.with_changes(leading_lines=[*statement.leading_lines, *first.leading_lines])
+        return rule.edit({statement: cst.FlattenSentinel(statements)}, dropped=[reference])
+    block = next(n for n in rule.ctx.ancestors() if isinstance(n, (cst.IndentedBlock, cst.Module)))
+    if len(block.body) == 1:  # the block would be empty
+        return rule.edit({statement: cst.SimpleStatementLine([cst.Pass()])}, dropped=[reference])
+    return rule.edit({statement: cst.RemovalSentinel.REMOVE}, dropped=[reference])
+
+
+def _statements(suite: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    assert isinstance(suite, cst.SimpleStatementSuite)
+    return [cst.SimpleStatementLine(body=suite.body)]
+
+
+def use_typing_name(rule: Rule, reference: cst.BaseExpression, typing_name: str) -> Edit | None:
+    """Make ``reference`` (a TorchScript spelling of a typing construct) name ``typing_name``.
+
+    ``torch.jit.Final`` becomes ``Final`` with ``from typing import Final``; a name imported
+    under the same name (``from torch.jit import Final``) has its import moved to typing.
+    None where the local name is taken by something else.
+    """
+    bound = rule.ctx.imports.is_bound(typing_name)
+    if isinstance(reference, cst.Name):
+        origin = rule.ctx.imports.origin(reference)
+        if origin is None or not isinstance(origin.statement, cst.ImportFrom):
+            return None
+        if reference.value == typing_name:
+            return move_imported_name(rule, origin.statement, typing_name, "typing")
+    if bound and rule.ctx.resolve(cst.Name(typing_name)) != f"typing.{typing_name}":
+        return None
+    return rule.edit(
+        {reference: cst.Name(typing_name)}, add_imports=[("typing", typing_name)], dropped=[reference]
+    )

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import dotted_expression
 
 
 class CapturePreAutogradGraph(Rule):
@@ -45,8 +46,15 @@ class CapturePreAutogradGraph(Rule):
             "from torch._export import capture_pre_autograd_graph\ng = capture_pre_autograd_graph(m, ex)\n",
             line=2,
             column=5,
+            expected="import torch\n\ng = torch.export.export(m, ex).module()\n",
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node:
+            self.report(node)
+            return
+        exported = call.with_changes(func=dotted_expression("torch.export.export"))
+        module = cst.Call(cst.Attribute(exported, cst.Name("module")))
+        self.report(call, edit=self.edit({call: module}, add_imports=[("torch", None)], dropped=[node]))

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_statement, statement_line
 
 
 def _targets(node: cst.Assign | cst.AnnAssign) -> list[cst.BaseExpression]:
@@ -47,8 +48,20 @@ class ConstantsAttribute(Rule):
 
     VALID = [Valid("class B:\n    stride: int = 1\n"), Valid("x = obj.__constants__\n")]
     INVALID = [
-        Invalid("class B(nn.Module):\n    __constants__ = ['stride', 'groups']\n", line=2, column=5),
-        Invalid("class B(nn.Module):\n    __constants__: list = []\n"),
+        Invalid(
+            "class B(nn.Module):\n    __constants__ = ['stride', 'groups']\n",
+            line=2,
+            column=5,
+            expected="class B(nn.Module):\n    pass\n",
+        ),
+        Invalid(
+            "class B(nn.Module):\n    # TorchScript constants\n    __constants__: list = []  # keep in sync\n\n    def f(self):\n        pass\n",
+            expected="class B(nn.Module):\n    # TorchScript constants\n    # keep in sync\n\n    def f(self):\n        pass\n",
+        ),
+        Invalid(
+            "class B(nn.Module):\n    __constants__ = ['k']\n    k: int = 3\n",
+            expected="class B(nn.Module):\n    k: int = 3\n",
+        ),
     ]
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -62,4 +75,5 @@ class ConstantsAttribute(Rule):
         if in_class_body and any(
             isinstance(t, cst.Name) and t.value == "__constants__" for t in _targets(node)
         ):
-            self.report(node)
+            line = statement_line(self, node)
+            self.report(node, edit=None if line is None else remove_statement(self, line))

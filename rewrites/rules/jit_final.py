@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import use_typing_name
 
 
 class JitFinal(Rule):
@@ -42,10 +43,21 @@ class JitFinal(Rule):
     VALID = [Valid("from typing import Final\nclass B:\n    flag: Final[bool]\n")]
     INVALID = [
         Invalid(
-            "import torch\nclass B(torch.nn.Module):\n    flag: torch.jit.Final[bool]\n", line=3, column=11
+            "import torch\nclass B(torch.nn.Module):\n    flag: torch.jit.Final[bool]\n",
+            line=3,
+            column=11,
+            expected="import torch\nfrom typing import Final\n\nclass B(torch.nn.Module):\n    flag: Final[bool]\n",
         ),
-        Invalid("from torch.jit import Final\nclass B:\n    k: Final[int] = 3\n"),
+        Invalid(
+            "from torch.jit import Final\nclass B:\n    k: Final[int] = 3\n",
+            expected="from typing import Final\n\nclass B:\n    k: Final[int] = 3\n",
+        ),
+        Invalid(
+            "import torch\nfrom torch.jit import Final, script\nclass B:\n    a: Final[int]\n    b: Final[int]\n",
+            count=2,
+            expected="import torch\nfrom torch.jit import script\nfrom typing import Final\n\nclass B:\n    a: Final[int]\n    b: Final[int]\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        self.report(node, edit=use_typing_name(self, node, "Final"))

@@ -50,8 +50,27 @@ class JitInterface(Rule):
             "import torch\n@torch.jit.interface\nclass Head(torch.nn.Module):\n"
             "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n        pass\n",
             line=2,
+            expected=(
+                "import torch\nfrom typing import Protocol\n\nclass Head(Protocol):\n"
+                "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n        pass\n"
+            ),
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(enclosing_decorator(self.ctx) or node)
+        decorator = enclosing_decorator(self.ctx)
+        owner = self.ctx.stack[-3] if decorator is self.ctx.parent() else None
+        if decorator is None or not isinstance(owner, cst.ClassDef):
+            self.report(decorator or node)
+            return
+        protocol = owner.with_changes(
+            decorators=[d for d in owner.decorators if d is not decorator],
+            bases=[cst.Arg(cst.Name("Protocol"))],
+            lpar=cst.LeftParen(),
+            rpar=cst.RightParen(),
+        )
+        dropped = [node, *(arg.value for arg in owner.bases)]
+        self.report(
+            decorator,
+            edit=self.edit({owner: protocol}, add_imports=[("typing", "Protocol")], dropped=dropped),
+        )

@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rule import Edit, Invalid, Rule, Valid
+from rewrites.rules._fixes import keep_branch
 
 
 class JitIsScripting(Rule):
@@ -48,11 +49,92 @@ class JitIsScripting(Rule):
     VALID = [Valid("import torch\nif torch.compiler.is_exporting():\n    pass\n")]
     INVALID = [
         Invalid(
-            "import torch\nif torch.jit.is_scripting():\n    y = 1\nelse:\n    y = 2\n", line=2, column=4
+            "import torch\n# pick the path\nif torch.jit.is_scripting():\n    y = 1\nelse:\n    y = 2  # eager\nprint(y)\n",
+            line=3,
+            column=4,
+            expected="# pick the path\ny = 2  # eager\nprint(y)\n",
         ),
-        Invalid("import torch\nif not torch.jit.is_scripting() and self.grad_checkpointing:\n    pass\n"),
+        Invalid(
+            "import torch\nif not torch.jit.is_scripting() and self.grad_checkpointing:\n    x = ckpt(x)\n",
+            expected="if self.grad_checkpointing:\n    x = ckpt(x)\n",
+        ),
+        Invalid(
+            "import torch\nif torch.jit.is_scripting() or not flag:\n    a()\nelse:\n    b()\n",
+            expected="if not flag:\n    a()\nelse:\n    b()\n",
+        ),
+        Invalid(
+            "import torch\ndef f(x):\n    if torch.jit.is_scripting():\n        return x\n    elif x.ndim == 2:\n        return x.t()\n    return x\n",
+            expected="def f(x):\n    if x.ndim == 2:\n        return x.t()\n    return x\n",
+        ),
+        Invalid(
+            "import torch\ndef f(x):\n    if torch.jit.is_scripting():\n        return x\n",
+            expected="def f(x):\n    pass\n",
+        ),
+        Invalid(
+            "import torch\ny = a if torch.jit.is_scripting() else b\nz = torch.jit.is_scripting()\n",
+            count=2,
+            expected="y = b\nz = False\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        parent = self.ctx.parent()
-        self.report(parent if isinstance(parent, cst.Call) else node)
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node or call.args:
+            self.report(node)
+            return
+        self.report(call, edit=self._fix(call, node))
+
+    def _fix(self, call: cst.Call, reference: cst.CSTNode) -> Edit:
+        """The call is False: fold the condition around it, and keep the branch that runs."""
+        test: cst.BaseExpression = call
+        owner: cst.CSTNode | None = None
+        for node in self.ctx.ancestors():
+            if node is call:
+                continue
+            if isinstance(node, (cst.BooleanOperation, cst.UnaryOperation)):
+                test = node
+                continue
+            if isinstance(node, (cst.If, cst.IfExp)) and node.test is test:
+                owner = node
+            break
+        folded = fold(test, call)
+        if isinstance(owner, cst.IfExp):
+            kept = owner.body if folded is True else owner.orelse if folded is False else None
+            if kept is not None:
+                return self.edit({owner: kept}, dropped=[reference])
+            return self.edit({test: folded}, dropped=[reference])  # type: ignore[dict-item]
+        if isinstance(owner, cst.If):
+            if isinstance(folded, bool):
+                return keep_branch(self, owner, folded, reference)
+            return self.edit({test: folded}, dropped=[reference])
+        return self.edit({call: cst.Name("False")}, dropped=[reference])
+
+
+def fold(expr: cst.BaseExpression, false_call: cst.Call) -> cst.BaseExpression | bool:
+    """``expr`` with ``false_call`` taken as False, simplified as far as truthiness allows."""
+    if expr is false_call:
+        return False
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
+        inner = fold(expr.expression, false_call)
+        return (not inner) if isinstance(inner, bool) else expr.with_changes(expression=inner)
+    if isinstance(expr, cst.BooleanOperation):
+        left, right = fold(expr.left, false_call), fold(expr.right, false_call)
+        absorbing = isinstance(expr.operator, cst.Or)  # True absorbs `or`, False absorbs `and`
+        if left is absorbing:
+            return absorbing
+        if left is (not absorbing):
+            return right
+        if right is (not absorbing):
+            return left
+        if isinstance(right, bool) and _pure(expr.left):
+            return absorbing
+        return expr.with_changes(
+            left=left if not isinstance(left, bool) else cst.Name(str(left)),
+            right=right if not isinstance(right, bool) else cst.Name(str(right)),
+        )
+    return expr
+
+
+def _pure(expr: cst.BaseExpression) -> bool:
+    """Names and attribute chains: dropping their evaluation changes nothing."""
+    return isinstance(expr, cst.Name) or (isinstance(expr, cst.Attribute) and _pure(expr.value))

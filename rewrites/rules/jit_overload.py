@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import use_typing_name
 from rewrites.rules._helpers import enclosing_decorator
 
 
@@ -43,13 +44,25 @@ class JitOverload(Rule):
 
     VALID = [Valid("import typing\n@typing.overload\ndef f(x: int) -> int: ...\n")]
     INVALID = [
-        Invalid("import torch\n@torch.jit._overload\ndef f(x: int) -> int: ...\n", line=2),
+        Invalid(
+            "import torch\n@torch.jit._overload\ndef f(x: int) -> int: ...\n",
+            line=2,
+            expected="from typing import overload\n\n@overload\ndef f(x: int) -> int: ...\n",
+        ),
         Invalid(
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit._overload_method\n"
             "    def forward(self, x: int) -> int: ...\n",
             line=3,
+            expected=(
+                "import torch\nfrom typing import overload\n\nclass M(torch.nn.Module):\n    @overload\n"
+                "    def forward(self, x: int) -> int: ...\n"
+            ),
+        ),
+        Invalid(
+            "from torch.jit import _overload_method\nclass M:\n    @_overload_method\n    def f(self, x: int) -> int: ...\n",
+            expected="from typing import overload\n\nclass M:\n    @overload\n    def f(self, x: int) -> int: ...\n",
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(enclosing_decorator(self.ctx) or node)
+        self.report(enclosing_decorator(self.ctx) or node, edit=use_typing_name(self, node, "overload"))

@@ -5,6 +5,7 @@ import libcst as cst
 from rewrites.model import FixSafety
 from rewrites.names import dotted
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import dotted_expression
 
 # Module paths that torch removed, and where the same API lives now (torch 2.13, torchao 0.18,
 # executorch 1.5.1); tests/test_rename_table.py checks both sides against the installed packages.
@@ -67,31 +68,54 @@ class MovedQuantizationImport(Rule):
     ]
     INVALID = [
         Invalid(
-            "from torch.ao.quantization.quantize_pt2e import prepare_pt2e, convert_pt2e\n", line=1, column=1
+            "from torch.ao.quantization.quantize_pt2e import prepare_pt2e, convert_pt2e\n",
+            line=1,
+            column=1,
+            expected="from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e, convert_pt2e\n",
         ),
         Invalid(
-            "from torch.ao.quantization.quantizer.xnnpack_quantizer import (\n    XNNPACKQuantizer,\n)\n"
+            "from torch.ao.quantization.quantizer.xnnpack_quantizer import (\n    XNNPACKQuantizer,  # the quantizer\n)\n",
+            expected=(
+                "from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (\n"
+                "    XNNPACKQuantizer,  # the quantizer\n)\n"
+            ),
         ),
-        Invalid("import torch.ao.quantization.quantize_pt2e as qp\n"),
         Invalid(
-            "import torch\ng = torch.ao.quantization.quantize_pt2e.prepare_pt2e(m, q)\n", line=2, column=5
+            "import torch.ao.quantization.quantize_pt2e as qp\n",
+            expected="import torchao.quantization.pt2e.quantize_pt2e as qp\n",
         ),
+        Invalid(
+            "import torch\ng = torch.ao.quantization.quantize_pt2e.prepare_pt2e(m, q)\n",
+            line=2,
+            column=5,
+            expected="import torchao.quantization.pt2e.quantize_pt2e\n\ng = torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e(m, q)\n",
+        ),
+        Invalid("import torch.ao.quantization.quantize_pt2e\n"),
     ]
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.module is not None and not node.relative:
-            self._check(node, dotted(node.module))
+            row = moved(dotted(node.module) or "")
+            if row is not None:
+                edit = self.edit({node.module: dotted_expression(row[1])})
+                self.report(node, self.message.format(old=row[0], new=row[1]), edit)
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            self._check(node, dotted(alias.name))
+            row = moved(dotted(alias.name) or "")
+            if row is not None:
+                # `import old.path` (no `as`) is used spelled out; those uses are fixed one by one.
+                edit = None if alias.asname is None else self.edit({alias.name: dotted_expression(row[1])})
+                self.report(node, self.message.format(old=row[0], new=row[1]), edit)
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         spelled = dotted(node) or ""
-        self._check(node, spelled[: spelled.rfind(".")])
-
-    def _check(self, node: cst.CSTNode, module: str | None) -> None:
-        row = moved(module or "")
+        row = moved(spelled[: spelled.rfind(".")])
         if row is not None:
-            old, new = row
-            self.report(node, self.message.format(old=old, new=new))
+            new_module, attribute = row[1], spelled[spelled.rfind(".") + 1 :]
+            edit = self.edit(
+                {node: dotted_expression(f"{new_module}.{attribute}")},
+                add_imports=[(new_module, None)],
+                dropped=[node],
+            )
+            self.report(node, self.message.format(old=row[0], new=row[1]), edit)
