@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from migrate import __version__
 from migrate.config import Config, find_config, load_config
 from migrate.errors import UsageError
-from rewrites.model import ScanResult
+from migrate.output import write_source_atomic
+from migrate.vcs import uncommitted
+from rewrites.model import FileError, ScanResult
 from rewrites.registry import select_rules, unknown_selectors
 from rewrites.rule import Rule
-from rewrites.runner import Progress, ScanOptions, scan_root
+from rewrites.runner import ApplyResult, Progress, ScanOptions, scan_root
+from rewrites.runner import apply as run_apply
 from rewrites.runner import scan as run_scan
 
 
@@ -36,6 +40,33 @@ def choose_rules(
     return select_rules(chosen_select, chosen_ignore)
 
 
+def _options(
+    paths: Sequence[Path],
+    select: Sequence[str] | None,
+    ignore: Sequence[str],
+    config_path: Path | None,
+    use_cache: bool,
+    jobs: int | None,
+) -> ScanOptions:
+    if not paths:
+        raise UsageError("give at least one path")
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    config = resolve_config(paths, config_path)
+    return ScanOptions(
+        rules=choose_rules(config, select, ignore),
+        exclude=config.extend_exclude,
+        exclude_base=config.base,
+        per_file_ignores=config.per_file_ignores,
+        respect_gitignore=config.respect_gitignore,
+        cache_dir=config.cache_dir if use_cache else None,
+        jobs=jobs,
+        max_file_bytes=int(config.max_file_size_mb * 1024 * 1024),
+        tool_version=__version__,
+    )
+
+
 def scan(
     paths: Sequence[Path],
     *,
@@ -47,21 +78,47 @@ def scan(
     progress: Progress | None = None,
 ) -> ScanResult:
     """Find every TorchScript / PyTorch Mobile dependency under ``paths``."""
-    if not paths:
-        raise UsageError("give at least one path to scan")
-    missing = [str(p) for p in paths if not os.path.lexists(p)]
-    if missing:
-        raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    config = resolve_config(paths, config_path)
-    options = ScanOptions(
-        rules=choose_rules(config, select, ignore),
-        exclude=config.extend_exclude,
-        exclude_base=config.base,
-        per_file_ignores=config.per_file_ignores,
-        respect_gitignore=config.respect_gitignore,
-        cache_dir=config.cache_dir if use_cache else None,
-        jobs=jobs,
-        max_file_bytes=int(config.max_file_size_mb * 1024 * 1024),
-        tool_version=__version__,
-    )
-    return run_scan(paths, options, progress)
+    return run_scan(paths, _options(paths, select, ignore, config_path, use_cache, jobs), progress)
+
+
+def apply(
+    paths: Sequence[Path],
+    *,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    config_path: Path | None = None,
+    unsafe: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """The rewrites the rules offer for ``paths`` (safe ones unless ``unsafe``); writes nothing."""
+    options = _options(paths, select, ignore, config_path, False, jobs)
+    return run_apply(paths, options, unsafe=unsafe, progress=progress)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    written: tuple[str, ...]
+    errors: tuple[FileError, ...]
+
+
+def write_changes(result: ApplyResult, *, allow_dirty: bool = False) -> WriteOutcome:
+    """Write every change atomically, after checking none has uncommitted edits in git."""
+    root = Path(result.report.root)
+    targets = {change.path: root / change.path for change in result.changes}
+    if not allow_dirty:
+        dirty = uncommitted(targets.values())
+        if dirty:
+            names = ", ".join(str(p) for p in dirty)
+            raise UsageError(
+                f"uncommitted changes in {names}: commit or stash them first so the migration can be "
+                "reviewed as a diff (or pass --allow-dirty)"
+            )
+    written, errors = [], []
+    for change in result.changes:
+        try:
+            write_source_atomic(targets[change.path], change.data, change.digest)
+            written.append(change.path)
+        except OSError as exc:
+            errors.append(FileError(change.path, f"not written: {exc.strerror or exc}"))
+    return WriteOutcome(tuple(written), tuple(errors))

@@ -17,8 +17,9 @@ import click
 
 from migrate import __version__, api
 from migrate.errors import UsageError
-from migrate.output import write_text_atomic
+from migrate.output import unified_diff, write_text_atomic
 from migrate.reports.scan import FORMATS, render
+from rewrites.model import FileError, ScanResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,26 +85,60 @@ def main() -> None:
     """Move PyTorch Mobile / TorchScript code and models to ExecuTorch."""
 
 
+def _shared_options(command: F) -> F:
+    """Options `scan` and `apply` share: what to run, where to report, how to run."""
+    for option in reversed(
+        [
+            click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+            click.option("--format", "fmt", type=click.Choice(FORMATS), default="concise", show_default=True),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Write the report here.",
+            ),
+            click.option(
+                "--select",
+                multiple=True,
+                help="Rules to run: code prefixes, codes or names (comma-separated).",
+            ),
+            click.option("--ignore", multiple=True, help="Rules to skip, as for --select."),
+            click.option(
+                "--config",
+                "config_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="A pyproject.toml to read [tool.migrate] from.",
+            ),
+            click.option(
+                "-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores)."
+            ),
+            click.option(
+                "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _emit(result: ScanResult, fmt: str, output: Path | None) -> None:
+    report = render(result, fmt, Path.cwd())
+    if output is not None:
+        write_text_atomic(output, report)
+        click.echo(f"report written to {output}", err=True)
+    else:
+        click.echo(report, nl=False)
+
+
+def _errors(errors: Sequence[FileError], root: str) -> None:
+    for error in errors:
+        click.echo(f"migrate: error: {Path(root) / error.path}: {error.message}", err=True)
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="concise", show_default=True)
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here."
-)
-@click.option(
-    "--select", multiple=True, help="Rules to run: code prefixes, codes or names (comma-separated)."
-)
-@click.option("--ignore", multiple=True, help="Rules to skip, as for --select.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A pyproject.toml to read [tool.migrate] from.",
-)
+@_shared_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (report-only).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .migrate_cache/.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_handle_errors
 def scan(
     paths: tuple[Path, ...],
@@ -112,10 +147,10 @@ def scan(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     config_path: Path | None,
-    exit_zero: bool,
-    no_cache: bool,
     jobs: int | None,
     progress: bool | None,
+    exit_zero: bool,
+    no_cache: bool,
 ) -> None:
     """Find every TorchScript / PyTorch Mobile dependency under PATHS (default: .)."""
     bar = _ProgressBar(sys.stderr.isatty() if progress is None else progress)
@@ -131,17 +166,79 @@ def scan(
         )
     finally:
         bar.close()
-    report = render(result, fmt, Path.cwd())
-    if output is not None:
-        write_text_atomic(output, report)
-        click.echo(f"{len(result.findings)} findings written to {output}", err=True)
-    else:
-        click.echo(report, nl=False)
-    for error in result.errors:
-        click.echo(f"migrate: error: {Path(result.root) / error.path}: {error.message}", err=True)
+    _emit(result, fmt, output)
+    _errors(result.errors, result.root)
     if result.errors:
         sys.exit(2)
     sys.exit(1 if result.findings and not exit_zero else 0)
+
+
+@main.command()
+@_shared_options
+@click.option("--fix", is_flag=True, help="Write the changes (default: show them as a diff).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour or need review.")
+@click.option("--allow-dirty", is_flag=True, help="Write even into files with uncommitted changes.")
+@_handle_errors
+def apply(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: Path | None,
+    jobs: int | None,
+    progress: bool | None,
+    fix: bool,
+    unsafe_fixes: bool,
+    allow_dirty: bool,
+) -> None:
+    """Rewrite TorchScript-era code under PATHS into export-friendly PyTorch 2.
+
+    Without --fix, prints the unified diff and changes nothing. Exit 0 when nothing is left to
+    migrate, 1 when findings remain (or, without --fix, when there are changes), 2 on errors.
+    """
+    bar = _ProgressBar(sys.stderr.isatty() if progress is None else progress)
+    try:
+        result = api.apply(
+            list(paths) or [Path(".")],
+            select=_split(select) or None,
+            ignore=_split(ignore),
+            config_path=config_path,
+            unsafe=unsafe_fixes,
+            jobs=jobs,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    report = result.report
+    files = len(result.changes)
+    errors = list(report.errors)
+    if fix:
+        outcome = api.write_changes(result, allow_dirty=allow_dirty)
+        errors += outcome.errors
+        written = set(outcome.written)
+        count = sum(len(c.fixed) for c in result.changes if c.path in written)
+        click.echo(
+            f"Fixed {count} finding{'s' * (count != 1)} in {len(written)} file{'s' * (len(written) != 1)}.",
+            err=True,
+        )
+        _emit(report, fmt, output)
+    else:
+        if fmt == "concise" and output is None:
+            for change in result.changes:
+                click.echo(unified_diff(change.path, change.original, change.text), nl=False)
+        else:
+            _emit(report, fmt, output)
+        count = len(report.fixed)
+        click.echo(
+            f"Would fix {count} finding{'s' * (count != 1)} in {files} file{'s' * (files != 1)} "
+            f"(run with --fix to write); {len(report.findings)} left.",
+            err=True,
+        )
+    _errors(errors, report.root)
+    if errors:
+        sys.exit(2)
+    sys.exit(1 if report.findings or (result.changes and not fix) else 0)
 
 
 @main.group(invoke_without_command=True)

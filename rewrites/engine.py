@@ -42,13 +42,18 @@ class SourceError(Exception):
     """The bytes are not Python source we can read; the message is one line."""
 
 
+def source_encoding(data: bytes) -> str:
+    """PEP 263: a BOM or a coding declaration, else UTF-8."""
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError as exc:
+        raise SourceError(f"unreadable encoding declaration: {exc}") from None
+
+
 def decode_source(data: bytes) -> str:
     if b"\0" in data:
         raise SourceError("binary file (contains NUL bytes), not Python source")
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise SourceError(f"unreadable encoding declaration: {exc}") from None
+    encoding = source_encoding(data)
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -172,9 +177,12 @@ def _run(module: cst.Module, text: str, rules: Sequence[type[Rule]]) -> list[tup
 
 @dataclass(frozen=True)
 class FixOutcome:
-    """A file after fixing: its new text (None if unchanged), what was fixed, what is left."""
+    """A file after fixing: old and new text, new bytes in the file's own encoding (None when
+    nothing changed), what was fixed and what is left."""
 
+    original: str | None = None
     text: str | None = None
+    data: bytes | None = None
     fixed: tuple[Finding, ...] = ()
     remaining: tuple[Finding, ...] = ()
     error: str | None = None
@@ -192,15 +200,18 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
     original, active = screened
     try:
         text, fixed, remaining = fix_text(original, active, unsafe=unsafe)
+        new_data = None if text == original else text.encode(source_encoding(data))
     except cst.ParserSyntaxError as exc:
         return FixOutcome(error=_syntax_error(exc))
     except RecursionError:
         return FixOutcome(error="too deeply nested to analyse")
+    except (SourceError, UnicodeEncodeError) as exc:
+        return FixOutcome(error=f"cannot write the fixed text back: {exc}")
     except Exception as exc:  # a bug in a fix must not end the run or touch the file
-        return FixOutcome(
-            error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}"
-        )
-    return FixOutcome(None if text == original else text, fixed, remaining)
+        return FixOutcome(error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}")
+    if new_data is None:
+        return FixOutcome(original, None, None, fixed, remaining)
+    return FixOutcome(original, text, new_data, fixed, remaining)
 
 
 def fix_text(

@@ -97,6 +97,8 @@ class ScanResult:
     cache_hits: int = 0
     tool_version: str = ""
     rules: tuple[str, ...] = field(default=())
+    # Filled by `apply`: the findings its changes fix (``findings`` is then what is left).
+    fixed: tuple[Finding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +110,7 @@ class ScanResult:
             "cache_hits": self.cache_hits,
             "rules": list(self.rules),
             "findings": [f.to_dict() for f in self.findings],
+            "fixed": [f.to_dict() for f in self.fixed],
             "errors": [e.to_dict() for e in self.errors],
         }
 
@@ -126,5 +129,6 @@ class ScanResult:
             tool_version=data.get("tool_version", ""),
             rules=tuple(data.get("rules", ())),
             findings=tuple(Finding.from_dict(f) for f in data["findings"]),
+            fixed=tuple(Finding.from_dict(f) for f in data.get("fixed", ())),
             errors=tuple(FileError.from_dict(e) for e in data["errors"]),
         )

@@ -12,10 +12,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TypeVar
 from pathlib import Path
 
 from rewrites.cache import ResultCache, content_digest
-from rewrites.engine import FileOutcome, analyse, screen
+from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
 from rewrites.files import discover
 from rewrites.model import FileError, Finding, ScanResult
 from rewrites.registry import all_rules
@@ -81,7 +82,9 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         done += 1
         if progress is not None:
             progress(done, total)
-    for index, outcome in _analyse_all([(text, codes) for _, _, text, codes in pending], options.jobs):
+    crashed = FileOutcome(error="the parser crashed on this file", parsed=True)
+    work = [(text, codes) for _, _, text, codes in pending]
+    for index, outcome in _parallel(_analyse_job, work, [len(t) for t, _ in work], options.jobs, crashed):
         rel, digest = pending[index][:2]
         outcomes[rel] = outcome
         cache.put(digest, outcome)
@@ -112,6 +115,84 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         tool_version=options.tool_version,
         rules=tuple(r.code for r in options.rules),
     )
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What ``apply`` would write to one file."""
+
+    path: str  # relative to the result's root
+    original: str
+    text: str
+    data: bytes  # the new bytes, in the file's own encoding
+    digest: str  # of the bytes that were read, to refuse writing over a file edited meanwhile
+    fixed: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    changes: tuple[FileChange, ...]
+    report: ScanResult  # what is left, with ``fixed`` listing what the changes fix
+
+
+def apply(
+    paths: Sequence[Path], options: ScanOptions, *, unsafe: bool = False, progress: Progress | None = None
+) -> ApplyResult:
+    """The fixes ``options.rules`` offer (safe ones only unless ``unsafe``); writes nothing."""
+    root = scan_root(paths)
+    found = discover(
+        paths, exclude=options.exclude, exclude_base=options.exclude_base, respect_gitignore=options.respect_gitignore
+    )
+    errors = [FileError(_relative(path, root), message) for path, message in found.errors]
+    findings: list[Finding] = []
+    pending: list[tuple[str, str, bytes, tuple[str, ...]]] = []
+    total, done = len(found.files), 0
+    for path in found.files:
+        rel = _relative(path, root)
+        data, problem = _read(path, options.max_file_bytes)
+        rules = _rules_for(rel, options)
+        screened = screen(data, rules) if data is not None else FileOutcome(error=problem)
+        if isinstance(screened, FileOutcome):
+            if screened.error is not None:
+                errors.append(FileError(rel, screened.error))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        elif data is not None:
+            pending.append((rel, content_digest(data), data, tuple(r.code for r in screened[1])))
+    changes: list[FileChange] = []
+    fixed: list[Finding] = []
+    work = [(data, codes, unsafe) for _, _, data, codes in pending]
+    crashed = FixOutcome(error="the parser crashed on this file")
+    for index, outcome in _parallel(_fix_job, work, [len(d) for d, _, _ in work], options.jobs, crashed):
+        rel, digest = pending[index][:2]
+        if outcome.error is not None:
+            errors.append(FileError(rel, outcome.error))
+        findings.extend(replace(f, path=rel) for f in outcome.remaining)
+        fixed.extend(replace(f, path=rel) for f in outcome.fixed)
+        if outcome.data is not None and outcome.text is not None and outcome.original is not None:
+            changes.append(
+                FileChange(rel, outcome.original, outcome.text, outcome.data, digest, tuple(f for f in fixed if f.path == rel))
+            )
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    report = ScanResult(
+        root=str(root),
+        files_scanned=total,
+        findings=tuple(sorted(findings, key=lambda f: (f.path, f.line, f.column, f.code))),
+        errors=tuple(sorted(errors, key=lambda e: e.path)),
+        files_parsed=len(pending),
+        tool_version=options.tool_version,
+        rules=tuple(r.code for r in options.rules),
+        fixed=tuple(sorted(fixed, key=lambda f: (f.path, f.line, f.column, f.code))),
+    )
+    return ApplyResult(tuple(sorted(changes, key=lambda c: c.path)), report)
+
+
+def _rules_for(rel: str, options: ScanOptions) -> list[type[Rule]]:
+    ignored = _ignored_codes(rel, options.per_file_ignores)
+    return [r for r in options.rules if not any(r.code.startswith(c) or r.name == c for c in ignored)]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -149,38 +230,49 @@ def _analyse_job(job: tuple[str, tuple[str, ...]]) -> FileOutcome:
     return analyse(text, [rules[code] for code in codes])
 
 
-def _analyse_all(
-    work: list[tuple[str, tuple[str, ...]]], jobs: int | None
-) -> Iterator[tuple[int, FileOutcome]]:
-    """(index, outcome) for each job, in completion order."""
+def _fix_job(job: tuple[bytes, tuple[str, ...], bool]) -> FixOutcome:
+    data, codes, unsafe = job
+    rules = _rules_by_code()
+    return fix_source(data, [rules[code] for code in codes], unsafe=unsafe)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _parallel(
+    function: Callable[[T], R], work: list[T], sizes: list[int], jobs: int | None, crashed: R
+) -> Iterator[tuple[int, R]]:
+    """(index, result) for each job, in completion order, in worker processes when worth it.
+
+    A worker that dies (a parser crash) is replaced by running the rest one job per process,
+    so the job that crashed gets ``crashed`` and every other job its real result.
+    """
     workers = min(jobs or os.cpu_count() or 1, len(work))
-    if workers < 2 or sum(len(text) for text, _ in work) < _PARALLEL_MIN_BYTES:
-        yield from enumerate(map(_analyse_job, work))
+    if workers < 2 or sum(sizes) < _PARALLEL_MIN_BYTES:
+        yield from enumerate(map(function, work))
         return
-    # Biggest files first, so one large file at the end does not leave a worker idle.
-    order = sorted(range(len(work)), key=lambda i: -len(work[i][0]))
+    # Biggest first, so one large file at the end does not leave a worker idle.
+    order = sorted(range(len(work)), key=lambda i: -sizes[i])
     finished: set[int] = set()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            for i, outcome in zip(
-                order, pool.map(_analyse_job, [work[i] for i in order], chunksize=4), strict=True
-            ):
+            for i, result in zip(order, pool.map(function, [work[i] for i in order], chunksize=4), strict=True):
                 finished.add(i)
-                yield i, outcome
+                yield i, result
     except BrokenProcessPool:
-        # A worker died (a parser crash): retry the rest one file per process to find which.
         for i in order:
             if i not in finished:
-                yield i, _analyse_isolated(work[i])
+                yield i, _isolated(function, work[i], crashed)
 
 
 def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
 
 
-def _analyse_isolated(job: tuple[str, tuple[str, ...]]) -> FileOutcome:
+def _isolated(function: Callable[[T], R], job: T, crashed: R) -> R:
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-            return pool.submit(_analyse_job, job).result()
+            return pool.submit(function, job).result()
     except BrokenProcessPool:
-        return FileOutcome(error="the parser crashed on this file", parsed=True)
+        return crashed
