@@ -208,7 +208,9 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
     except (SourceError, UnicodeEncodeError) as exc:
         return FixOutcome(error=f"cannot write the fixed text back: {exc}")
     except Exception as exc:  # a bug in a fix must not end the run or touch the file
-        return FixOutcome(error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}")
+        return FixOutcome(
+            error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}"
+        )
     if new_data is None:
         return FixOutcome(original, None, None, fixed, remaining)
     return FixOutcome(original, text, new_data, fixed, remaining)

@@ -141,7 +141,10 @@ def apply(
     """The fixes ``options.rules`` offer (safe ones only unless ``unsafe``); writes nothing."""
     root = scan_root(paths)
     found = discover(
-        paths, exclude=options.exclude, exclude_base=options.exclude_base, respect_gitignore=options.respect_gitignore
+        paths,
+        exclude=options.exclude,
+        exclude_base=options.exclude_base,
+        respect_gitignore=options.respect_gitignore,
     )
     errors = [FileError(_relative(path, root), message) for path, message in found.errors]
     findings: list[Finding] = []
@@ -172,7 +175,14 @@ def apply(
         fixed.extend(replace(f, path=rel) for f in outcome.fixed)
         if outcome.data is not None and outcome.text is not None and outcome.original is not None:
             changes.append(
-                FileChange(rel, outcome.original, outcome.text, outcome.data, digest, tuple(f for f in fixed if f.path == rel))
+                FileChange(
+                    rel,
+                    outcome.original,
+                    outcome.text,
+                    outcome.data,
+                    digest,
+                    tuple(f for f in fixed if f.path == rel),
+                )
             )
         done += 1
         if progress is not None:
@@ -257,7 +267,9 @@ def _parallel(
     finished: set[int] = set()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            for i, result in zip(order, pool.map(function, [work[i] for i in order], chunksize=4), strict=True):
+            for i, result in zip(
+                order, pool.map(function, [work[i] for i in order], chunksize=4), strict=True
+            ):
                 finished.add(i)
                 yield i, result
     except BrokenProcessPool:

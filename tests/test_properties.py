@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import libcst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewrites.engine import FileOutcome, check_source
+from rewrites.engine import FileOutcome, FixOutcome, check_source, fix_source
 from rewrites.registry import all_rules
 
 RULES = all_rules()
@@ -81,3 +82,26 @@ def mutated_example(draw: st.DrawFn) -> str:
 @given(mutated_example())
 def test_mutated_rule_examples(source: str) -> None:
     assert_is_an_outcome(source.encode())
+
+
+def assert_fix_is_stable(data: bytes) -> None:
+    outcome = fix_source(data, RULES, unsafe=True)
+    assert isinstance(outcome, FixOutcome)
+    if outcome.data is None:
+        return
+    assert outcome.text is not None
+    libcst.parse_module(outcome.text)  # what a fix writes always parses
+    again = fix_source(outcome.data, RULES, unsafe=True)
+    assert again.data is None and again.fixed == (), "a second apply changed something"
+
+
+@SETTINGS
+@given(mutated_example())
+def test_apply_on_mutated_examples_is_stable(source: str) -> None:
+    assert_fix_is_stable(source.encode())
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(EXAMPLES), min_size=1, max_size=4))
+def test_apply_on_combined_examples_is_stable(sources: list[str]) -> None:
+    assert_fix_is_stable("\n".join(sources).encode())

@@ -1,0 +1,175 @@
+"""`migrate apply` end to end on real files and real git repositories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, write
+
+MODEL = (
+    "# Model code, TorchScript era.\n"
+    "import torch\n"
+    "from torch.jit import Final\n"
+    "\n"
+    "\n"
+    "class Block(torch.nn.Module):\n"
+    "    __constants__ = ['residual']  # for the compiler\n"
+    "    residual: Final[bool]\n"
+    "\n"
+    "    def __init__(self) -> None:\n"
+    "        super().__init__()\n"
+    "        self.residual = True\n"
+    "\n"
+    "    @torch.jit.ignore\n"
+    "    def stats(self, x):  # eager only\n"
+    "        return x.mean()\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        if torch.jit.is_scripting():\n"
+    "            return x\n"
+    "        return x + 1  # the eager path\n"
+)
+FIXED = (
+    "# Model code, TorchScript era.\n"
+    "import torch\n"
+    "from typing import Final\n"
+    "\n"
+    "\n"
+    "class Block(torch.nn.Module):\n"
+    "    # for the compiler\n"
+    "    residual: Final[bool]\n"
+    "\n"
+    "    def __init__(self) -> None:\n"
+    "        super().__init__()\n"
+    "        self.residual = True\n"
+    "\n"
+    "    def stats(self, x):  # eager only\n"
+    "        return x.mean()\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        return x + 1  # the eager path\n"
+)
+
+
+def git(root: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True, env=env
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = write(
+        tmp_path / "repo",
+        {"models/block.py": MODEL, "export.py": "import torch\nm = torch.jit.script(M())\n"},
+    )
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "legacy")
+    return root
+
+
+def test_dry_run_shows_a_diff_and_writes_nothing(cli, repo: Path) -> None:
+    result = cli("apply", ".", cwd=repo)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("--- a/models/block.py\n+++ b/models/block.py\n")
+    assert "-    @torch.jit.ignore\n" in result.stdout
+    assert (repo / "models/block.py").read_text() == MODEL
+    assert result.stderr.startswith("Would fix 4 findings in 1 file (run with --fix to write); 1 left.")
+
+
+def test_fix_writes_exactly_the_expected_source_and_is_idempotent(cli, repo: Path) -> None:
+    first = cli("apply", ".", "--fix", "--format", "json", cwd=repo)
+    assert (repo / "models/block.py").read_text() == FIXED
+    report = first.json()
+    assert {f["code"] for f in report["fixed"]} == {"MIG301", "MIG307", "MIG308", "MIG310"}
+    assert [f["code"] for f in report["findings"]] == ["MIG101"]  # unsafe: not applied
+    assert first.exit_code == 1
+    git(repo, "commit", "-qam", "migrated")
+    second = cli("apply", ".", "--fix", "--format", "json", cwd=repo)
+    assert second.json()["fixed"] == []
+    assert (repo / "models/block.py").read_text() == FIXED
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_select_limits_the_fixes(cli, repo: Path) -> None:
+    cli("apply", ".", "--fix", "--select", "MIG308", cwd=repo)
+    text = (repo / "models/block.py").read_text()
+    assert "__constants__" not in text and "@torch.jit.ignore" in text
+
+
+def test_uncommitted_files_are_not_written(cli, repo: Path) -> None:
+    with (repo / "models/block.py").open("a") as handle:
+        handle.write("# local edit\n")
+    refused = cli("apply", ".", "--fix", cwd=repo)
+    assert refused.exit_code == 2
+    assert "uncommitted changes in" in refused.stderr and "--allow-dirty" in refused.stderr
+    assert (repo / "models/block.py").read_text() == MODEL + "# local edit\n"
+    allowed = cli("apply", ".", "--fix", "--allow-dirty", cwd=repo)
+    assert allowed.exit_code == 1
+    assert (repo / "models/block.py").read_text() == FIXED + "# local edit\n"
+
+
+def test_mode_encoding_and_line_endings_are_kept(cli, tmp_path: Path) -> None:
+    crlf = "import torch\r\n@torch.jit.unused\r\ndef f(x):\r\n    return 'caf\xe9'\r\n"
+    path = tmp_path / "plain" / "tool.py"
+    path.parent.mkdir()
+    path.write_bytes(("# -*- coding: latin-1 -*-\r\n" + crlf).encode("latin-1"))
+    path.chmod(0o751)
+    bom = tmp_path / "plain" / "bom.py"
+    bom.write_bytes("\ufeffimport torch\n@torch.jit.unused\ndef g():\n    pass\n".encode())
+    result = cli("apply", str(path.parent), "--fix")
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes() == "# -*- coding: latin-1 -*-\r\ndef f(x):\r\n    return 'caf\xe9'\r\n".encode(
+        "latin-1"
+    )
+    assert path.stat().st_mode & 0o777 == 0o751
+    assert bom.read_bytes() == "\ufeffdef g():\n    pass\n".encode()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["bom.py", "tool.py"]
+
+
+def test_files_that_do_not_parse_are_left_untouched(cli, tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "bad",
+        {
+            "broken.py": "import torch\n@torch.jit.ignore\ndef f(:\n",
+            "ok.py": "import torch\n@torch.jit.ignore\ndef f(x):\n    return x\n",
+        },
+    )
+    result = cli("apply", ".", "--fix", cwd=root)
+    assert result.exit_code == 2
+    assert (root / "broken.py").read_text() == "import torch\n@torch.jit.ignore\ndef f(:\n"
+    assert (root / "ok.py").read_text() == "def f(x):\n    return x\n"
+    assert "broken.py: syntax error at line 4" in result.stderr
+
+
+def test_unsafe_fixes_need_the_flag(cli, tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "u",
+        {"m.py": "import torch\nif torch.jit.isinstance(out, List[torch.Tensor]):\n    pass\n"},
+    )
+    assert cli("apply", ".", "--fix", cwd=root).exit_code == 1
+    assert "torch.jit.isinstance" in (root / "m.py").read_text()
+
+
+def test_project_fixture_keeps_every_comment(cli, tmp_path: Path) -> None:
+    project = Path(shutil.copytree(FIXTURES / "mobile_project", tmp_path / "p"))
+    before = (project / "app_models/classifier.py").read_text()
+    cli("apply", ".", "--fix", cwd=project)
+    after = (project / "app_models/classifier.py").read_text()
+    comments = [line.split("#", 1)[1].strip() for line in before.splitlines() if "#" in line]
+    for comment in comments:
+        if "migrate: ignore" not in comment:
+            assert comment in after
