@@ -12,8 +12,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 from rewrites.cache import ResultCache, content_digest
 from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
