@@ -44,9 +44,18 @@ class JitFreeze(Rule):
 
     VALID = [Valid("import torch\nm = model.eval()\n")]
     INVALID = [
-        Invalid("import torch\nfrozen = torch.jit.freeze(torch.jit.script(model.eval()))\n"),
-        Invalid("from torch.jit import freeze\nm = freeze(sm, preserved_attrs=['version'])\n"),
+        Invalid(
+            "import torch\nfrozen = torch.jit.freeze(torch.jit.script(model.eval()))\n",
+            expected="import torch\nfrozen = torch.jit.script(model.eval())\n",
+        ),
+        Invalid(
+            "from torch.jit import freeze\nm = freeze(sm, preserved_attrs=['version'])\n", expected="m = sm\n"
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        call = self.ctx.parent()
+        edit = None
+        if isinstance(call, cst.Call) and call.func is node and call.args and call.args[0].keyword is None:
+            edit = self.edit({call: call.args[0].value}, dropped=[node])
+        self.report(node, edit=edit)

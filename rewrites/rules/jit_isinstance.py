@@ -53,12 +53,49 @@ class JitIsinstance(Rule):
     ]
     INVALID = [
         Invalid(
-            "import torch\nif torch.jit.isinstance(out, List[torch.Tensor]):\n    pass\n", line=2, column=4
+            "import torch\nif torch.jit.isinstance(out, List[torch.Tensor]):\n    pass\n",
+            line=2,
+            column=4,
+            expected="if isinstance(out, list):\n    pass\n",
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         call = self.ctx.parent()
-        if isinstance(call, cst.Call) and refines_entry_input(self.ctx, call):
+        if not isinstance(call, cst.Call) or call.func is not node:
+            self.report(node)
             return
-        self.report(call if isinstance(call, cst.Call) else node)
+        if refines_entry_input(self.ctx, call):
+            return
+        edit = None
+        if len(call.args) == 2 and not any(a.keyword or a.star for a in call.args):
+            kind = _runtime_type(call.args[1].value)
+            if kind is not None:
+                builtin = call.with_changes(
+                    func=cst.Name("isinstance"), args=[call.args[0], call.args[1].with_changes(value=kind)]
+                )
+                edit = self.edit({call: builtin}, dropped=[node])
+        self.report(call, edit=edit)
+
+
+_CONTAINERS = {
+    "List": "list",
+    "Dict": "dict",
+    "Tuple": "tuple",
+    "list": "list",
+    "dict": "dict",
+    "tuple": "tuple",
+}
+
+
+def _runtime_type(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The class a plain isinstance checks for ``List[int]``, ``torch.Tensor``; None for Optional
+    and other typing forms it cannot check."""
+    if isinstance(annotation, cst.Subscript):
+        head = annotation.value
+        name = head.attr.value if isinstance(head, cst.Attribute) else getattr(head, "value", "")
+        return cst.Name(_CONTAINERS[name]) if name in _CONTAINERS else None
+    if isinstance(annotation, (cst.Name, cst.Attribute)):
+        name = annotation.attr.value if isinstance(annotation, cst.Attribute) else annotation.value
+        return None if name in {"Optional", "Union", "Any"} else annotation
+    return None

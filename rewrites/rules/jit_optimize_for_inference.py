@@ -45,8 +45,15 @@ class JitOptimizeForInference(Rule):
 
     VALID = [Valid("import torch\nm = torch.compile(model)\n")]
     INVALID = [
-        Invalid("import torch\nm = torch.jit.optimize_for_inference(torch.jit.script(model))\n"),
+        Invalid(
+            "import torch\nm = torch.jit.optimize_for_inference(torch.jit.script(model))\n",
+            expected="import torch\nm = torch.jit.script(model)\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        call = self.ctx.parent()
+        edit = None
+        if isinstance(call, cst.Call) and call.func is node and call.args and call.args[0].keyword is None:
+            edit = self.edit({call: call.args[0].value}, dropped=[node])
+        self.report(node, edit=edit)

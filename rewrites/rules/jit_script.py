@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._export import PLACEHOLDER, export_call, find_example_args
 from rewrites.rules._helpers import enclosing_decorator, is_submodule_assignment
 
 
@@ -54,15 +55,67 @@ class JitScript(Rule):
         ),
     ]
     INVALID = [
-        Invalid("import torch\nscripted = torch.jit.script(model)\n", line=2, column=12),
-        Invalid("import torch.jit as jit\nm = jit.script(model)\n", line=2, column=5),
-        Invalid("from torch import jit\nm = jit.script(model)\n"),
-        Invalid("from torch.jit import script as s\nm = s(model)\n", line=2, column=5),
-        Invalid("from torch.jit import *\nm = script(model)\n"),
-        Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
+        Invalid(
+            "import torch\nscripted = torch.jit.script(model)\n",
+            line=2,
+            column=12,
+            expected="import torch\nscripted = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+        ),
+        Invalid(
+            "import torch\ndef export(model):\n    dummy_input = torch.zeros(1, 16)\n    return torch.jit.script(model)\n",
+            expected=(
+                "import torch\ndef export(model):\n    dummy_input = torch.zeros(1, 16)\n"
+                "    return torch.export.export(model.eval(), (dummy_input,))\n"
+            ),
+        ),
+        Invalid(
+            "import torch\ndef export(net, x, y):\n    reference = net(x, y)\n    return torch.jit.script(net), reference\n",
+            expected=(
+                "import torch\ndef export(net, x, y):\n    reference = net(x, y)\n"
+                "    return torch.export.export(net.eval(), (x, y)), reference\n"
+            ),
+        ),
+        Invalid(
+            "import torch.jit as jit\nm = jit.script(model)\n",
+            line=2,
+            column=5,
+            expected="import torch\n\nm = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+        ),
+        Invalid(
+            "from torch import jit\nm = jit.script(model)\n",
+            expected="import torch\n\nm = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+        ),
+        Invalid(
+            "from torch.jit import script as s\nm = s(model)\n",
+            line=2,
+            column=5,
+            expected="import torch\n\nm = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+        ),
+        Invalid(
+            "from torch.jit import *\nm = script(model)\n",
+            expected="from torch.jit import *\nimport torch\n\nm = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+        ),
+        Invalid(
+            "import torch\ncompiled = [torch.jit.script(m) for m in models]\n",
+            expected="import torch\ncompiled = [torch.export.export(m.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT) for m in models]\n",
+        ),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        if enclosing_decorator(self.ctx) is None and not is_submodule_assignment(self.ctx):
-            self.report(node)
+        if enclosing_decorator(self.ctx) is not None or is_submodule_assignment(self.ctx):
+            return
+        call = self.ctx.parent()
+        edit = None
+        if (
+            isinstance(call, cst.Call)
+            and call.func is node
+            and len(call.args) == 1
+            and not call.args[0].keyword
+        ):
+            model = call.args[0].value
+            example = find_example_args(self, model) or cst.Name(PLACEHOLDER)
+            edit = self.edit(
+                {call: export_call(model, example)}, add_imports=[("torch", None)], dropped=[node]
+            )
+        self.report(node, edit=edit)

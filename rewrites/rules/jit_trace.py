@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._export import as_args, export_call
 from rewrites.rules._helpers import is_submodule_assignment
 
 
@@ -52,11 +53,39 @@ class JitTrace(Rule):
         Valid("import torch\ntorch.autograd.profiler.trace(model)\n"),
     ]
     INVALID = [
-        Invalid("import torch\ntraced = torch.jit.trace(model, example)\n", line=2, column=10),
-        Invalid("from torch.jit import trace\ntraced = trace(model, (a, b))\n"),
-        Invalid("import torch as T\ntraced = T.jit.trace(model.eval(), example, strict=False)\n"),
+        Invalid(
+            "import torch\nexample = torch.rand(1, 3, 224, 224)\ntraced = torch.jit.trace(model, example)\n",
+            line=3,
+            column=10,
+            expected=(
+                "import torch\nexample = torch.rand(1, 3, 224, 224)\n"
+                "traced = torch.export.export(model.eval(), (example,))\n"
+            ),
+        ),
+        Invalid(
+            "from torch.jit import trace\ntraced = trace(model, (a, b))\n",
+            expected="import torch\n\ntraced = torch.export.export(model.eval(), (a, b))\n",
+        ),
+        Invalid(
+            "import torch as T\ntraced = T.jit.trace(model.eval(), example, strict=False)\n",
+            expected=(
+                "import torch\n\n"
+                "traced = torch.export.export(model.eval(), example if isinstance(example, tuple) else (example,))\n"
+            ),
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        if not is_submodule_assignment(self.ctx):
-            self.report(node)
+        if is_submodule_assignment(self.ctx):
+            return
+        call = self.ctx.parent()
+        edit = None
+        if isinstance(call, cst.Call) and call.func is node:
+            args = {
+                a.keyword.value if a.keyword else i: a.value for i, a in enumerate(call.args) if not a.star
+            }
+            model, example = args.get(0, args.get("func")), args.get(1, args.get("example_inputs"))
+            if model is not None and example is not None:
+                exported = export_call(model, as_args(self, example))
+                edit = self.edit({call: exported}, add_imports=[("torch", None)], dropped=[node])
+        self.report(node, edit=edit)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.names import dotted
+from rewrites.rule import Edit, Invalid, Rule, Valid
 
 
 class OptimizeForMobile(Rule):
@@ -67,17 +68,85 @@ class OptimizeForMobile(Rule):
             "opt = optimize_for_mobile(scripted)\n",
             line=2,
             column=7,
+            expected="opt = scripted\n",
         ),
         Invalid(
-            "from torch.utils.mobile_optimizer import *\nopt = optimize_for_mobile(m, backend='vulkan')\n"
+            "from torch.utils.mobile_optimizer import *\nopt = optimize_for_mobile(m, backend='vulkan')\n",
+            expected="from torch.utils.mobile_optimizer import *\nopt = m  # migrate: dropped optimize_for_mobile(backend='vulkan'); lower with VulkanPartitioner for the GPU\n",
         ),
         Invalid(
             "import torch.utils.mobile_optimizer as mo\n"
             "opt = mo.optimize_for_mobile(m, optimization_blocklist={mo.MobileOptimizerType.CONV_BN_FUSION})\n",
-            count=2,
+            expected="opt = m  # migrate: dropped optimize_for_mobile(optimization_blocklist={mo.MobileOptimizerType.CONV_BN_FUSION}); XnnpackPartitioner applies ExecuTorch's own optimizations\n",
         ),
-        Invalid("import torch\nopt = torch.utils.mobile_optimizer.optimize_for_mobile(m)\n"),
+        Invalid(
+            "import torch\nopt = torch.utils.mobile_optimizer.optimize_for_mobile(m)\n", expected="opt = m\n"
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        call = self.ctx.parent()
+        if (
+            qualified_name != "torch.utils.mobile_optimizer.optimize_for_mobile"
+            or not isinstance(call, cst.Call)
+            or call.func is not node
+            or not call.args
+            or call.args[0].keyword is not None
+        ):
+            if not _inside_optimize_call(self.ctx.stack):
+                self.report(node)
+            return
+        self.report(node, edit=self._drop(call, node))
+
+    def _drop(self, call: cst.Call, reference: cst.CSTNode) -> Edit:
+        dropped = [
+            reference,
+            *(n for a in call.args[1:] for n in _subtree(a) if isinstance(n, (cst.Name, cst.Attribute))),
+        ]
+        options = call.args[1:]
+        if not options:
+            return self.edit({call: call.args[0].value}, dropped=dropped)
+        line = next((n for n in self.ctx.ancestors() if isinstance(n, cst.SimpleStatementLine)), None)
+        if line is None:
+            return self.edit({call: call.args[0].value}, dropped=dropped)
+        empty = cst.Module([])
+        names = ", ".join(empty.code_for_node(a).strip().rstrip(",") for a in options)
+        note = f"# migrate: dropped optimize_for_mobile({names}); {_advice(options)}"
+        old = line.trailing_whitespace.comment
+        comment = cst.Comment(f"{old.value}  {note}" if old else note)
+        new_line = line.deep_replace(call, call.args[0].value)
+        assert isinstance(new_line, cst.SimpleStatementLine)
+        new_line = new_line.with_changes(
+            trailing_whitespace=line.trailing_whitespace.with_changes(
+                whitespace=cst.SimpleWhitespace("  "), comment=comment
+            )
+        )
+        return self.edit({line: new_line}, dropped=dropped)
+
+
+def _inside_optimize_call(stack: list[cst.CSTNode]) -> bool:
+    """MobileOptimizerType in the options of a call the fix removes is reported with the call."""
+    return any(isinstance(n, cst.Arg) for n in stack[:-1]) and any(
+        isinstance(n, cst.Call)
+        and isinstance(n.func, (cst.Name, cst.Attribute))
+        and (dotted(n.func) or "").endswith("optimize_for_mobile")
+        for n in stack
+    )
+
+
+def _advice(options: list[cst.Arg]) -> str:
+    text = " ".join(cst.Module([]).code_for_node(a) for a in options)
+    if "vulkan" in text:
+        return "lower with VulkanPartitioner for the GPU"
+    if "metal" in text:
+        return "lower with CoreMLPartitioner or MPSPartitioner on Apple GPUs"
+    return "XnnpackPartitioner applies ExecuTorch's own optimizations"
+
+
+def _subtree(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(current.children)
+    return found

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._export import write_pte
 from rewrites.rules._helpers import method_call
 
 _METHODS = frozenset({"_save_for_lite_interpreter"})
@@ -51,10 +52,22 @@ class SaveForLiteInterpreter(Rule):
 
     VALID = [Valid("program.save('model.pte')\n")]
     INVALID = [
-        Invalid("optimized._save_for_lite_interpreter('model.ptl')\n", line=1, column=1),
-        Invalid("get_model()._save_for_lite_interpreter(str(out / 'm.ptl'))\n"),
+        Invalid(
+            "optimized._save_for_lite_interpreter('model.ptl')\n",
+            line=1,
+            column=1,
+            expected="import pathlib\nfrom executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\nfrom executorch.exir import to_edge_transform_and_lower\n\npathlib.Path('model.pte').write_bytes(to_edge_transform_and_lower(optimized, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n",
+        ),
+        Invalid(
+            "get_model()._save_for_lite_interpreter(str(out / 'm.ptl'))\n",
+            expected="import os\nimport pathlib\nfrom executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\nfrom executorch.exir import to_edge_transform_and_lower\n\npathlib.Path(os.path.splitext(str(out / 'm.ptl'))[0] + '.pte').write_bytes(to_edge_transform_and_lower(get_model(), partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
         if method_call(node, _METHODS):
-            self.report(node)
+            edit = None
+            if len(node.args) == 1 and node.args[0].keyword is None and isinstance(node.func, cst.Attribute):
+                write, imports = write_pte(node.func.value, node.args[0].value)
+                edit = self.edit({node: write}, add_imports=imports)
+            self.report(node, edit=edit)

@@ -1,0 +1,186 @@
+"""Pieces of the export-pipeline fixes: example inputs, `torch.export` calls, `.pte` writes.
+
+The rewritten pipeline must run as written, so every piece here produces plain code that
+imports what it uses.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from rewrites.rule import Rule
+from rewrites.rules._fixes import dotted_expression
+
+# An undefined name: the rewritten script fails at once with a NameError that says what to do,
+# and MIG113 keeps reporting it until someone gives real inputs.
+PLACEHOLDER = "EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT"
+_EXAMPLE_NAMES = (
+    "example_inputs",
+    "example_input",
+    "example",
+    "examples",
+    "dummy_input",
+    "dummy_inputs",
+    "sample_input",
+    "sample_inputs",
+    "input_tensor",
+    "inputs",
+)
+_NOT_TENSORS = ("torch.jit.", "torch.export.", "torch.nn.", "torch.utils.")
+LOWERING_IMPORTS = [
+    ("executorch.exir", "to_edge_transform_and_lower"),
+    ("executorch.backends.xnnpack.partition.xnnpack_partitioner", "XnnpackPartitioner"),
+]
+
+
+def export_call(model: cst.BaseExpression, args: cst.BaseExpression) -> cst.Call:
+    """``torch.export.export(model.eval(), args)``."""
+    if not (
+        isinstance(model, cst.Call)
+        and isinstance(model.func, cst.Attribute)
+        and model.func.attr.value == "eval"
+    ):
+        model = cst.Call(cst.Attribute(model, cst.Name("eval")))
+    return cst.Call(dotted_expression("torch.export.export"), [cst.Arg(model), cst.Arg(args)])
+
+
+def as_args(rule: Rule, example: cst.BaseExpression) -> cst.BaseExpression:
+    """What ``torch.jit.trace`` took (a tensor or a tuple) as the tuple ``torch.export`` takes."""
+    if isinstance(example, cst.Tuple):
+        return example
+    value = assigned_value(rule, example.value) if isinstance(example, cst.Name) else example
+    if isinstance(value, cst.Tuple):
+        return example
+    if value is not None and is_tensor_expression(rule, value):
+        return cst.Tuple([cst.Element(example)])
+    tupled = cst.Tuple([cst.Element(example)])
+    check = cst.Call(cst.Name("isinstance"), [cst.Arg(example), cst.Arg(cst.Name("tuple"))])
+    return cst.IfExp(test=check, body=example, orelse=tupled)
+
+
+def is_tensor_expression(rule: Rule, expr: cst.BaseExpression) -> bool:
+    """``torch.rand(...)``, ``torch.zeros(...).to(device)`` and the like."""
+    while (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value
+        in {
+            "to",
+            "cuda",
+            "cpu",
+            "float",
+            "half",
+            "contiguous",
+            "unsqueeze",
+        }
+    ):
+        expr = expr.func.value
+    if not isinstance(expr, cst.Call):
+        return False
+    name = rule.ctx.resolve(expr.func) or ""
+    return name.startswith("torch.") and not name.startswith(_NOT_TENSORS)
+
+
+def assigned_value(rule: Rule, name: str) -> cst.BaseExpression | None:
+    """The value last assigned to ``name`` by a plain assignment before the current statement,
+    in the enclosing function or the module."""
+    found = None
+    stack = rule.ctx.stack
+    for depth, block in enumerate(stack):
+        if not isinstance(block, (cst.Module, cst.IndentedBlock)) or depth + 1 >= len(stack):
+            continue
+        current = stack[depth + 1]
+        for statement in block.body:
+            if statement is current:
+                break
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if (
+                        isinstance(small, cst.Assign)
+                        and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and small.targets[0].target.value == name
+                    ):
+                        found = small.value
+    return found
+
+
+def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:
+    """Example inputs already in scope for ``model``: an argument list it is called with, or a
+    variable named like example inputs."""
+    model_code = cst.Module([]).code_for_node(model)
+    for node in reversed(rule.ctx.stack):
+        if isinstance(node, (cst.FunctionDef, cst.Module)):
+            scope = node
+            break
+    else:
+        return None
+    called = _find_call_of(scope, model_code)
+    if called is not None:
+        return called
+    for name in _EXAMPLE_NAMES:
+        if assigned_value(rule, name) is not None:
+            return as_args(rule, cst.Name(name))
+    return None
+
+
+def _find_call_of(scope: cst.CSTNode, model_code: str) -> cst.BaseExpression | None:
+    """The arguments of the first call ``model(...)`` in ``scope``, as a tuple."""
+    empty = cst.Module([])
+    stack = [scope]
+    while stack:
+        node = stack.pop()
+        if (
+            isinstance(node, cst.Call)
+            and node.args
+            and all(a.keyword is None and not a.star for a in node.args)
+        ):
+            if empty.code_for_node(node.func) == model_code:
+                return cst.Tuple([cst.Element(a.value) for a in node.args])
+        stack.extend(reversed(node.children))
+    return None
+
+
+def pte_path(path: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, str | None]]]:
+    """The same path with ``.pte`` for its suffix, and the imports that needs."""
+    if isinstance(path, cst.SimpleString) and path.prefix.lower() in ("", "r", "u"):
+        value = path.evaluated_value
+        if isinstance(value, str):
+            stem = value.rsplit(".", 1)[0] if value.rsplit("/", 1)[-1].count(".") else value
+            quote = path.quote
+            return cst.SimpleString(f"{path.prefix}{quote}{stem}.pte{quote}"), []
+    is_str = isinstance(path, cst.Call) and isinstance(path.func, cst.Name) and path.func.value == "str"
+    text = cst.parse_expression(
+        "os.path.splitext(_)[0] + '.pte'" if is_str else "os.path.splitext(str(_))[0] + '.pte'"
+    )
+    replaced = text.deep_replace(_placeholder(text), path)
+    assert isinstance(replaced, cst.BaseExpression)
+    return replaced, [("os", None)]
+
+
+def _placeholder(expression: cst.CSTNode) -> cst.CSTNode:
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name) and node.value == "_":
+            return node
+        stack.extend(node.children)
+    raise AssertionError("no placeholder")
+
+
+def write_pte(
+    program: cst.BaseExpression, path: cst.BaseExpression
+) -> tuple[cst.Call, list[tuple[str, str | None]]]:
+    """``pathlib.Path(<path>.pte).write_bytes(to_edge_transform_and_lower(program, ...).to_executorch().buffer)``."""
+    lowered = cst.parse_expression(
+        "to_edge_transform_and_lower(_, partitioner=[XnnpackPartitioner()]).to_executorch().buffer"
+    )
+    lowered = lowered.deep_replace(_placeholder(lowered), program)  # type: ignore[assignment]
+    target, imports = pte_path(path)
+    call = cst.Call(
+        cst.Attribute(
+            cst.Call(dotted_expression("pathlib.Path"), [cst.Arg(target)]), cst.Name("write_bytes")
+        ),
+        [cst.Arg(lowered)],  # type: ignore[arg-type]
+    )
+    return call, [("pathlib", None), *LOWERING_IMPORTS, *imports]

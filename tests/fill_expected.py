@@ -1,0 +1,56 @@
+"""Dev tool: write `expected=` into a rule's INVALID examples that a fix now changes.
+
+    python -m tests.fill_expected MIG101 [MIG103 ...]
+
+It prints each new expected source for review and edits the rule's file with libcst; review the
+diff as you would a golden file. Examples that already give `expected` are left alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import libcst as cst
+
+from rewrites.engine import fix_text
+from rewrites.registry import find_rule
+
+
+def fill(code: str) -> None:
+    rule = find_rule(code)
+    if rule is None:
+        raise SystemExit(f"no rule {code}")
+    path = Path(inspect.getfile(rule))
+    module = cst.parse_module(path.read_text())
+    fixed = {}
+    for case in rule.INVALID:
+        if case.expected is None:
+            text, applied, _ = fix_text(case.code, [rule], unsafe=True)
+            if applied:
+                fixed[case.code] = text
+                print(f"{code}:\n{case.code}=>\n{text}")
+
+    class AddExpected(cst.CSTTransformer):
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+            if (
+                not (isinstance(updated.func, cst.Name) and updated.func.value == "Invalid")
+                or not updated.args
+            ):
+                return updated
+            if any(a.keyword and a.keyword.value == "expected" for a in updated.args):
+                return updated
+            source = updated.args[0].value
+            value = getattr(source, "evaluated_value", None)
+            if not isinstance(value, str) or value not in fixed:
+                return updated
+            expected = cst.Arg(cst.parse_expression(repr(fixed[value])), keyword=cst.Name("expected"))
+            return updated.with_changes(args=[*updated.args, expected])
+
+    path.write_text(module.visit(AddExpected()).code)
+
+
+if __name__ == "__main__":
+    for argument in sys.argv[1:]:
+        fill(argument)
