@@ -175,12 +175,12 @@ def write_pte(
     lowered = cst.parse_expression(
         "to_edge_transform_and_lower(_, partitioner=[XnnpackPartitioner()]).to_executorch().buffer"
     )
-    lowered = lowered.deep_replace(_placeholder(lowered), program)  # type: ignore[assignment]
+    lowered = lowered.deep_replace(_placeholder(lowered), program)
     target, imports = pte_path(path)
     call = cst.Call(
         cst.Attribute(
             cst.Call(dotted_expression("pathlib.Path"), [cst.Arg(target)]), cst.Name("write_bytes")
         ),
-        [cst.Arg(lowered)],  # type: ignore[arg-type]
+        [cst.Arg(lowered)],
     )
     return call, [("pathlib", None), *LOWERING_IMPORTS, *imports]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from rewrites.model import FixSafety
@@ -134,7 +136,7 @@ def _inside_optimize_call(stack: list[cst.CSTNode]) -> bool:
     )
 
 
-def _advice(options: list[cst.Arg]) -> str:
+def _advice(options: Sequence[cst.Arg]) -> str:
     text = " ".join(cst.Module([]).code_for_node(a) for a in options)
     if "vulkan" in text:
         return "lower with VulkanPartitioner for the GPU"
