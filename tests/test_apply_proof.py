@@ -1,0 +1,119 @@
+"""The bar for `apply`: a scriptable model library and its mobile export script, migrated with
+`migrate apply --fix`, export with `torch.export` and compute what the original computed.
+
+Each step runs in its own interpreter, so the original and the rewritten package (same name)
+never share a process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+ORIGINAL = """
+import json, sys, torch
+from speechkit import make_model
+from speechkit.models import example_inputs
+model, args = make_model(), example_inputs()
+torch.save(model(*args), sys.argv[1])
+try:
+    torch.export.export(model, args)
+    print(json.dumps({"exported": True}))
+except Exception as exc:
+    print(json.dumps({"exported": False, "error": type(exc).__name__}))
+"""
+
+MIGRATED = """
+import json, sys, torch
+from speechkit import make_model
+from speechkit.models import example_inputs
+model, args = make_model(), example_inputs()
+expected = torch.load(sys.argv[1], weights_only=True)
+exported = torch.export.export(model, args)
+eager = model(*args)
+via_export = exported.module()(*args)
+print(json.dumps({
+    "eager_max_error": float((eager - expected).abs().max()),
+    "export_max_error": float((via_export - expected).abs().max()),
+}))
+"""
+
+RUN_PTE = """
+import json, sys, torch
+from executorch.runtime import Runtime
+from speechkit.models import example_inputs
+expected = torch.load(sys.argv[1], weights_only=True)
+method = Runtime.get().load_program(sys.argv[2]).load_method("forward")
+out = method.execute(list(example_inputs()))[0]
+print(json.dumps({"pte_max_error": float((out - expected).abs().max())}))
+"""
+
+
+def run(code: str, cwd: Path, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    project = Path(shutil.copytree(FIXTURES / "scriptable_lib", tmp_path_factory.mktemp("proof") / "lib"))
+    reference = project.parent / "reference.pt"
+    before = run(ORIGINAL, project, str(reference))
+    return project, reference, before
+
+
+def migrate(project: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "migrate", "apply", ".", "--fix", *flags],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_safe_fixes_make_the_library_exportable_with_the_same_outputs(
+    migrated: tuple[Path, Path, dict],
+) -> None:
+    project, reference, before = migrated
+    assert before == {"exported": False, "error": "AttributeError"}, "the original must fail to export"
+    done = migrate(project)
+    assert done.returncode == 1, done.stderr  # the export script's unsafe fixes are left
+    after = run(MIGRATED, project, str(reference))
+    assert after["eager_max_error"] <= 1e-5
+    assert after["export_max_error"] <= 1e-5
+    models = (project / "speechkit/models.py").read_text()
+    assert (
+        "torch.jit" not in models and "# Two independent poolings: run them in parallel on device." in models
+    )
+
+
+def test_unsafe_fixes_turn_the_export_script_into_a_working_pte_pipeline(
+    migrated: tuple[Path, Path, dict],
+) -> None:
+    project, reference, _ = migrated
+    done = migrate(project, "--unsafe-fixes")
+    assert done.returncode == 0, done.stdout + done.stderr  # nothing left to migrate
+    out = project / "app_assets"
+    out.mkdir()
+    subprocess.run(
+        [sys.executable, "export_mobile.py", str(out / "keyword_spotter.ptl")],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["keyword_spotter.pte"]
+    result = run(RUN_PTE, project, str(reference), str(out / "keyword_spotter.pte"))
+    assert result["pte_max_error"] <= 1e-4
