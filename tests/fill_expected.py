@@ -23,6 +23,7 @@ def fill(code: str) -> None:
     if rule is None:
         raise SystemExit(f"no rule {code}")
     path = Path(inspect.getfile(rule))
+    module_namespace = inspect.getmodule(rule)
     module = cst.parse_module(path.read_text())
     fixed = {}
     for case in rule.INVALID:
@@ -41,8 +42,8 @@ def fill(code: str) -> None:
                 return updated
             if any(a.keyword and a.keyword.value == "expected" for a in updated.args):
                 return updated
-            source = updated.args[0].value
-            value = getattr(source, "evaluated_value", None)
+            source = cst.Module([]).code_for_node(updated.args[0].value)
+            value = eval(f"({source})", vars(module_namespace))  # our own rule file, not user input
             if not isinstance(value, str) or value not in fixed:
                 return updated
             expected = cst.Arg(cst.parse_expression(repr(fixed[value])), keyword=cst.Name("expected"))

@@ -87,6 +87,8 @@ class ValueTracker:
         self.function = function
         self.kinds: dict[str, Kind] = {}
         self.origins: dict[str, cst.Call] = {}
+        # The line that assigned each data-dependent scalar (where `torch._check`s can follow).
+        self.origin_lines: dict[str, cst.SimpleStatementLine] = {}
         # Parameters annotated as lists or tuples: iterating them is over a Python length.
         self.containers: set[str] = set()
         params = function.params
@@ -167,10 +169,13 @@ class ValueTracker:
         if isinstance(target, cst.Name):
             self.kinds[target.value] = kind
             origin = None if value is None else self.scalar_origin(value)
-            if kind is Kind.SCALAR and origin is not None:
+            line = next((n for n in reversed(self.ctx.stack) if isinstance(n, cst.SimpleStatementLine)), None)
+            if kind is Kind.SCALAR and origin is not None and line is not None:
                 self.origins[target.value] = origin
+                self.origin_lines[target.value] = line
             else:
                 self.origins.pop(target.value, None)
+                self.origin_lines.pop(target.value, None)
         elif isinstance(target, (cst.Tuple, cst.List)):
             values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
             for i, element in enumerate(target.elements):

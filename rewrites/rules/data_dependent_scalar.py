@@ -4,6 +4,8 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
+from rewrites.rule import Edit
+from rewrites.rules._helpers import entry_parameters
 from rewrites.rules._values import EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
@@ -79,7 +81,12 @@ class DataDependentScalar(EntryMethodRule):
         Valid(_MODEL + "        k = x.shape[0] // 2\n        return x[:k]\n"),
     ]
     INVALID = [
-        Invalid(_MODEL + "        k = lengths.max().item()\n        return x[:k]\n", line=4, column=13),
+        Invalid(
+            _MODEL + "        k = lengths.max().item()\n        return x[:k]\n",
+            line=4,
+            column=13,
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 0)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n",
+        ),
         Invalid(_MODEL + "        return x[: int(lengths[0])]\n", line=4, column=20),
         Invalid(_MODEL + "        n = lengths.sum().item()\n        return x.view(n, -1)\n", line=4),
         Invalid(
@@ -91,12 +98,16 @@ class DataDependentScalar(EntryMethodRule):
     def __init__(self, ctx: object) -> None:
         super().__init__(ctx)  # type: ignore[arg-type]
         self._reported: set[cst.Call] = set()
+        self._checked: set[str] = set()  # names whose bounds a `torch._check` already states
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
-        for element in node.slice:
-            self._check(element)
+        for dim, element in enumerate(node.slice):
+            self._check(element, node.value, dim)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.resolve(node.func) in {"torch._check", "torch._check_is_size"}:
+            self._checked.update(n.value for n in _names(node))
+            return
         func = node.func
         sized = (isinstance(func, cst.Name) and func.value == "range") or (
             isinstance(func, cst.Attribute) and func.attr.value in _SHAPE_METHODS
@@ -105,10 +116,44 @@ class DataDependentScalar(EntryMethodRule):
             for arg in node.args:
                 self._check(arg)
 
-    def _check(self, node: cst.CSTNode) -> None:
+    def _check(self, node: cst.CSTNode, sliced: cst.BaseExpression | None = None, dim: int = 0) -> None:
         if self.values is None:
             return
         origin = self.values.scalar_origin(node)
-        if origin is not None and origin not in self._reported:
+        bounded = any(
+            self.values.origins.get(n.value) is origin and n.value in self._checked for n in _names(node)
+        )
+        if origin is not None and origin not in self._reported and not bounded:
             self._reported.add(origin)
-            self.report(origin)
+            self.report(origin, edit=self._bounds(node, origin, sliced, dim))
+
+    def _bounds(
+        self, node: cst.CSTNode, origin: cst.Call, sliced: cst.BaseExpression | None, dim: int
+    ) -> Edit | None:
+        """`torch._check(k >= 0)` and `torch._check(k <= x.shape[d])` after the line that reads `k`,
+        when `k` is a name and `x` an input of the method (so it exists at that line)."""
+        assert self.values is not None
+        names = [n.value for n in _names(node) if self.values.origins.get(n.value) is origin]
+        if (
+            not names
+            or not isinstance(sliced, cst.Name)
+            or sliced.value not in entry_parameters(self.values.function)
+        ):
+            return None
+        scalar = names[0]
+        line = self.values.origin_lines[scalar]
+        checks = [
+            cst.parse_statement(f"torch._check({scalar} >= 0)\n"),
+            cst.parse_statement(f"torch._check({scalar} <= {sliced.value}.shape[{dim}])\n"),
+        ]
+        return self.edit({line: cst.FlattenSentinel([line, *checks])}, add_imports=[("torch", None)])
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.append(current)
+        stack.extend(current.children)
+    return found
