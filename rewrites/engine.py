@@ -11,7 +11,7 @@ import io
 import re
 import tokenize
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -21,7 +21,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from rewrites.model import Finding, Fix, FixSafety
-from rewrites.names import ImportTable
+from rewrites.names import ImportTable, subtree
 from rewrites.positions import positions
 from rewrites.prefilter import FilePrefilter
 from rewrites.rule import Edit, FileContext, Replacement, Report, Rule
@@ -245,19 +245,11 @@ def _independent(pairs: list[tuple[Report, Finding]]) -> list[tuple[Report, Find
     chosen = []
     for report, finding in pairs:
         assert report.edit is not None
-        covered = {id(n) for node in report.edit.changes for n in _subtree(node)}
+        covered = {id(n) for node in report.edit.changes for n in subtree(node)}
         if covered.isdisjoint(taken):
             taken |= covered
             chosen.append((report, finding))
     return chosen
-
-
-def _subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 class _Replace(cst.CSTTransformer):

@@ -9,7 +9,7 @@ what libcst's ``QualifiedNameProvider`` gives for module-level code at a fractio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -47,6 +47,15 @@ def dotted(node: cst.CSTNode) -> str | None:
         head = dotted(node.value)
         return None if head is None else f"{head}.{node.attr.value}"
     return None
+
+
+def subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and everything below it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
 
 
 def _module_name(node: cst.BaseExpression | None) -> str | None:

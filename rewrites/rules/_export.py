@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.names import subtree
 from rewrites.rule import Rule
 from rewrites.rules._fixes import dotted_expression
 
@@ -159,13 +160,7 @@ def pte_path(path: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[s
 
 
 def _placeholder(expression: cst.CSTNode) -> cst.CSTNode:
-    stack = [expression]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Name) and node.value == "_":
-            return node
-        stack.extend(node.children)
-    raise AssertionError("no placeholder")
+    return next(n for n in subtree(expression) if isinstance(n, cst.Name) and n.value == "_")
 
 
 def write_pte(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.names import subtree
 from rewrites.rule import FileContext
 
 
@@ -62,3 +63,8 @@ def refines_entry_input(ctx: FileContext, call: cst.Call) -> bool:
         return False
     subject = call.args[0].value
     return isinstance(subject, cst.Name) and subject.value in entry_parameters(entry)
+
+
+def names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """Every ``Name`` below ``node``, in source order."""
+    return [n for n in subtree(node) if isinstance(n, cst.Name)]

@@ -3,9 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
-from rewrites.rule import Edit
-from rewrites.rules._helpers import entry_parameters
+from rewrites.rule import Edit, Invalid, Valid
+from rewrites.rules._helpers import entry_parameters, names_in
 from rewrites.rules._values import EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
@@ -106,7 +105,7 @@ class DataDependentScalar(EntryMethodRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.ctx.resolve(node.func) in {"torch._check", "torch._check_is_size"}:
-            self._checked.update(n.value for n in _names(node))
+            self._checked.update(n.value for n in names_in(node))
             return
         func = node.func
         sized = (isinstance(func, cst.Name) and func.value == "range") or (
@@ -121,7 +120,7 @@ class DataDependentScalar(EntryMethodRule):
             return
         origin = self.values.scalar_origin(node)
         bounded = any(
-            self.values.origins.get(n.value) is origin and n.value in self._checked for n in _names(node)
+            self.values.origins.get(n.value) is origin and n.value in self._checked for n in names_in(node)
         )
         if origin is not None and origin not in self._reported and not bounded:
             self._reported.add(origin)
@@ -133,7 +132,7 @@ class DataDependentScalar(EntryMethodRule):
         """`torch._check(k >= 0)` and `torch._check(k <= x.shape[d])` after the line that reads `k`,
         when `k` is a name and `x` an input of the method (so it exists at that line)."""
         assert self.values is not None
-        names = [n.value for n in _names(node) if self.values.origins.get(n.value) is origin]
+        names = [n.value for n in names_in(node) if self.values.origins.get(n.value) is origin]
         if (
             not names
             or not isinstance(sliced, cst.Name)
@@ -147,13 +146,3 @@ class DataDependentScalar(EntryMethodRule):
             cst.parse_statement(f"torch._check({scalar} <= {sliced.value}.shape[{dim}])\n"),
         ]
         return self.edit({line: cst.FlattenSentinel([line, *checks])}, add_imports=[("torch", None)])
-
-
-def _names(node: cst.CSTNode) -> list[cst.Name]:
-    found, stack = [], [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.append(current)
-        stack.extend(current.children)
-    return found

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.names import dotted
+from rewrites.names import dotted, subtree
 from rewrites.rule import Edit, Invalid, Rule, Valid
 
 
@@ -103,7 +103,7 @@ class OptimizeForMobile(Rule):
     def _drop(self, call: cst.Call, reference: cst.CSTNode) -> Edit:
         dropped = [
             reference,
-            *(n for a in call.args[1:] for n in _subtree(a) if isinstance(n, (cst.Name, cst.Attribute))),
+            *(n for a in call.args[1:] for n in subtree(a) if isinstance(n, (cst.Name, cst.Attribute))),
         ]
         options = call.args[1:]
         if not options:
@@ -143,12 +143,3 @@ def _advice(options: Sequence[cst.Arg]) -> str:
     if "metal" in text:
         return "lower with CoreMLPartitioner or MPSPartitioner on Apple GPUs"
     return "XnnpackPartitioner applies ExecuTorch's own optimizations"
-
-
-def _subtree(node: cst.CSTNode) -> list[cst.CSTNode]:
-    found, stack = [], [node]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(current.children)
-    return found

@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
+from rewrites.rule import Edit, Invalid, Replacement, Valid
+from rewrites.rules._helpers import names_in
 from rewrites.rules._values import EntryMethodRule, Kind
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n"
@@ -69,17 +70,24 @@ class TensorCondition(EntryMethodRule):
             _MODEL + "        if x.sum() > 0:\n            return x * 2\n        return x - 1\n",
             line=4,
             column=9,
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        return torch.cond(x.sum() > 0, lambda x: x * 2, lambda x: x - 1, (x,))\n",
         ),
         Invalid(
             _MODEL + "        y = torch.relu(x)\n        return y if (y > 0).any() else x\n",
             line=5,
             column=16,
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        y = torch.relu(x)\n        return torch.cond((y > 0).any(), lambda y, x: y, lambda y, x: x, (y, x))\n",
         ),
         Invalid(
             _MODEL + "        k = int(x.max())\n        if k > 3:\n            x = x[:3]\n        return x\n",
             line=5,
         ),
         Invalid(_MODEL + "        assert x.min() >= 0\n        return x\n"),
+        Invalid(
+            _MODEL + "        # pick one\n        if (x > 0).all():\n            out = x * self.scale\n"
+            "        else:\n            out = x + 1\n        return out\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        # pick one\n        out = torch.cond((x > 0).all(), lambda x: x * self.scale, lambda x: x + 1, (x,))\n        return out\n",
+        ),
         Invalid(
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n"
             "        if s.mean() > 0.5:\n            s = s * 0\n        return s\n",
@@ -101,7 +109,7 @@ class TensorCondition(EntryMethodRule):
             return
         kind = self.values.kind(test)
         if kind is Kind.TENSOR:
-            self.report(node)
+            self.report(node, edit=self._as_cond(node, test))
         elif kind is Kind.SCALAR:
             self.report(
                 node,
@@ -109,3 +117,86 @@ class TensorCondition(EntryMethodRule):
                 "fails with GuardOnDataDependentSymNode; keep it a tensor and use `torch.cond` "
                 "or `torch.where`",
             )
+
+    def _as_cond(self, node: cst.CSTNode, test: cst.BaseExpression) -> Edit | None:
+        """`torch.cond` for a conditional expression, an if/else returning one value each, or
+        an if/else assigning one name each; None for other shapes of branch."""
+        if isinstance(node, cst.IfExp):
+            return self._edit({node: self._cond(test, node.body, node.orelse)})
+        if not isinstance(node, cst.If):
+            return None
+        then = _single(node.body)
+        other = _single(node.orelse.body) if isinstance(node.orelse, cst.Else) else None
+        following = None
+        if node.orelse is None and isinstance(then, cst.Return):
+            following = self._next_statement(node)
+            other = _single(following) if following is not None else None
+        if isinstance(then, cst.Return) and isinstance(other, cst.Return) and then.value and other.value:
+            value = self._cond(test, then.value, other.value)
+            changes: dict[cst.CSTNode, Replacement] = {node: _line(cst.Return(value), node)}
+            if following is not None:
+                changes[following] = cst.RemovalSentinel.REMOVE
+            return self._edit(changes)
+        if (
+            isinstance(then, cst.Assign)
+            and isinstance(other, cst.Assign)
+            and len(then.targets) == len(other.targets) == 1
+            and isinstance(then.targets[0].target, cst.Name)
+            and isinstance(other.targets[0].target, cst.Name)
+            and then.targets[0].target.value == other.targets[0].target.value
+        ):
+            value = self._cond(test, then.value, other.value)
+            return self._edit({node: _line(cst.Assign(then.targets, value), node)})
+        return None
+
+    def _cond(
+        self, test: cst.BaseExpression, then: cst.BaseExpression, other: cst.BaseExpression
+    ) -> cst.Call:
+        """`torch.cond(test, lambda ops: then, lambda ops: other, (ops,))`, the operands being the
+        tensors the branches read."""
+        assert self.values is not None
+        operands = list(
+            dict.fromkeys(
+                n.value
+                for branch in (then, other)
+                for n in names_in(branch)
+                if self.values.kinds.get(n.value) is Kind.TENSOR
+            )
+        )
+        params = cst.Parameters([cst.Param(cst.Name(name)) for name in operands])
+        call = cst.Call(
+            cst.parse_expression("torch.cond"),
+            [
+                cst.Arg(test),
+                cst.Arg(cst.Lambda(params, then)),
+                cst.Arg(cst.Lambda(params, other)),
+                cst.Arg(cst.Tuple([cst.Element(cst.Name(name)) for name in operands])),
+            ],
+        )
+        return call
+
+    def _edit(self, changes: dict[cst.CSTNode, Replacement]) -> Edit:
+        return self.edit(changes, add_imports=[("torch", None)])
+
+    def _next_statement(self, node: cst.If) -> cst.BaseStatement | None:
+        block = self.ctx.parent()
+        if isinstance(block, (cst.IndentedBlock, cst.Module)):
+            body = list(block.body)
+            index = body.index(node)
+            return body[index + 1] if index + 1 < len(body) else None
+        return None
+
+
+def _single(suite: cst.CSTNode) -> cst.BaseSmallStatement | None:
+    """The one small statement of a block or line, else None."""
+    if isinstance(suite, cst.IndentedBlock):
+        if len(suite.body) != 1:
+            return None
+        suite = suite.body[0]
+    if isinstance(suite, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and len(suite.body) == 1:
+        return suite.body[0]
+    return None
+
+
+def _line(statement: cst.BaseSmallStatement, replacing: cst.If) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([statement], leading_lines=replacing.leading_lines)
