@@ -117,3 +117,37 @@ def test_unsafe_fixes_turn_the_export_script_into_a_working_pte_pipeline(
     assert sorted(p.name for p in out.iterdir()) == ["keyword_spotter.pte"]
     result = run(RUN_PTE, project, str(reference), str(out / "keyword_spotter.pte"))
     assert result["pte_max_error"] <= 1e-4
+
+
+QUANTIZED_CHECK = """
+import json, sys, torch
+sys.path.insert(0, ".")
+from executorch.runtime import Runtime
+import export_quantized as script
+torch.manual_seed(0)
+float_model = script.TinyNet().eval()
+x = torch.rand(1, 3, 32, 32)
+program = Runtime.get().load_program(sys.argv[1])
+out = program.load_method("forward").execute([x])[0]
+reference = float_model(x)
+cosine = torch.nn.functional.cosine_similarity(out.flatten(), reference.flatten(), dim=0)
+print(json.dumps({"cosine": float(cosine)}))
+"""
+
+
+def test_eager_static_quantization_becomes_a_pt2e_quantized_pte(tmp_path: Path) -> None:
+    project = Path(shutil.copytree(FIXTURES / "quantized_export", tmp_path / "quantized"))
+    done = migrate(project, "--unsafe-fixes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    script = (project / "export_quantized.py").read_text()
+    assert "prepare_pt2e(" in script and "convert_pt2e(" in script and "QuantStub" not in script
+    assert "# Calibrate on a few batches." in script  # the calibration loop is kept as it was
+    subprocess.run(
+        [sys.executable, "export_quantized.py", "tiny.ptl"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    result = run(QUANTIZED_CHECK, project, str(project / "tiny.pte"))
+    assert result["cosine"] > 0.99

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.names import subtree
+from rewrites.names import dotted, subtree
 from rewrites.rule import Rule
 from rewrites.rules._fixes import dotted_expression
 
@@ -34,13 +34,24 @@ LOWERING_IMPORTS = [
 ]
 
 
-def export_call(model: cst.BaseExpression, args: cst.BaseExpression) -> cst.Call:
-    """``torch.export.export(model.eval(), args)``."""
-    if not (
+# Calls whose result is (or becomes, once MIG503/MIG504 are fixed) a PT2E-converted graph:
+# `.eval()` on those is not the nn.Module method, so export takes them as they are.
+_QUANTIZED = ("convert", "convert_pt2e", "convert_fx", "quantize_dynamic")
+
+
+def export_call(rule: Rule, model: cst.BaseExpression, args: cst.BaseExpression) -> cst.Call:
+    """``torch.export.export(model.eval(), args)`` (without ``.eval()`` on a quantized graph)."""
+    value = assigned_value(rule, model.value) if isinstance(model, cst.Name) else None
+    quantized = (
+        isinstance(value, cst.Call)
+        and (rule.ctx.resolve(value.func) or dotted(value.func) or "").rsplit(".", 1)[-1] in _QUANTIZED
+    )
+    is_eval = (
         isinstance(model, cst.Call)
         and isinstance(model.func, cst.Attribute)
         and model.func.attr.value == "eval"
-    ):
+    )
+    if not (quantized or is_eval):
         model = cst.Call(cst.Attribute(model, cst.Name("eval")))
     return cst.Call(dotted_expression("torch.export.export"), [cst.Arg(model), cst.Arg(args)])
 
@@ -82,43 +93,45 @@ def is_tensor_expression(rule: Rule, expr: cst.BaseExpression) -> bool:
     return name.startswith("torch.") and not name.startswith(_NOT_TENSORS)
 
 
-def assigned_value(rule: Rule, name: str) -> cst.BaseExpression | None:
-    """The value last assigned to ``name`` by a plain assignment before the current statement,
-    in the enclosing function or the module."""
-    found = None
+def statements_before(rule: Rule) -> list[cst.BaseStatement]:
+    """The statements that run before the current one: earlier lines of each enclosing block,
+    from the module down to the innermost block."""
+    before: list[cst.BaseStatement] = []
     stack = rule.ctx.stack
-    for depth, block in enumerate(stack):
-        if not isinstance(block, (cst.Module, cst.IndentedBlock)) or depth + 1 >= len(stack):
-            continue
-        current = stack[depth + 1]
-        for statement in block.body:
-            if statement is current:
-                break
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if (
-                        isinstance(small, cst.Assign)
-                        and len(small.targets) == 1
-                        and isinstance(small.targets[0].target, cst.Name)
-                        and small.targets[0].target.value == name
-                    ):
-                        found = small.value
+    for depth, block in enumerate(stack[:-1]):
+        if isinstance(block, (cst.Module, cst.IndentedBlock)):
+            current = stack[depth + 1]
+            for statement in block.body:
+                if statement is current:
+                    break
+                before.append(statement)
+    return before
+
+
+def assigned_value(rule: Rule, name: str) -> cst.BaseExpression | None:
+    """The value last assigned to ``name`` by a plain assignment before the current statement."""
+    found = None
+    for statement in statements_before(rule):
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and small.targets[0].target.value == name
+                ):
+                    found = small.value
     return found
 
 
 def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:
-    """Example inputs already in scope for ``model``: an argument list it is called with, or a
-    variable named like example inputs."""
+    """Example inputs already in scope for ``model``: the arguments of a call of it made before
+    this statement, or a variable named like example inputs."""
     model_code = cst.Module([]).code_for_node(model)
-    for node in reversed(rule.ctx.stack):
-        if isinstance(node, (cst.FunctionDef, cst.Module)):
-            scope = node
-            break
-    else:
-        return None
-    called = _find_call_of(scope, model_code)
-    if called is not None:
-        return called
+    for statement in statements_before(rule):
+        called = _find_call_of(statement, model_code)
+        if called is not None:
+            return called
     for name in _EXAMPLE_NAMES:
         if assigned_value(rule, name) is not None:
             return as_args(rule, cst.Name(name))
@@ -128,9 +141,7 @@ def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpressi
 def _find_call_of(scope: cst.CSTNode, model_code: str) -> cst.BaseExpression | None:
     """The arguments of the first call ``model(...)`` in ``scope``, as a tuple."""
     empty = cst.Module([])
-    stack = [scope]
-    while stack:
-        node = stack.pop()
+    for node in subtree(scope):
         if (
             isinstance(node, cst.Call)
             and node.args
@@ -138,7 +149,6 @@ def _find_call_of(scope: cst.CSTNode, model_code: str) -> cst.BaseExpression | N
         ):
             if empty.code_for_node(node.func) == model_code:
                 return cst.Tuple([cst.Element(a.value) for a in node.args])
-        stack.extend(reversed(node.children))
     return None
 
 

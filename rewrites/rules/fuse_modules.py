@@ -3,7 +3,10 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
+from rewrites.names import subtree
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_statement
+from rewrites.rules._pt2e import call_statement
 
 
 class FuseModules(Rule):
@@ -53,9 +56,22 @@ class FuseModules(Rule):
             "import torch\ntorch.ao.quantization.fuse_modules(m, [['conv', 'bn']], inplace=True)\n",
             line=2,
             column=1,
+            expected="\n",
         ),
-        Invalid("from torch.quantization import fuse_modules\nfuse_modules(m, [['c', 'r']])\n"),
+        Invalid(
+            "from torch.quantization import fuse_modules\nfuse_modules(m, [['c', 'r']])\n", expected="\n"
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        call = self.ctx.parent()
+        edit = None
+        found = call_statement(self, call) if isinstance(call, cst.Call) and call.func is node else None
+        if found is not None and isinstance(call, cst.Call) and call.args:
+            line, target = found
+            dropped = [n for n in subtree(call) if isinstance(n, (cst.Name, cst.Attribute))]
+            if target is None:
+                edit = remove_statement(self, line, dropped)
+            else:
+                edit = self.edit({call: call.args[0].value}, dropped=dropped)
+        self.report(node, edit=edit)

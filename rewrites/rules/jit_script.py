@@ -116,6 +116,6 @@ class JitScript(Rule):
             model = call.args[0].value
             example = find_example_args(self, model) or cst.Name(PLACEHOLDER)
             edit = self.edit(
-                {call: export_call(model, example)}, add_imports=[("torch", None)], dropped=[node]
+                {call: export_call(self, model, example)}, add_imports=[("torch", None)], dropped=[node]
             )
         self.report(node, edit=edit)

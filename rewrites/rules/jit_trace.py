@@ -86,6 +86,6 @@ class JitTrace(Rule):
             }
             model, example = args.get(0, args.get("func")), args.get(1, args.get("example_inputs"))
             if model is not None and example is not None:
-                exported = export_call(model, as_args(self, example))
+                exported = export_call(self, model, as_args(self, example))
                 edit = self.edit({call: exported}, add_imports=[("torch", None)], dropped=[node])
         self.report(node, edit=edit)

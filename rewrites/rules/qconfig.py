@@ -3,7 +3,9 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
+from rewrites.names import subtree
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_statement, statement_line
 
 _HELPERS = (
     "QConfig",
@@ -67,17 +69,30 @@ class Qconfig(Rule):
     INVALID = [
         Invalid(
             "import torch\nmodel.qconfig = torch.ao.quantization.get_default_qconfig('qnnpack')\n",
-            count=2,
+            expected="\n",
         ),
-        Invalid("model.fc.qconfig = None\n", line=1, column=1),
+        Invalid("model.fc.qconfig = None\n", line=1, column=1, expected="\n"),
         Invalid("from torch.quantization import default_qconfig\nqc = default_qconfig\n"),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        if not self._in_qconfig_assignment():
+            self.report(node)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, cst.Attribute) and target.target.attr.value == "qconfig":
-                self.report(node)
-                return
+        if any(
+            isinstance(t.target, cst.Attribute) and t.target.attr.value == "qconfig" for t in node.targets
+        ):
+            line = statement_line(self, node)
+            dropped = [n for n in subtree(node.value) if isinstance(n, (cst.Name, cst.Attribute))]
+            self.report(node, edit=None if line is None else remove_statement(self, line, dropped))
+
+    def _in_qconfig_assignment(self) -> bool:
+        """A helper used on the right of `m.qconfig = ...` is reported with that assignment."""
+        return any(
+            isinstance(n, cst.Assign)
+            and any(
+                isinstance(t.target, cst.Attribute) and t.target.attr.value == "qconfig" for t in n.targets
+            )
+            for n in self.ctx.ancestors()
+        )

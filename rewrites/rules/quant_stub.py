@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import dotted_expression
 
 
 class QuantStub(Rule):
@@ -54,13 +55,28 @@ class QuantStub(Rule):
 
     VALID = [Valid("import torch\nself.relu = torch.nn.ReLU()\n")]
     INVALID = [
-        Invalid("import torch\nself.quant = torch.ao.quantization.QuantStub()\n", line=2, column=14),
+        Invalid(
+            "import torch\nself.quant = torch.ao.quantization.QuantStub()\n",
+            line=2,
+            column=14,
+            expected="import torch\nself.quant = torch.nn.Identity()\n",
+        ),
         Invalid(
             "from torch.quantization import QuantStub, DeQuantStub\nq, d = QuantStub(), DeQuantStub()\n",
             count=2,
+            expected="import torch\n\nq, d = torch.nn.Identity(), torch.nn.Identity()\n",
         ),
-        Invalid("import torch.quantization as tq\nm = tq.QuantWrapper(model)\n"),
+        Invalid("import torch.quantization as tq\nm = tq.QuantWrapper(model)\n", expected="m = model\n"),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        call = self.ctx.parent()
+        edit = None
+        if isinstance(call, cst.Call) and call.func is node:
+            if qualified_name.endswith("QuantWrapper"):
+                if len(call.args) == 1 and call.args[0].keyword is None:
+                    edit = self.edit({call: call.args[0].value}, dropped=[node])
+            elif not call.args:  # float stubs are identities: the model computes the same
+                identity = cst.Call(dotted_expression("torch.nn.Identity"))
+                edit = self.edit({call: identity}, add_imports=[("torch", None)], dropped=[node])
+        self.report(node, edit=edit)

@@ -3,7 +3,9 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.names import subtree
+from rewrites.rule import Edit, Invalid, Rule, Valid
+from rewrites.rules._pt2e import call_statement, code, example_args, quantizer, replace_line
 
 
 class QuantizeDynamic(Rule):
@@ -57,9 +59,36 @@ class QuantizeDynamic(Rule):
             "import torch\nq = torch.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)\n",
             line=2,
             column=5,
+            expected="import torch\nfrom executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config\nfrom torchao.quantization.pt2e import allow_exported_model_train_eval\nfrom torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e\n\nq = prepare_pt2e(torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT).module(), XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)))\nq(*EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)  # one calibration run records the weight ranges\nq = convert_pt2e(q)\nallow_exported_model_train_eval(q)\n",
         ),
-        Invalid("from torch.ao.quantization import quantize_dynamic\nq = quantize_dynamic(m)\n"),
+        Invalid(
+            "from torch.ao.quantization import quantize_dynamic\nq = quantize_dynamic(m)\n",
+            expected="import torch\nfrom executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config\nfrom torchao.quantization.pt2e import allow_exported_model_train_eval\nfrom torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e\n\nq = prepare_pt2e(torch.export.export(m.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT).module(), XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)))\nq(*EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)  # one calibration run records the weight ranges\nq = convert_pt2e(q)\nallow_exported_model_train_eval(q)\n",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        self.report(node, edit=self._pt2e(node))
+
+    def _pt2e(self, node: cst.BaseExpression) -> Edit | None:
+        call = self.ctx.parent()
+        if not isinstance(call, cst.Call) or call.func is not node or not call.args or call.args[0].keyword:
+            return None
+        found = call_statement(self, call)
+        if found is None or found[1] is None:
+            return None
+        line, target = found
+        model = call.args[0].value
+        args = example_args(self, model)
+        sources = [
+            f"{target} = prepare_pt2e(torch.export.export({code(model)}.eval(), {args}).module(), {quantizer(dynamic=True)})",
+            f"{target}(*{args})  # one calibration run records the weight ranges",
+            f"{target} = convert_pt2e({target})",
+            f"allow_exported_model_train_eval({target})",
+        ]
+        return replace_line(
+            self,
+            line,
+            sources,
+            dropped=[n for n in subtree(call) if isinstance(n, (cst.Name, cst.Attribute))],
+        )

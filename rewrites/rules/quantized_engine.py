@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._fixes import remove_statement, statement_line
 
 
 class QuantizedEngine(Rule):
@@ -43,7 +44,16 @@ class QuantizedEngine(Rule):
     names = frozenset({"torch.backends.quantized.engine", "torch.backends.quantized.supported_engines"})
 
     VALID = [Valid("import torch\ntorch.backends.cudnn.benchmark = True\n")]
-    INVALID = [Invalid("import torch\ntorch.backends.quantized.engine = 'qnnpack'\n", line=2, column=1)]
+    INVALID = [
+        Invalid(
+            "import torch\ntorch.backends.quantized.engine = 'qnnpack'\n", line=2, column=1, expected="\n"
+        )
+    ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node)
+        assignment = self.ctx.stack[-3] if len(self.ctx.stack) > 2 else None
+        edit = None
+        if isinstance(assignment, cst.Assign) and any(t.target is node for t in assignment.targets):
+            line = statement_line(self, assignment)
+            edit = None if line is None else remove_statement(self, line, [node])
+        self.report(node, edit=edit)
