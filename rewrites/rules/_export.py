@@ -93,13 +93,17 @@ def is_tensor_expression(rule: Rule, expr: cst.BaseExpression) -> bool:
     return name.startswith("torch.") and not name.startswith(_NOT_TENSORS)
 
 
-def statements_before(rule: Rule) -> list[cst.BaseStatement]:
+def statements_before(rule: Rule, innermost_scope: bool = False) -> list[cst.BaseStatement]:
     """The statements that run before the current one: earlier lines of each enclosing block,
-    from the module down to the innermost block."""
+    from the module (or, with ``innermost_scope``, the innermost function) down."""
     before: list[cst.BaseStatement] = []
     stack = rule.ctx.stack
+    start = 0
+    if innermost_scope:
+        functions = [i for i, node in enumerate(stack) if isinstance(node, cst.FunctionDef)]
+        start = functions[-1] if functions else 0
     for depth, block in enumerate(stack[:-1]):
-        if isinstance(block, (cst.Module, cst.IndentedBlock)):
+        if depth >= start and isinstance(block, (cst.Module, cst.IndentedBlock)):
             current = stack[depth + 1]
             for statement in block.body:
                 if statement is current:
@@ -128,7 +132,7 @@ def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpressi
     """Example inputs already in scope for ``model``: the arguments of a call of it made before
     this statement, or a variable named like example inputs."""
     model_code = cst.Module([]).code_for_node(model)
-    for statement in statements_before(rule):
+    for statement in statements_before(rule, innermost_scope=True):
         called = _find_call_of(statement, model_code)
         if called is not None:
             return called
