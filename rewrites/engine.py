@@ -17,8 +17,6 @@ from functools import cache, lru_cache
 from typing import Any
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from rewrites.model import Finding, Fix, FixSafety
 from rewrites.names import ImportTable, subtree
@@ -262,6 +260,10 @@ class _Replace(cst.CSTTransformer):
 
 
 def _apply(module: cst.Module, edits: list[Edit]) -> cst.Module:
+    # Imported here: libcst.codemod pulls in libcst.matchers (0.18 s), which a scan never needs.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
     changes: dict[cst.CSTNode, Replacement] = {}
     for edit in edits:
         changes.update(edit.changes)
