@@ -1,7 +1,7 @@
 """`make demo`: the migration of ``samples/`` on a copy, ending in a report.
 
-Today it covers what the tool can do so far (the scan); each later stage (apply, export,
-validate) adds its section to the same report.
+It covers what the tool can do so far (scan, then apply with every fix); each later stage
+(export, validate) adds its section to the same report.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from migrate import api
-from migrate.output import write_text_atomic
-from migrate.reports.scan import render
+from migrate.output import unified_diff, write_text_atomic
+from migrate.reports.scan import render, summary_line
 
 
 def run(samples: Path, out: Path) -> int:
@@ -24,12 +24,36 @@ def run(samples: Path, out: Path) -> int:
     shutil.copytree(samples, work, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.ptl", "*.pte"))
     _say(f"copied {samples}/ to {work}/ (the samples themselves are never edited)")
     _say("scanning for TorchScript / PyTorch Mobile dependencies ...")
-    result = api.scan([work], use_cache=False)
-    write_text_atomic(out / "scan.json", render(result, "json", work))
-    markdown = render(result, "markdown", work)
-    write_text_atomic(out / "scan.md", markdown)
-    write_text_atomic(out / "report.md", "# executorch-migrate demo\n\n" + markdown)
-    _say(render(result, "concise", Path.cwd()).rstrip())
+    before = api.scan([work], use_cache=False)
+    write_text_atomic(out / "scan.json", render(before, "json", work))
+    _say(summary_line(before))
+    _say("rewriting with `migrate apply --fix --unsafe-fixes` ...")
+    applied = api.apply([work], unsafe=True)
+    diff = "".join(unified_diff(c.path, c.original, c.text) for c in applied.changes)
+    write_text_atomic(out / "apply.diff", diff)
+    written = api.write_changes(applied, allow_dirty=True)
+    write_text_atomic(out / "apply.json", render(applied.report, "json", work))
+    _say(f"rewrote {len(written.written)} files, fixing {len(applied.report.fixed)} findings; diff: {out / 'apply.diff'}")
+    after = api.scan([work], use_cache=False)
+    _say(render(after, "concise", Path.cwd()).rstrip())
+    report = "\n".join(
+        [
+            "# executorch-migrate demo",
+            "",
+            f"Samples: `{samples}/`, migrated on a copy in `{work}/`.",
+            "",
+            "## Before: what had to change",
+            "",
+            render(before, "markdown", work).split("\n", 2)[2],
+            "## After `migrate apply --fix --unsafe-fixes`",
+            "",
+            f"{len(applied.report.fixed)} findings fixed in {len(written.written)} files "
+            f"(the diff is `{out / 'apply.diff'}`).",
+            "",
+            render(after, "markdown", work).split("\n", 2)[2],
+        ]
+    )
+    write_text_atomic(out / "report.md", report)
     _say(f"done in {time.monotonic() - started:.1f} s; report: {out / 'report.md'}")
     return 0
 

@@ -19,6 +19,7 @@ def markdown_text(text: str) -> str:
 def display_path(root: str, path: str, base: Path) -> str:
     """A finding's path as the user would type it from ``base`` (usually the working folder)."""
     full = Path(root) / path
+    base = Path(os.path.abspath(base))
     try:
         return Path(os.path.relpath(full, base)).as_posix() if full.is_relative_to(base) else full.as_posix()
     except ValueError:  # another drive on Windows
