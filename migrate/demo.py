@@ -33,7 +33,9 @@ def run(samples: Path, out: Path) -> int:
     write_text_atomic(out / "apply.diff", diff)
     written = api.write_changes(applied, allow_dirty=True)
     write_text_atomic(out / "apply.json", render(applied.report, "json", work))
-    _say(f"rewrote {len(written.written)} files, fixing {len(applied.report.fixed)} findings; diff: {out / 'apply.diff'}")
+    _say(
+        f"rewrote {len(written.written)} files, fixing {len(applied.report.fixed)} findings; diff: {out / 'apply.diff'}"
+    )
     after = api.scan([work], use_cache=False)
     _say(render(after, "concise", Path.cwd()).rstrip())
     report = "\n".join(
