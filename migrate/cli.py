@@ -18,6 +18,7 @@ import click
 from migrate import __version__, api
 from migrate.errors import UsageError
 from migrate.output import unified_diff, write_text_atomic
+from migrate.reports.manifest import render_manifest
 from migrate.reports.scan import FORMATS, render
 from rewrites.model import FileError, ScanResult
 
@@ -239,6 +240,94 @@ def apply(
     if errors:
         sys.exit(2)
     sys.exit(1 if report.findings or (result.changes and not fix) else 0)
+
+
+@main.command("export")
+@click.argument("entry")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The .pte to write (a .manifest.json is written beside it).",
+)
+@click.option("--inputs", help="Example inputs: pkg.module:function, a .npz or a .pt tensor file.")
+@click.option(
+    "--input-shape", "input_shapes", multiple=True, help="NAME=1x3x224x224[:float32], seeded random data."
+)
+@click.option("--dynamic", multiple=True, help="NAME:DIM=MIN..MAX, a dynamic dimension and its bounds.")
+@click.option("--method", "methods", multiple=True, help="Also export this method (multi-method program).")
+@click.option("--backend", type=click.Choice(["xnnpack", "portable"]), default="xnnpack", show_default=True)
+@click.option(
+    "--quantize",
+    type=click.Choice(["none", "int8-dynamic", "int8-static"]),
+    default="none",
+    show_default=True,
+)
+@click.option(
+    "--calibration",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="For int8-static: a .npz with one (samples, *shape) array per input.",
+)
+@click.option("--allow-random-calibration", is_flag=True, help="Calibrate int8-static on random data.")
+@click.option("--etrecord", is_flag=True, help="Also write an ETRecord for the devtools.")
+@click.option(
+    "--bundle", is_flag=True, help="Also write a .bpte bundled program with the example as a test case."
+)
+@click.option("--strict", is_flag=True, help="Strict (TorchDynamo) export instead of non-strict.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handle_errors
+def export_command(
+    entry: str,
+    output: Path,
+    inputs: str | None,
+    input_shapes: tuple[str, ...],
+    dynamic: tuple[str, ...],
+    methods: tuple[str, ...],
+    backend: str,
+    quantize: str,
+    calibration: Path | None,
+    allow_random_calibration: bool,
+    etrecord: bool,
+    bundle: bool,
+    strict: bool,
+    fmt: str,
+) -> None:
+    """Export ENTRY (pkg.module:factory, or a legacy .pt / .ptl archive) to an ExecuTorch .pte."""
+    from migrate import export as exporter
+
+    options = exporter.ExportOptions(
+        backend=backend,
+        quantize=quantize,
+        dynamic=tuple(exporter.DynamicDim.parse(d) for d in dynamic),
+        methods=methods,
+        calibration=calibration,
+        allow_random_calibration=allow_random_calibration,
+        etrecord=etrecord,
+        bundle=bundle,
+        strict=strict,
+    )
+    manifest = exporter.export(
+        entry,
+        output,
+        inputs=inputs,
+        input_shapes=[exporter.InputShape.parse(s) for s in input_shapes],
+        options=options,
+        progress=lambda message: click.echo(f"migrate: {message} ...", err=True),
+    )
+    click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
+
+
+@main.command("inspect")
+@click.argument("pte", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handle_errors
+def inspect_command(pte: Path, fmt: str) -> None:
+    """Print what a .pte holds: methods, tensors, delegation and planned memory."""
+    from migrate.manifest import inspect_pte
+
+    manifest = inspect_pte(pte)
+    click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
 
 @main.group(invoke_without_command=True)

@@ -4,7 +4,9 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Edit, Invalid, Rule, Valid
-from rewrites.rules._fixes import keep_branch
+from rewrites.names import subtree
+from rewrites.rules._fixes import dotted_expression, keep_branch
+from rewrites.rules._helpers import is_self_attribute
 
 
 class JitIsScripting(Rule):
@@ -33,7 +35,11 @@ class JitIsScripting(Rule):
     ```
 
     ## Fix safety
-    Safe: the fix keeps exactly the branch that runs in eager mode and under export.
+    Safe: the fix keeps exactly the branch that runs in eager mode. Where the eager-only branch
+    calls `@torch.jit.ignore`/`@torch.jit.unused` methods or turns tensors into Python numbers
+    (code kept out of the scripted model on purpose), the check becomes
+    `torch.compiler.is_exporting()` instead, so the exported program, like the scripted one,
+    skips it while eager runs are unchanged.
     """
 
     code = "MIG310"
@@ -71,6 +77,11 @@ class JitIsScripting(Rule):
             expected="def f(x):\n    pass\n",
         ),
         Invalid(
+            "import torch\nclass M(torch.nn.Module):\n    @torch.jit.ignore\n    def stats(self, x):\n        return float(x.mean())\n"
+            "    def forward(self, x):\n        if not torch.jit.is_scripting():\n            self.last = self.stats(x)\n        return x\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    @torch.jit.ignore\n    def stats(self, x):\n        return float(x.mean())\n    def forward(self, x):\n        if not torch.compiler.is_exporting():\n            self.last = self.stats(x)\n        return x\n",
+        ),
+        Invalid(
             "import torch\ny = a if torch.jit.is_scripting() else b\nz = torch.jit.is_scripting()\n",
             count=2,
             expected="y = b\nz = False\n",
@@ -98,6 +109,12 @@ class JitIsScripting(Rule):
                 owner = node
             break
         folded = fold(test, call)
+        if isinstance(owner, cst.If) and isinstance(folded, bool) and fold(test, call, True) is (not folded):
+            eager_only = owner.body if folded else owner.orelse
+            if eager_only is not None and self._kept_out_of_scripting(eager_only):
+                # Code the scripted (mobile) model never ran: keep it out of the export too.
+                exporting = cst.Call(dotted_expression("torch.compiler.is_exporting"))
+                return self.edit({call: exporting}, add_imports=[("torch", None)], dropped=[reference])
         if isinstance(owner, cst.IfExp):
             kept = owner.body if folded is True else owner.orelse if folded is False else None
             if kept is not None:
@@ -109,16 +126,50 @@ class JitIsScripting(Rule):
             return self.edit({test: folded}, dropped=[reference])
         return self.edit({call: cst.Name("False")}, dropped=[reference])
 
-
-def fold(expr: cst.BaseExpression, false_call: cst.Call) -> cst.BaseExpression | bool:
-    """``expr`` with ``false_call`` taken as False, simplified as far as truthiness allows."""
-    if expr is false_call:
+    def _kept_out_of_scripting(self, branch: cst.CSTNode) -> bool:
+        """Does this branch call `@torch.jit.ignore`/`unused` methods of the class, or turn
+        tensors into Python numbers? Then it was written to stay out of the compiled model."""
+        ignored = set()
+        owner = next((n for n in self.ctx.ancestors() if isinstance(n, cst.ClassDef)), None)
+        if owner is not None:
+            for statement in owner.body.body:
+                if isinstance(statement, cst.FunctionDef) and any(
+                    self.ctx.resolve(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                    in {"torch.jit.ignore", "torch.jit.unused"}
+                    for d in statement.decorators
+                ):
+                    ignored.add(statement.name.value)
+        for node in subtree(branch):
+            if not isinstance(node, cst.Call):
+                continue
+            func = node.func
+            if isinstance(func, cst.Attribute):
+                if is_self_attribute(func) and func.attr.value in ignored:
+                    return True
+                if func.attr.value in _EAGER_ONLY_METHODS:
+                    return True
+            elif (
+                isinstance(func, cst.Name)
+                and func.value in _EAGER_ONLY_BUILTINS
+                and self.ctx.is_builtin(func, func.value)
+            ):
+                return True
         return False
+
+
+_EAGER_ONLY_METHODS = frozenset({"item", "tolist", "numpy"})
+_EAGER_ONLY_BUILTINS = frozenset({"float", "int", "bool"})
+
+
+def fold(expr: cst.BaseExpression, call: cst.Call, value: bool = False) -> cst.BaseExpression | bool:
+    """``expr`` with ``call`` taken as ``value``, simplified as far as truthiness allows."""
+    if expr is call:
+        return value
     if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
-        inner = fold(expr.expression, false_call)
+        inner = fold(expr.expression, call, value)
         return (not inner) if isinstance(inner, bool) else expr.with_changes(expression=inner)
     if isinstance(expr, cst.BooleanOperation):
-        left, right = fold(expr.left, false_call), fold(expr.right, false_call)
+        left, right = fold(expr.left, call, value), fold(expr.right, call, value)
         absorbing = isinstance(expr.operator, cst.Or)  # True absorbs `or`, False absorbs `and`
         if left is absorbing:
             return absorbing

@@ -1,0 +1,678 @@
+"""`migrate export`: a model factory or a legacy TorchScript archive becomes a `.pte` + manifest.
+
+torch.export (non-strict) -> optional PT2E quantization -> to_edge_transform_and_lower
+(XNNPACK by default) -> to_executorch. Everything the manifest says is read from the programs
+that were built, not estimated. torch and executorch are imported lazily: the rest of the tool
+runs without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from migrate.errors import UsageError, require
+from migrate.manifest import Manifest, describe_program
+from migrate.quiet import quiet_torch
+
+SEED = 0
+_DTYPES = {"float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
+
+
+class ExportError(UsageError):
+    """The model could not be exported; the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class DynamicDim:
+    """``--dynamic x:0=1..64``: input ``x`` (a name or a position), dimension 0, from 1 to 64."""
+
+    input: str
+    dim: int
+    min: int
+    max: int
+
+    @classmethod
+    def parse(cls, text: str) -> DynamicDim:
+        match = re.fullmatch(r"([\w]+):(\d+)=(\d+)\.\.(\d+)", text.strip())
+        if match is None:
+            raise UsageError(
+                f"--dynamic {text!r}: expected NAME:DIM=MIN..MAX, e.g. x:0=1..64 "
+                "(ExecuTorch plans memory for the maximum, so it is required)"
+            )
+        name, dim, low, high = match.groups()
+        if int(low) > int(high) or int(high) < 2:
+            raise UsageError(f"--dynamic {text!r}: the range must satisfy MIN <= MAX and MAX >= 2")
+        return cls(name, int(dim), int(low), int(high))
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """``--input-shape x=1x3x224x224:float32``: a seeded random example input."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @classmethod
+    def parse(cls, text: str) -> InputShape:
+        match = re.fullmatch(r"([\w]+)=(\d+(?:x\d+)*)(?::(\w+))?", text.strip())
+        if match is None:
+            raise UsageError(f"--input-shape {text!r}: expected NAME=1x3x224x224[:float32]")
+        name, dims, dtype = match.groups()
+        dtype = dtype or "float32"
+        if dtype not in _DTYPES:
+            raise UsageError(f"--input-shape {text!r}: dtype must be one of {', '.join(sorted(_DTYPES))}")
+        return cls(name, tuple(int(d) for d in dims.split("x")), dtype)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    backend: str = "xnnpack"
+    quantize: str = "none"
+    dynamic: tuple[DynamicDim, ...] = ()
+    methods: tuple[str, ...] = ()
+    calibration: Path | None = None
+    allow_random_calibration: bool = False
+    etrecord: bool = False
+    bundle: bool = False
+    strict: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "quantize": self.quantize,
+            "dynamic": [f"{d.input}:{d.dim}={d.min}..{d.max}" for d in self.dynamic],
+            "methods": list(self.methods),
+            "calibration": None if self.calibration is None else str(self.calibration),
+            "allow_random_calibration": self.allow_random_calibration,
+            "etrecord": self.etrecord,
+            "bundle": self.bundle,
+            "strict": self.strict,
+        }
+
+
+@dataclass
+class _Source:
+    """What is being exported: per method, a module and its example inputs."""
+
+    description: str
+    methods: dict[str, tuple[Any, tuple[Any, ...]]]
+    input_names: dict[str, list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def export(
+    entry: str,
+    output: Path,
+    *,
+    inputs: str | None = None,
+    input_shapes: Sequence[InputShape] = (),
+    options: ExportOptions = ExportOptions(),
+    progress: Callable[[str], None] = lambda message: None,
+) -> Manifest:
+    """Build ``output`` (a ``.pte``) and ``<output stem>.manifest.json`` beside it."""
+    require("torch", "export")
+    require("executorch", "export")
+    if output.suffix != ".pte":
+        raise UsageError(f"{output}: the output must be a .pte file")
+    if options.backend not in {"xnnpack", "portable"}:
+        raise UsageError(f"--backend {options.backend!r}: use xnnpack or portable")
+    if options.quantize not in {"none", "int8-dynamic", "int8-static"}:
+        raise UsageError(f"--quantize {options.quantize!r}: use none, int8-dynamic or int8-static")
+    if (
+        options.quantize == "int8-static"
+        and options.calibration is None
+        and not options.allow_random_calibration
+    ):
+        raise UsageError(
+            "--quantize int8-static needs calibration data (--calibration file.npz); random data "
+            "gives meaningless ranges, so it is refused unless --allow-random-calibration"
+        )
+
+    progress("loading the model")
+    with quiet_torch():
+        return _export(entry, output, inputs, input_shapes, options, progress)
+
+
+def _export(
+    entry: str,
+    output: Path,
+    inputs: str | None,
+    input_shapes: Sequence[InputShape],
+    options: ExportOptions,
+    progress: Callable[[str], None],
+) -> Manifest:
+    if Path(entry).suffix in {".pt", ".ptl"}:
+        source = _legacy_source(Path(entry), inputs, input_shapes)
+    else:
+        source = _factory_source(entry, inputs, input_shapes, options.methods)
+    source = _apply_dynamic_examples(source, options.dynamic)
+
+    started = time.perf_counter()
+    progress("exporting with torch.export")
+    programs = {
+        name: _export_method(module, args, source, name, options)
+        for name, (module, args) in source.methods.items()
+    }
+    if options.quantize != "none":
+        progress(f"quantizing ({options.quantize}) with PT2E")
+        programs = {name: _quantize(programs[name], source, name, options) for name in programs}
+    export_seconds = time.perf_counter() - started
+
+    progress(f"lowering ({options.backend})")
+    started = time.perf_counter()
+    from executorch.exir import to_edge_transform_and_lower
+
+    partitioner = []
+    if options.backend == "xnnpack":
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+        partitioner = [XnnpackPartitioner()]
+    try:
+        edge = to_edge_transform_and_lower(
+            programs, partitioner=partitioner, generate_etrecord=options.etrecord
+        )
+        program = edge.to_executorch()
+    except Exception as exc:
+        raise ExportError(f"lowering failed: {_first_line(exc)}") from None
+    lowering_seconds = time.perf_counter() - started
+
+    buffer = program.buffer
+    _write_bytes(output, buffer)
+    nodes = {name: _delegated_nodes(edge.exported_program(name)) for name in programs}
+    methods = tuple(
+        replace(
+            m,
+            delegation=replace(
+                m.delegation, delegated_nodes=nodes[m.name][0], non_delegated_nodes=nodes[m.name][1]
+            ),
+        )
+        for m in describe_program(program.executorch_program, source.input_names)
+    )
+    manifest = Manifest(
+        source=source.description,
+        output=output.name,
+        file_size=len(buffer),
+        methods=methods,
+        export_seconds=round(export_seconds, 3),
+        lowering_seconds=round(lowering_seconds, 3),
+        versions=_versions(),
+        options=options.to_dict(),
+        notes=tuple(source.notes),
+    )
+    _write_bytes(manifest_path(output), manifest.to_json().encode())
+    if options.etrecord:
+        record = program.get_etrecord()
+        _atomic_path_write(output.with_suffix(".etrecord"), record.save)
+    if options.bundle:
+        _write_bytes(output.with_suffix(".bpte"), _bundle(program, source))
+    return manifest
+
+
+def manifest_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".manifest.json")
+
+
+# --- where the model and its inputs come from -------------------------------------------
+
+
+def _factory_source(
+    entry: str, inputs: str | None, input_shapes: Sequence[InputShape], methods: Sequence[str]
+) -> _Source:
+    import torch
+
+    module_name, _, attribute = entry.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"{entry!r}: give a factory as pkg.module:make_model, or a .pt / .ptl archive")
+    module = _import(module_name)
+    target = getattr(module, attribute, None)
+    if target is None:
+        raise UsageError(f"{module_name} has no attribute {attribute!r}")
+    if isinstance(target, torch.nn.Module):
+        model = target
+    elif callable(target):
+        try:
+            model = target()
+        except Exception as exc:
+            raise UsageError(f"{entry} raised {type(exc).__name__}: {_first_line(exc)}") from None
+    else:
+        raise UsageError(f"{entry} is neither an nn.Module nor a function returning one")
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(f"{entry} returned {type(model).__name__}, not a torch.nn.Module")
+    model = model.eval()
+    examples = _example_inputs(
+        inputs, input_shapes, default=getattr(module, "example_inputs", None), entry=entry
+    )
+    per_method = examples if isinstance(examples, dict) else {"forward": examples}
+    wanted = ["forward", *[m for m in methods if m != "forward"]]
+    missing = [m for m in wanted if m not in per_method]
+    if methods and missing:
+        raise UsageError(
+            f"no example inputs for method(s) {', '.join(missing)}: make --inputs return a dict "
+            "{method_name: args}"
+        )
+    chosen: dict[str, tuple[Any, tuple[Any, ...]]] = {}
+    names: dict[str, list[str]] = {}
+    for name in wanted:
+        if name not in per_method:
+            continue
+        if name != "forward" and not callable(getattr(model, name, None)):
+            raise UsageError(f"{entry} has no method {name!r}")
+        function = model.forward if name == "forward" else getattr(model, name)
+        chosen[name] = (model if name == "forward" else _method_as_forward(model, name), per_method[name])
+        names[name] = _parameter_names(function, len(per_method[name]))
+    return _Source(entry, chosen, names)
+
+
+def _method_as_forward(model: Any, method: str) -> Any:
+    """A module whose ``forward`` calls ``model.<method>``: one exported program per method."""
+    import torch
+
+    class MethodAsForward(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args: Any) -> Any:
+            return getattr(self.model, method)(*args)
+
+    return MethodAsForward()
+
+
+def _legacy_source(path: Path, inputs: str | None, input_shapes: Sequence[InputShape]) -> _Source:
+    import torch
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    notes = [
+        f"converted from the TorchScript archive {path.name} with TS2EPConverter, which is partial: "
+        "exporting from the source model (after `migrate apply`) is more reliable"
+    ]
+    try:
+        scripted = torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:
+        raise ExportError(f"{path}: {_archive_problem(exc)}") from None
+    examples = _example_inputs(inputs, input_shapes, default=None, entry=str(path))
+    if isinstance(examples, dict):
+        examples = examples.get("forward", ())
+    names = [f"input_{i}" for i in range(len(examples))]
+    return _Source(str(path), {"forward": (scripted, examples)}, {"forward": names}, notes)
+
+
+def _archive_problem(exc: Exception) -> str:
+    text = str(exc)
+    if "prepacked::" in text or "xnnpack" in text.lower():
+        return (
+            "the archive holds prepacked:: XNNPACK ops from optimize_for_mobile, which torch 2.13 "
+            "cannot load: export from the source model (`migrate apply`, then `migrate export "
+            "pkg.module:factory`), or load it with a legacy interpreter (torch <= 2.12)"
+        )
+    if "constants.pkl" in text or "data.pkl" in text or "code/" in text:
+        return (
+            "a pickled checkpoint (torch.save), not a TorchScript archive; it was not unpickled. "
+            "Export from the model's source with `migrate export pkg.module:factory` and load the "
+            "weights there with torch.load(..., weights_only=True)"
+        )
+    if "PytorchStreamReader" in text or "zip archive" in text or "central directory" in text:
+        return "not a TorchScript archive (not a readable zip file)"
+    return f"torch.jit.load failed: {_first_line(exc)}"
+
+
+def _example_inputs(
+    inputs: str | None, input_shapes: Sequence[InputShape], default: Any, entry: str
+) -> tuple[Any, ...] | dict[str, tuple[Any, ...]]:
+    import torch
+
+    if inputs is not None and input_shapes:
+        raise UsageError("give either --inputs or --input-shape, not both")
+    if input_shapes:
+        generator = torch.Generator().manual_seed(SEED)
+        return tuple(_random_tensor(spec.shape, spec.dtype, generator) for spec in input_shapes)
+    if inputs is None:
+        if callable(default):
+            return _as_examples(_call(default, f"{entry}'s module example_inputs"))
+        raise UsageError(
+            f"{entry}: no example inputs. Give --inputs pkg.module:example_inputs, --inputs file.npz "
+            "or .pt, or --input-shape NAME=1x3x224x224:float32"
+        )
+    path = Path(inputs)
+    if path.suffix == ".npz":
+        return _npz_examples(path)
+    if path.suffix == ".pt":
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise UsageError(
+                f"{path}: not a tensor file torch.load(weights_only=True) accepts: {_first_line(exc)}"
+            ) from None
+        return _as_examples(loaded)
+    module_name, _, attribute = inputs.partition(":")
+    if not attribute:
+        raise UsageError(f"--inputs {inputs!r}: expected pkg.module:function, a .npz or a .pt file")
+    function = getattr(_import(module_name), attribute, None)
+    if not callable(function):
+        raise UsageError(f"--inputs {inputs!r}: {module_name} has no function {attribute!r}")
+    return _as_examples(_call(function, inputs))
+
+
+def _npz_examples(path: Path) -> tuple[Any, ...]:
+    import numpy as np
+    import torch
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return tuple(torch.from_numpy(np.array(data[key])) for key in data.files)
+    except Exception as exc:
+        raise UsageError(f"{path}: not a readable .npz of arrays: {_first_line(exc)}") from None
+
+
+def _as_examples(value: Any) -> tuple[Any, ...] | dict[str, tuple[Any, ...]]:
+    import torch
+
+    if isinstance(value, Mapping):
+        return {str(k): _as_examples(v) for k, v in value.items()}  # type: ignore[misc]
+    if isinstance(value, torch.Tensor):
+        return (value,)
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    raise UsageError(
+        f"example inputs must be a tensor, a tuple of them or a dict per method, not {type(value).__name__}"
+    )
+
+
+def _random_tensor(shape: Sequence[int], dtype: str, generator: Any) -> Any:
+    import torch
+
+    torch_dtype = getattr(torch, dtype)
+    if torch_dtype.is_floating_point:
+        return torch.randn(*shape, generator=generator).to(torch_dtype)
+    if torch_dtype == torch.bool:
+        return torch.randint(0, 2, tuple(shape), generator=generator).bool()
+    return torch.randint(0, 10, tuple(shape), generator=generator).to(torch_dtype)
+
+
+def _apply_dynamic_examples(source: _Source, dynamic: Sequence[DynamicDim]) -> _Source:
+    """Check each --dynamic names an input; widen a size-1 example dim to 2 (export would
+    specialise a size-1 dim), with a note."""
+    import torch
+
+    if not dynamic:
+        return source
+    module, examples = source.methods["forward"]
+    names = source.input_names["forward"]
+    args = list(examples)
+    for spec in dynamic:
+        index = _input_index(spec.input, names)
+        tensor = args[index]
+        if not isinstance(tensor, torch.Tensor) or spec.dim >= tensor.dim():
+            raise UsageError(f"--dynamic {spec.input}:{spec.dim}: that input has no dimension {spec.dim}")
+        size = tensor.shape[spec.dim]
+        if size == 1:
+            args[index] = torch.cat([tensor, tensor], dim=spec.dim)
+            source.notes.append(
+                f"the example of {spec.input} has size 1 on dynamic dim {spec.dim}; export specialises "
+                "size-1 dims, so it was exported with size 2 (the .pte accepts "
+                f"{spec.min}..{spec.max})"
+            )
+        elif not spec.min <= size <= spec.max:
+            raise UsageError(
+                f"--dynamic {spec.input}:{spec.dim}: the example's size {size} is outside {spec.min}..{spec.max}"
+            )
+    source.methods["forward"] = (module, tuple(args))
+    return source
+
+
+def _input_index(name: str, names: Sequence[str]) -> int:
+    if name.isdigit() and int(name) < len(names):
+        return int(name)
+    if name in names:
+        return names.index(name)
+    raise UsageError(f"--dynamic {name!r}: the inputs are {', '.join(names)} (or give a position)")
+
+
+def _dynamic_shapes(
+    args: tuple[Any, ...], names: Sequence[str], dynamic: Sequence[DynamicDim]
+) -> tuple[Any, ...] | None:
+    from torch.export import Dim
+
+    if not dynamic:
+        return None
+    shapes: list[dict[int, Any] | None] = [None] * len(args)
+    for spec in dynamic:
+        index = _input_index(spec.input, names)
+        entry = shapes[index] or {}
+        entry[spec.dim] = Dim(f"{names[index]}_{spec.dim}", min=spec.min, max=spec.max)
+        shapes[index] = entry
+    return tuple(shapes)
+
+
+# --- export, quantization, lowering ------------------------------------------------------
+
+
+def _export_method(
+    module: Any, args: tuple[Any, ...], source: _Source, name: str, options: ExportOptions
+) -> Any:
+    import torch
+
+    dynamic = options.dynamic if name == "forward" else ()
+    shapes = _dynamic_shapes(args, source.input_names[name], dynamic)
+    if isinstance(module, torch.jit.ScriptModule):
+        return _convert_archive(module, args, shapes)
+    try:
+        return torch.export.export(module, args, dynamic_shapes=shapes, strict=options.strict)
+    except Exception as exc:
+        raise ExportError(_explain_export_failure(module, args, shapes, exc, name)) from None
+
+
+def _convert_archive(scripted: Any, args: tuple[Any, ...], shapes: tuple[Any, ...] | None) -> Any:
+    import torch
+    from torch._export.converter import TS2EPConverter
+
+    try:
+        converted = TS2EPConverter(scripted, args).convert()
+        # The converter leaves every dim unbounded (Dim.AUTO): re-export with the bounds given.
+        return torch.export.export(converted.module(), args, dynamic_shapes=shapes, strict=False)
+    except Exception as exc:
+        text = _first_line(exc)
+        if "packed" in text.lower() or "quantized::" in text:
+            reason = "it holds eager-quantized (packed) parameters, which export cannot capture"
+        elif "Optional" in text or "NoneType" in text:
+            reason = "it takes Optional inputs"
+        elif "item" in text or "data-dependent" in text.lower() or "GuardOnDataDependent" in text:
+            reason = "it reads tensor values (.item() or a data-dependent branch)"
+        elif "prim::Loop" in text or "loop" in text.lower():
+            reason = "it has a loop over a dynamic size"
+        else:
+            reason = text
+        raise ExportError(
+            f"TS2EPConverter could not convert the archive ({reason}): rewrite the source with "
+            "`migrate apply` and export the eager model with `migrate export pkg.module:factory`"
+        ) from None
+
+
+def _explain_export_failure(
+    module: Any, args: tuple[Any, ...], shapes: Any, exc: Exception, method: str
+) -> str:
+    """One line: what failed, where in the user's code (from draft_export), and which rule fixes it."""
+    import torch
+
+    text = _first_line(exc)
+    if "ScriptModule" in text or "ScriptMethod" in text or "RecursiveScriptModule" in type(exc).__name__:
+        return (
+            f"torch.export cannot trace TorchScript modules ({text}): run `migrate apply --fix` "
+            "(MIG109 ScriptModule subclasses, MIG111 scripted submodules)"
+        )
+    location, rule = "", ""
+    try:
+        report = torch.export.draft_export(module, args, dynamic_shapes=shapes)._report  # type: ignore[attr-defined]
+        for failure in report.failures:
+            frame = _user_frame(failure.data, report.str_to_filename)
+            if frame:
+                location = f" at {frame}"
+                break
+    except Exception:
+        pass
+    if "DataDependent" in type(exc).__name__ or "data-dependent" in text or "data dependent" in text.lower():
+        rule = (
+            "; MIG401 (branch on tensor values: torch.cond), MIG404 (.item() sizes: torch._check) "
+            "or MIG402 (while loops) fix this, see `migrate scan`"
+        )
+    return f"torch.export failed for {method}{location}: {type(exc).__name__}: {text}{rule}"
+
+
+def _user_frame(data: Mapping[str, Any], filenames: Mapping[Any, str]) -> str:
+    """The innermost frame of the failure that is in the user's code, as path:line `code`."""
+    stack = data.get("user_stack") or []
+    for frame in reversed(list(stack)):
+        if not isinstance(frame, Mapping):
+            continue
+        filename = frame.get("filename")
+        filename = filenames.get(filename, filename) if isinstance(filenames, Mapping) else filename
+        filename = str(filename)
+        if "site-packages" in filename or "/torch/" in filename:
+            continue
+        code = str(frame.get("loc") or "").strip()
+        return f"{filename}:{frame.get('line')}" + (f" `{code}`" if code else "")
+    return ""
+
+
+def _quantize(program: Any, source: _Source, method: str, options: ExportOptions) -> Any:
+    import torch
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    _, args = source.methods[method]
+    dynamic = options.quantize == "int8-dynamic"
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
+    prepared = prepare_pt2e(program.module(), XNNPACKQuantizer().set_global(config))
+    for sample in _calibration_samples(args, options) if not dynamic else [args]:
+        prepared(*sample)
+    quantized = convert_pt2e(prepared)
+    shapes = _dynamic_shapes(args, source.input_names[method], options.dynamic if method == "forward" else ())
+    return torch.export.export(quantized, args, dynamic_shapes=shapes, strict=False)
+
+
+def _calibration_samples(args: tuple[Any, ...], options: ExportOptions) -> list[tuple[Any, ...]]:
+    import torch
+
+    if options.calibration is None:
+        generator = torch.Generator().manual_seed(SEED + 1)
+        return [tuple(torch.randn(a.shape, generator=generator).to(a.dtype) for a in args) for _ in range(8)]
+    arrays = _npz_examples(options.calibration)
+    if len(arrays) != len(args) or any(a.shape[1:] != e.shape for a, e in zip(arrays, args, strict=False)):
+        raise UsageError(
+            f"{options.calibration}: expected one array per input, shaped (samples, *example shape): "
+            + ", ".join(str(tuple(e.shape)) for e in args)
+        )
+    return [tuple(a[i] for a in arrays) for i in range(arrays[0].shape[0])]
+
+
+def _delegated_nodes(program: Any) -> tuple[int, int]:
+    """Graph nodes inside and outside delegates (the program only knows the calls)."""
+    from executorch.devtools.backend_debug import get_delegation_info
+
+    info = get_delegation_info(program.graph_module)
+    return info.num_delegated_nodes, info.num_non_delegated_nodes
+
+
+def _bundle(program: Any, source: _Source) -> bytes:
+    import torch
+    from executorch.devtools import BundledProgram
+    from executorch.devtools.bundled_program.config import MethodTestCase, MethodTestSuite
+    from executorch.devtools.bundled_program.serialize import serialize_from_bundled_program_to_flatbuffer
+    from torch.utils._pytree import tree_flatten
+
+    suites = []
+    for name, (module, args) in source.methods.items():
+        with torch.no_grad():
+            expected, _ = tree_flatten(module(*args))
+        suites.append(MethodTestSuite(name, [MethodTestCase(inputs=list(args), expected_outputs=expected)]))
+    return bytes(serialize_from_bundled_program_to_flatbuffer(BundledProgram(program, suites)))
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def _import(module_name: str) -> Any:
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # resolved as `python -m` would
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"cannot import {module_name}: {exc}") from None
+    except Exception as exc:
+        raise UsageError(f"importing {module_name} raised {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _call(function: Callable[[], Any], label: str) -> Any:
+    try:
+        return function()
+    except Exception as exc:
+        raise UsageError(f"{label} raised {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _parameter_names(function: Callable[..., Any], count: int) -> list[str]:
+    import inspect
+
+    try:
+        params = [
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"input_{i}" for i in range(count)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for package in ("torch", "executorch", "torchao"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    def write(temporary: str) -> None:
+        Path(temporary).write_bytes(data)
+
+    _atomic_path_write(path, write)
+
+
+def _atomic_path_write(path: Path, write: Callable[[str], Any]) -> None:
+    """Let ``write`` fill a temporary file beside ``path``, then rename it into place."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
