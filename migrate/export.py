@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import UsageError, require
-from migrate.manifest import Manifest, describe_program
+from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.quiet import quiet_torch
 
 SEED = 0
@@ -192,6 +192,7 @@ def _export(
     methods = tuple(
         replace(
             m,
+            inputs=_with_dynamic_ranges(m.inputs, options.dynamic) if m.name == "forward" else m.inputs,
             delegation=replace(
                 m.delegation, delegated_nodes=nodes[m.name][0], non_delegated_nodes=nodes[m.name][1]
             ),
@@ -581,6 +582,16 @@ def _calibration_samples(args: tuple[Any, ...], options: ExportOptions) -> list[
             + ", ".join(str(tuple(e.shape)) for e in args)
         )
     return [tuple(a[i] for a in arrays) for i in range(arrays[0].shape[0])]
+
+
+def _with_dynamic_ranges(
+    inputs: tuple[TensorInfo, ...], dynamic: Sequence[DynamicDim]
+) -> tuple[TensorInfo, ...]:
+    names = [t.name for t in inputs]
+    ranges: dict[int, list[tuple[int, int, int]]] = {}
+    for spec in dynamic:
+        ranges.setdefault(_input_index(spec.input, names), []).append((spec.dim, spec.min, spec.max))
+    return tuple(replace(t, dynamic=tuple(sorted(ranges.get(i, [])))) for i, t in enumerate(inputs))
 
 
 def _delegated_nodes(program: Any) -> tuple[int, int]:
