@@ -519,8 +519,12 @@ def _explain_export_failure(
     location, rule = "", ""
     try:
         report = torch.export.draft_export(module, args, dynamic_shapes=shapes)._report  # type: ignore[attr-defined]
+        from torch._logging.structured import INTERN_TABLE
+
+        # Frames name files by index into torch's process-wide string table.
+        filenames = {**{index: name for name, index in INTERN_TABLE.items()}, **report.str_to_filename}
         for failure in report.failures:
-            frame = _user_frame(failure.data, report.str_to_filename)
+            frame = _user_frame(failure.data, filenames)
             if frame:
                 location = f" at {frame}"
                 break

@@ -1,0 +1,355 @@
+"""`migrate export` and `migrate inspect` on real models, checked with the real ExecuTorch runtime.
+
+Artifacts are built once per session (tiny models: lowering takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from migrate.cli import main
+from tests.conftest import FIXTURES
+
+MODELS = FIXTURES / "export_models"
+
+
+def run_cli(*args: str, cwd: Path = MODELS) -> tuple[int, str, str]:
+    import os
+
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(previous)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def load_program(path: Path):  # type: ignore[no-untyped-def]
+    from executorch.runtime import Runtime
+
+    return Runtime.get().load_program(path)
+
+
+def eager(factory: str, *args: torch.Tensor, method: str = "forward") -> torch.Tensor:
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(MODELS))
+    module = importlib.import_module("tiny_models")
+    model = getattr(module, factory)()
+    with torch.no_grad():
+        out = getattr(model, method)(*args)
+    return out
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("export")
+
+
+@pytest.fixture(scope="session")
+def conv_pte(artifacts: Path) -> Path:
+    out = artifacts / "conv.pte"
+    code, _, stderr = run_cli(
+        "export",
+        "tiny_models:make_conv",
+        "--inputs",
+        "tiny_models:conv_inputs",
+        "-o",
+        str(out),
+        "--bundle",
+        "--etrecord",
+    )
+    assert code == 0, stderr
+    return out
+
+
+def test_factory_export_runs_in_executorch_and_matches_eager(conv_pte: Path) -> None:
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(5))
+    out = load_program(conv_pte).load_method("forward").execute([x])[0]
+    assert torch.allclose(out, eager("make_conv", x), atol=1e-5)
+
+
+def test_manifest_is_read_from_the_program(conv_pte: Path) -> None:
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    manifest = json.loads(conv_pte.with_name("conv.manifest.json").read_text())
+    program = deserialize_pte_binary(conv_pte.read_bytes()).program
+    plan = program.execution_plan[0]
+    (method,) = manifest["methods"]
+    assert method["name"] == plan.name == "forward"
+    assert method["planned_arena_bytes"] == sum(list(plan.non_const_buffer_sizes)[1:]) > 0
+    assert method["delegation"]["delegated_subgraphs"] == len(plan.delegates) >= 1
+    assert method["backends"] == ["XnnpackBackend"]
+    assert method["inputs"] == [{"name": "image", "shape": [1, 3, 16, 16], "dtype": "float32", "dynamic": {}}]
+    assert method["outputs"][0]["shape"] == [1, 5]
+    assert manifest["file_size"] == conv_pte.stat().st_size
+    assert manifest["versions"]["executorch"] == "1.5.1"
+    assert manifest["options"]["backend"] == "xnnpack"
+    assert manifest["export_seconds"] > 0 and manifest["lowering_seconds"] > 0
+
+
+def test_etrecord_and_bundle_are_written_and_readable(conv_pte: Path) -> None:
+    from executorch.devtools.bundled_program.serialize import deserialize_from_flatbuffer_to_bundled_program
+
+    bundle = deserialize_from_flatbuffer_to_bundled_program(conv_pte.with_suffix(".bpte").read_bytes())
+    assert bundle.method_test_suites[0].method_name == "forward"
+    assert conv_pte.with_suffix(".etrecord").stat().st_size > 0
+
+
+def test_inspect_prints_the_same_facts(conv_pte: Path) -> None:
+    code, stdout, _ = run_cli("inspect", str(conv_pte), "--format", "json")
+    assert code == 0
+    inspected = json.loads(stdout)
+    exported = json.loads(conv_pte.with_name("conv.manifest.json").read_text())
+    keys = ("name", "inputs", "outputs", "planned_arena_bytes", "backends")
+    assert [{k: m[k] for k in keys} for m in inspected["methods"]] == [
+        {k: m[k] for k in keys} for m in exported["methods"]
+    ]
+
+
+def test_multi_method_program(artifacts: Path) -> None:
+    out = artifacts / "streaming.pte"
+    code, _, stderr = run_cli(
+        "export",
+        "tiny_models:make_streaming",
+        "--inputs",
+        "tiny_models:streaming_inputs",
+        "--method",
+        "step",
+        "-o",
+        str(out),
+    )
+    assert code == 0, stderr
+    program = load_program(out)
+    assert set(program.method_names) == {"forward", "step"}
+    frame, state = torch.randn(2, 16), torch.randn(2, 16)
+    logits, new_state = program.load_method("step").execute([frame, state])
+    expected_logits, expected_state = eager("make_streaming", frame, state, method="step")
+    assert torch.allclose(logits, expected_logits, atol=1e-5) and torch.allclose(
+        new_state, expected_state, atol=1e-5
+    )
+
+
+def test_dynamic_batch_with_a_size_one_example(artifacts: Path) -> None:
+    out = artifacts / "dynamic.pte"
+    code, stdout, stderr = run_cli(
+        "export",
+        "tiny_models:make_conv",
+        "--input-shape",
+        "image=1x3x16x16",
+        "--dynamic",
+        "image:0=1..8",
+        "-o",
+        str(out),
+        "--format",
+        "json",
+    )
+    assert code == 0, stderr
+    manifest = json.loads(stdout)
+    assert manifest["methods"][0]["inputs"][0]["dynamic"] == {"0": [1, 8]}
+    assert any("size 1 on dynamic dim 0" in note for note in manifest["notes"])
+    method = load_program(out).load_method("forward")
+    for batch in (1, 3, 8):
+        x = torch.randn(batch, 3, 16, 16)
+        assert torch.allclose(method.execute([x])[0], eager("make_conv", x), atol=1e-5)
+
+
+def test_int8_dynamic_quantization(artifacts: Path) -> None:
+    out = artifacts / "streaming-int8.pte"
+    code, _, stderr = run_cli(
+        "export",
+        "tiny_models:make_streaming",
+        "--input-shape",
+        "frames=2x10x16",
+        "--quantize",
+        "int8-dynamic",
+        "-o",
+        str(out),
+    )
+    assert code == 0, stderr
+    x = torch.randn(2, 10, 16)
+    out_q = load_program(out).load_method("forward").execute([x])[0]
+    cosine = torch.nn.functional.cosine_similarity(
+        out_q.flatten(), eager("make_streaming", x).flatten(), dim=0
+    )
+    assert cosine > 0.99
+
+
+def test_static_quantization_refuses_random_calibration(artifacts: Path) -> None:
+    code, _, stderr = run_cli(
+        "export",
+        "tiny_models:make_conv",
+        "--input-shape",
+        "image=1x3x16x16",
+        "--quantize",
+        "int8-static",
+        "-o",
+        str(artifacts / "x.pte"),
+    )
+    assert code == 2 and "--allow-random-calibration" in stderr
+    assert not (artifacts / "x.pte").exists()
+
+
+def test_legacy_traced_archive(artifacts: Path) -> None:
+    archive = artifacts / "legacy.pt"
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    torch.jit.save(torch.jit.trace(eager_model("make_conv"), (x,)), str(archive))
+    out = artifacts / "legacy.pte"
+    code, stdout, stderr = run_cli(
+        "export", str(archive), "--input-shape", "x=1x3x16x16", "-o", str(out), "--format", "json"
+    )
+    assert code == 0, stderr
+    assert any("TS2EPConverter" in note for note in json.loads(stdout)["notes"])
+    y = torch.randn(1, 3, 16, 16)
+    assert torch.allclose(
+        load_program(out).load_method("forward").execute([y])[0], eager("make_conv", y), atol=1e-5
+    )
+
+
+def eager_model(factory: str) -> torch.nn.Module:
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(MODELS))
+    return getattr(importlib.import_module("tiny_models"), factory)()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no_such_module:make"], "cannot import no_such_module"),
+        (["tiny_models:missing"], "tiny_models has no attribute 'missing'"),
+        (["tiny_models:broken_factory"], "raised RuntimeError: weights file missing"),
+        (["tiny_models:not_a_model"], "neither an nn.Module nor a function"),
+        (["tiny_models:make_conv"], "no example inputs"),
+        (["tiny_models:make_conv", "--input-shape", "image=1x3"], "torch.export failed for forward"),
+        (["tiny_models:make_data_dependent", "--input-shape", "x=4"], "tiny_models.py:37 `if x.sum() > 0:`"),
+        (
+            ["tiny_models:make_conv", "--input-shape", "image=1x3x16x16", "--dynamic", "image:0=8"],
+            "expected NAME:DIM=MIN..MAX",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(args: list[str], message: str, artifacts: Path) -> None:
+    out = artifacts / "bad.pte"
+    code, _, stderr = run_cli("export", *args, "-o", str(out))
+    assert code == 2
+    lines = [line for line in stderr.splitlines() if not line.startswith("migrate: ") or "error" in line]
+    assert len(lines) == 1 and lines[0].startswith("migrate: error:"), stderr
+    assert message in lines[0]
+    assert not out.exists() and not list(artifacts.glob(".bad.pte.*"))
+
+
+def test_bad_archives(artifacts: Path) -> None:
+    garbage = artifacts / "garbage.pt"
+    garbage.write_bytes(b"\x89PNG not torchscript at all" * 10)
+    pickled = artifacts / "weights.pt"
+    torch.save(eager_model("make_conv").state_dict(), pickled)
+    for archive, message in [(garbage, "not a TorchScript archive"), (pickled, "a pickled checkpoint")]:
+        code, _, stderr = run_cli(
+            "export", str(archive), "--input-shape", "x=1x3x16x16", "-o", str(artifacts / "a.pte")
+        )
+        assert code == 2 and message in stderr, stderr
+
+
+def test_inspect_rejects_what_is_not_a_program(artifacts: Path) -> None:
+    bad = artifacts / "bad-program.pte"
+    bad.write_bytes(b"ET12" + b"\x00" * 64)
+    code, _, stderr = run_cli("inspect", str(bad))
+    assert code == 2 and stderr.startswith(f"migrate: error: {bad}: not a readable ExecuTorch program")
+
+
+PREPACKED = """
+import sys, torch, zipfile
+plain = sys.argv[1] + ".plain"
+torch.jit.save(torch.jit.trace(torch.nn.Sequential(torch.nn.Linear(4, 4)).eval(), (torch.randn(1, 4),)), plain)
+with zipfile.ZipFile(plain) as original, zipfile.ZipFile(sys.argv[1], "w") as rewritten:
+    for item in original.infolist():
+        data = original.read(item.filename)
+        if item.filename.endswith("modules/linear.py"):
+            data = data.replace(
+                b"torch.linear(input, weight, bias)",
+                b"ops.prepacked.linear_clamp_run(input, ops.prepacked.linear_clamp_prepack(weight, bias, None, None))",
+            )
+        rewritten.writestr(item, data)
+"""
+
+
+def prepacked_archive(path: Path) -> Path:
+    """A TorchScript archive whose code calls `prepacked::` XNNPACK ops, as archives written by
+    optimize_for_mobile on torch <= 2.12 do (rewritten here, since 2.13 cannot make them; in a
+    separate process, since a process that traced the module reuses its compiled code)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", PREPACKED, str(path)], check=True, capture_output=True, timeout=300)
+    return path
+
+
+def test_archive_with_prepacked_ops_names_the_way_out(artifacts: Path) -> None:
+    archive = prepacked_archive(artifacts / "mobile.ptl")
+    code, _, stderr = run_cli(
+        "export", str(archive), "--input-shape", "x=1x4", "-o", str(artifacts / "m.pte")
+    )
+    assert code == 2
+    assert "prepacked:: XNNPACK ops from optimize_for_mobile" in stderr and "legacy interpreter" in stderr
+
+
+def test_portable_backend_has_no_delegates(artifacts: Path) -> None:
+    out = artifacts / "portable.pte"
+    code, stdout, stderr = run_cli(
+        "export",
+        "tiny_models:make_conv",
+        "--inputs",
+        "tiny_models:conv_inputs",
+        "--backend",
+        "portable",
+        "-o",
+        str(out),
+        "--format",
+        "json",
+    )
+    assert code == 0, stderr
+    method = json.loads(stdout)["methods"][0]
+    assert method["delegation"]["delegated_subgraphs"] == 0 and method["backends"] == []
+    assert dict(method["delegation"]["non_delegated_ops"])  # every op runs as a portable kernel
+    x = torch.randn(1, 3, 16, 16)
+    assert torch.allclose(
+        load_program(out).load_method("forward").execute([x])[0], eager("make_conv", x), atol=1e-5
+    )
+
+
+def test_int8_static_quantization_with_calibration_data(artifacts: Path) -> None:
+    import numpy as np
+
+    calibration = artifacts / "calibration.npz"
+    np.savez(
+        calibration, image=np.random.default_rng(0).standard_normal((6, 1, 3, 16, 16)).astype(np.float32)
+    )
+    out = artifacts / "conv-int8.pte"
+    code, _, stderr = run_cli(
+        "export",
+        "tiny_models:make_conv",
+        "--inputs",
+        "tiny_models:conv_inputs",
+        "--quantize",
+        "int8-static",
+        "--calibration",
+        str(calibration),
+        "-o",
+        str(out),
+    )
+    assert code == 0, stderr
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    quantized = load_program(out).load_method("forward").execute([x])[0]
+    cosine = torch.nn.functional.cosine_similarity(
+        quantized.flatten(), eager("make_conv", x).flatten(), dim=0
+    )
+    assert cosine > 0.98
