@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Edit, Invalid, Rule, Valid
 from rewrites.names import subtree
+from rewrites.rule import Edit, Invalid, Rule, Valid
 from rewrites.rules._fixes import dotted_expression, keep_branch
 from rewrites.rules._helpers import is_self_attribute
 
