@@ -318,6 +318,128 @@ def export_command(
     click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
 
+@main.command("validate")
+@click.option(
+    "--model",
+    help="The source model, pkg.module:factory: the eager reference and the default TFLite baseline.",
+)
+@click.option("--reference", help="What the app ships today: a .pt or .ptl (or any artifact).")
+@click.option(
+    "--candidate", "candidates", multiple=True, help="The new artifact(s), usually the .pte (repeatable)."
+)
+@click.option(
+    "--tflite", type=click.Path(path_type=Path, dir_okay=False), help="An existing .tflite baseline."
+)
+@click.option(
+    "--tflite-from",
+    type=click.Path(path_type=Path),
+    help="A TensorFlow SavedModel or .keras file to convert as the baseline.",
+)
+@click.option("--no-tflite", is_flag=True, help="No TFLite baseline.")
+@click.option(
+    "--inputs",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A .npz with one (samples, *shape) array per input.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Random input samples when --inputs is not given.",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--runs", type=click.IntRange(min=1), default=30, show_default=True, help="Timed runs per runtime."
+)
+@click.option("--atol", type=float, default=1e-4, show_default=True)
+@click.option("--rtol", type=float, default=0.0, show_default=True)
+@click.option(
+    "--max-latency-ratio", type=float, help="Fail when a candidate's p50 exceeds this times the baseline's."
+)
+@click.option(
+    "--latency-baseline", type=click.Choice(["reference", "tflite"]), default="reference", show_default=True
+)
+@click.option("--max-memory-mb", type=float, help="Fail when a candidate's peak memory exceeds this.")
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "constrained"]),
+    default="default",
+    show_default=True,
+    help="constrained: one core and a memory cap, the closest stand-in for a phone on this host.",
+)
+@click.option(
+    "--timeout", type=float, default=300, show_default=True, help="Seconds before a runtime counts as hung."
+)
+@click.option("--legacy-python", help="An interpreter with an older torch for .pt / .ptl (prepacked:: ops).")
+@click.option(
+    "--artifacts",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where a converted TFLite baseline is written.",
+)
+@click.option("--report-json", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--report-md", type=click.Path(path_type=Path, dir_okay=False))
+@_handle_errors
+def validate_command(
+    model: str | None,
+    reference: str | None,
+    candidates: tuple[str, ...],
+    tflite: Path | None,
+    tflite_from: Path | None,
+    no_tflite: bool,
+    inputs: Path | None,
+    samples: int,
+    threads: int,
+    runs: int,
+    atol: float,
+    rtol: float,
+    max_latency_ratio: float | None,
+    latency_baseline: str,
+    max_memory_mb: float | None,
+    profile: str,
+    timeout: float,
+    legacy_python: str | None,
+    artifacts: Path | None,
+    report_json: Path | None,
+    report_md: Path | None,
+) -> None:
+    """Run the shipped artifact, the new .pte and a TFLite baseline side by side: numerics,
+    latency and memory, and a verdict (exit 0 pass, 1 fail, 2 error)."""
+    from migrate import validate as validation
+    from migrate.reports.validation import render_console, render_json, render_markdown
+    from validators.harness import HarnessOptions
+
+    options = validation.ValidateOptions(
+        model=model,
+        reference=reference,
+        candidates=candidates,
+        tflite=tflite,
+        tflite_from=tflite_from,
+        no_tflite=no_tflite,
+        inputs=inputs,
+        samples=samples,
+        atol=atol,
+        rtol=rtol,
+        max_latency_ratio=max_latency_ratio,
+        latency_baseline=latency_baseline,
+        max_memory_mb=max_memory_mb,
+        legacy_python=legacy_python,
+        artifacts=artifacts,
+        harness=HarnessOptions(
+            threads=threads, runs=runs, timeout=timeout, constrained=profile == "constrained"
+        ),
+    )
+    report = validation.validate(
+        options, progress=lambda message: click.echo(f"migrate: {message} ...", err=True)
+    )
+    if report_json is not None:
+        write_text_atomic(report_json, render_json(report))
+    if report_md is not None:
+        write_text_atomic(report_md, render_markdown(report))
+    click.echo(render_console(report), nl=False)
+    sys.exit(0 if report.passed else 1)
+
+
 @main.command("inspect")
 @click.argument("pte", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

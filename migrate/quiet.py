@@ -18,20 +18,25 @@ def quiet_torch() -> Iterator[None]:
     if os.environ.get("MIGRATE_DEBUG"):
         yield
         return
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
-    python_stderr = sys.stderr
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    python_stdout, python_stderr = sys.stdout, sys.stderr
     with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.disable(logging.CRITICAL)
+        os.dup2(sink.fileno(), 1)  # litert-torch reports progress on stdout
         os.dup2(sink.fileno(), 2)
         # Our own messages (progress, via sys.stderr) still reach the terminal.
-        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+        sys.stderr = os.fdopen(os.dup(saved_err), "w", buffering=1)
         try:
             yield
         finally:
+            sys.stdout.flush()
             sys.stderr.close()
-            sys.stderr = python_stderr
-            os.dup2(saved, 2)
-            os.close(saved)
+            sys.stdout, sys.stderr = python_stdout, python_stderr
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
             logging.disable(logging.NOTSET)

@@ -1,0 +1,168 @@
+"""Renderers for :class:`validators.model.ValidationReport`: console, JSON and the PR Markdown."""
+
+from __future__ import annotations
+
+import json
+
+from migrate.reports.text import markdown_text
+from validators.model import RuntimeResult, ValidationReport
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.2f} ms"
+
+
+def _mib(size: int | None) -> str:
+    if size is None:
+        return "-"
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
+
+
+def _max_error(report: ValidationReport, result: RuntimeResult) -> str:
+    if result.label == report.reference:
+        return "reference"
+    comparison = next((c for c in report.comparisons if c.label == result.label), None)
+    if comparison is None:
+        return "-"
+    if comparison.error is not None:
+        return "mismatch"
+    return f"{max((o.max_abs_error for o in comparison.outputs), default=0.0):.2e}"
+
+
+def _status(report: ValidationReport, result: RuntimeResult) -> str:
+    if result.error is not None:
+        return "did not run"
+    comparison = next((c for c in report.comparisons if c.label == result.label), None)
+    if comparison is None:
+        return "ok"
+    return "ok" if comparison.passed else "FAIL"
+
+
+def render_json(report: ValidationReport) -> str:
+    return json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def render_console(report: ValidationReport) -> str:
+    lines = [
+        f"{'PASS' if report.passed else 'FAIL'}: validated against {report.reference} on {report.inputs}"
+    ]
+    lines += [f"  - {reason}" for reason in report.reasons]
+    header = f"{'runtime':<22}{'p50':>11}{'p90':>11}{'load':>11}{'first run':>11}{'peak mem':>11}{'size':>11}  max abs err"
+    lines += ["", header]
+    for result in report.runtimes:
+        latency = result.latency
+        lines.append(
+            f"{result.label:<22}{_ms(latency.p50 if latency else None):>11}{_ms(latency.p90 if latency else None):>11}"
+            f"{_ms(result.load_seconds):>11}{_ms(result.first_run_seconds):>11}{_mib(result.peak_memory_bytes):>11}"
+            f"{_mib(result.size_bytes):>11}  {_max_error(report, result)}"
+        )
+        if result.error is not None:
+            lines.append(f"{'':<22}did not run: {result.error}")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: ValidationReport) -> str:
+    """The pull-request comment: verdict and what needs attention first, then the numbers."""
+    verdict = "✅ **PASS**" if report.passed else "❌ **FAIL**"
+    out = [
+        "## executorch-migrate validation",
+        "",
+        f"{verdict}: {markdown_text(report.inputs)}, against **{markdown_text(report.reference)}**.",
+        "",
+    ]
+    attention = [markdown_text(reason) for reason in report.reasons]
+    attention += [
+        f"{markdown_text(r.label)} did not run: {markdown_text(r.error)}"
+        for r in report.runtimes
+        if r.error is not None and not any(r.label in reason for reason in report.reasons)
+    ]
+    if attention:
+        out += ["### Needs attention", "", *[f"- {item}" for item in attention], ""]
+    out += [
+        f"### Results ({report.environment.get('threads', 1)} thread{'s' * (report.environment.get('threads', 1) != 1)})",
+        "",
+        "| Runtime | p50 | p90 | Load | First run | Peak memory | Planned arena | Size | Max abs error | Status |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in report.runtimes:
+        latency = r.latency
+        out.append(
+            f"| {markdown_text(r.label)} | {_ms(latency.p50 if latency else None)} | {_ms(latency.p90 if latency else None)} "
+            f"| {_ms(r.load_seconds)} | {_ms(r.first_run_seconds)} | {_mib(r.peak_memory_bytes)} "
+            f"| {_mib(r.planned_arena_bytes)} | {_mib(r.size_bytes)} | {_max_error(report, r)} | {_status(report, r)} |"
+        )
+    timed = [r for r in report.runtimes if r.latency is not None]
+    if timed:
+        names = ", ".join(json.dumps(r.label.replace('"', "'")) for r in timed)
+        values = ", ".join(f"{r.latency.p50 * 1000:.3f}" for r in timed if r.latency is not None)
+        out += [
+            "",
+            "```mermaid",
+            "xychart-beta",
+            '    title "p50 latency (ms, lower is better)"',
+            f"    x-axis [{names}]",
+            '    y-axis "ms"',
+            f"    bar [{values}]",
+            "```",
+        ]
+    out += ["", "<details><summary>Numerics per output</summary>", ""]
+    out += [
+        "| Runtime | Output | Max abs | Mean abs | Max rel | Cosine | Top-1 | Top-5 | Pass |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for comparison in report.comparisons:
+        if comparison.error is not None:
+            out.append(
+                f"| {markdown_text(comparison.label)} | - | {markdown_text(comparison.error)} | | | | | | no |"
+            )
+        for o in comparison.outputs:
+            top1 = "-" if o.top1_agreement is None else f"{o.top1_agreement:.0%}"
+            top5 = "-" if o.top5_agreement is None else f"{o.top5_agreement:.0%}"
+            out.append(
+                f"| {markdown_text(comparison.label)} | {o.name} | {o.max_abs_error:.2e} | {o.mean_abs_error:.2e} "
+                f"| {o.max_rel_error:.2e} | {o.cosine:.6f} | {top1} | {top5} | {'yes' if o.passed else 'no'} |"
+            )
+    tolerances = ", ".join(f"{k} {v:g}" for k, v in report.tolerances.items())
+    out += [
+        "",
+        f"Tolerances: {tolerances}. The smallest atol that would pass is each output's max abs error.",
+        "",
+        "</details>",
+        "",
+    ]
+    delegated = [r for r in report.runtimes if r.details]
+    if delegated:
+        out += ["<details><summary>Delegation</summary>", ""]
+        for r in delegated:
+            outside = (
+                ", ".join(
+                    f"{markdown_text(op)} x{n}"
+                    for op, n in dict(r.details.get("kernels_outside_delegates", {})).items()
+                )
+                or "none"
+            )
+            backends = ", ".join(markdown_text(b) for b in r.details.get("backends", [])) or "none"
+            out.append(
+                f"- {markdown_text(r.label)}: {r.details.get('delegate_calls', 0)} delegate calls ({backends}); "
+                f"kernels outside delegates: {outside}"
+            )
+        out += ["", "</details>", ""]
+    env = report.environment
+    versions = ", ".join(
+        f"{markdown_text(k)} {markdown_text(str(v))}" for k, v in dict(env.get("versions", {})).items()
+    )
+    out += [
+        "<details><summary>Environment and how to reproduce</summary>",
+        "",
+        f"- CPU: {markdown_text(str(env.get('cpu', '?')))} ({env.get('cores', '?')} cores), {env.get('threads', 1)} thread(s), profile {markdown_text(str(env.get('profile', 'default')))}",
+        f"- Python {markdown_text(str(env.get('python', '?')))}; {versions}",
+        "- Each runtime ran in its own process; latency was timed in alternating rounds; peak memory is the process's high-water mark minus that of a process that only imported the same runtime.",
+        "",
+        "```sh",
+        report.command.replace("`", "'") or "migrate validate ...",
+        "```",
+        "",
+        "</details>",
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,333 @@
+"""`migrate validate`: the legacy artifact, the new `.pte` and a TFLite baseline, side by side.
+
+Builds the list of runtimes, the inputs, and the TFLite baseline when one is to be converted;
+``validators.harness`` runs and measures; ``validators.compare`` judges numerics; this module
+decides the verdict and returns a ``ValidationReport``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from migrate.errors import UsageError, require
+from validators.compare import compare_outputs
+from validators.harness import HarnessOptions, Target, load_specs, measure
+from validators.model import RuntimeResult, TensorSpec, ValidationReport
+from validators.runners import kind_for
+
+SEED = 0
+_LABELS = {
+    "eager": "eager",
+    "torchscript": "TorchScript .pt",
+    "lite": "PyTorch Mobile .ptl",
+    "executorch": "ExecuTorch .pte",
+    "tflite": "TFLite",
+}
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    model: str | None = None
+    reference: str | None = None
+    candidates: tuple[str, ...] = ()
+    tflite: Path | None = None
+    tflite_from: Path | None = None
+    no_tflite: bool = False
+    inputs: Path | None = None
+    samples: int = 3
+    atol: float = 1e-4
+    rtol: float = 0.0
+    max_latency_ratio: float | None = None
+    latency_baseline: str = "reference"  # or "tflite"
+    max_memory_mb: float | None = None
+    legacy_python: str | None = None
+    artifacts: Path | None = None  # where a converted TFLite baseline is written
+    harness: HarnessOptions = field(default_factory=HarnessOptions)
+
+
+def validate(
+    options: ValidateOptions, progress: Callable[[str], None] = lambda message: None
+) -> ValidationReport:
+    if options.reference is None and options.model is None:
+        raise UsageError("give --reference (the artifact the app ships today) or --model pkg.module:factory")
+    if not options.candidates:
+        raise UsageError("give at least one --candidate (the new .pte)")
+    targets = _targets(options, progress)
+    reference_label = targets[0].label
+    progress("reading input specs")
+    samples, described = _inputs(options, targets)
+    progress(f"running {len(targets)} runtimes, each in its own process")
+    measured = measure(targets, samples, options.harness)
+    results = [_with_details(r) for r in measured.results]
+    by_label = {r.label: r for r in results}
+    comparisons = []
+    reasons: list[str] = []
+    reference = by_label[reference_label]
+    if reference.error is not None:
+        reasons.append(f"the reference ({reference.label}) did not run: {reference.error}")
+    for target in targets[1:]:
+        result = by_label[target.label]
+        if result.error is not None:
+            if target.label in _candidate_labels(options, targets):
+                reasons.append(f"{target.label} did not run: {result.error}")
+            continue
+        if reference.error is None:
+            comparison = compare_outputs(
+                target.label,
+                measured.outputs[reference_label],
+                measured.outputs[target.label],
+                options.atol,
+                options.rtol,
+            )
+            comparisons.append(comparison)
+            if not comparison.passed:
+                worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
+                reasons.append(
+                    f"{target.label} outputs differ from {reference_label}: "
+                    + (
+                        comparison.error
+                        or f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale"
+                    )
+                )
+    reasons += _budget_failures(options, targets, by_label)
+    return ValidationReport(
+        reference=reference_label,
+        runtimes=tuple(results),
+        comparisons=tuple(comparisons),
+        passed=not reasons,
+        reasons=tuple(reasons),
+        inputs=described,
+        tolerances={"atol": options.atol, "rtol": options.rtol},
+        budgets={
+            k: v
+            for k, v in {
+                "max_latency_ratio": options.max_latency_ratio,
+                "max_memory_mb": options.max_memory_mb,
+            }.items()
+            if v is not None
+        },
+        environment=_environment(options),
+        command="migrate " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "",
+    )
+
+
+def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> list[Target]:
+    """The reference first (eager when there is a model, else the shipped artifact), then the
+    shipped artifact, the candidates, and the TFLite baseline."""
+    artifacts: list[str] = []
+    if options.model is not None:
+        artifacts.append(options.model)
+    if options.reference is not None:
+        artifacts.append(options.reference)
+    artifacts += list(options.candidates)
+    tflite = _tflite_baseline(options, progress)
+    if tflite is not None:
+        artifacts.append(str(tflite))
+    targets, seen = [], set()
+    for artifact in artifacts:
+        if ":" not in artifact and not Path(artifact).is_file():
+            raise UsageError(f"{artifact}: no such file")
+        try:
+            kind = kind_for(artifact)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        label = _LABELS[kind]
+        while label in seen:
+            label += "'"
+        seen.add(label)
+        python = (
+            options.legacy_python
+            if options.legacy_python and kind in {"torchscript", "lite"}
+            else sys.executable
+        )
+        targets.append(
+            Target(label, kind, os.path.abspath(artifact) if ":" not in artifact else artifact, python)
+        )
+    return targets
+
+
+def _candidate_labels(options: ValidateOptions, targets: Sequence[Target]) -> set[str]:
+    paths = {os.path.abspath(c) for c in options.candidates}
+    return {t.label for t in targets if t.artifact in paths}
+
+
+def _tflite_baseline(options: ValidateOptions, progress: Callable[[str], None]) -> Path | None:
+    if options.no_tflite:
+        return None
+    if options.tflite is not None:
+        return options.tflite
+    if options.tflite_from is not None:
+        return _convert_saved_model(options.tflite_from, options, progress)
+    if options.model is None:
+        return None
+    return _convert_with_litert(options.model, options, progress)
+
+
+def _artifacts_dir(options: ValidateOptions) -> Path:
+    directory = options.artifacts or Path(".migrate_cache") / "baselines"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _convert_with_litert(
+    model: str, options: ValidateOptions, progress: Callable[[str], None]
+) -> Path | None:
+    """The default baseline: the same source model through litert-torch (NCHW kept at the
+    boundary, so inputs need no layout adapter)."""
+    require("litert_torch", "tflite")
+    from migrate.export import _factory_source
+    from migrate.quiet import quiet_torch
+
+    progress("converting the source model to TFLite with litert-torch")
+    with quiet_torch():
+        source = _factory_source(model, None, (), ())
+        module, args = source.methods["forward"]
+        key = hashlib.sha256(f"{model}|{[tuple(a.shape) for a in args]}".encode()).hexdigest()[:12]
+        path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{key}.tflite"
+        import litert_torch
+
+        litert_torch.convert(module, args).export(str(path))
+    return path
+
+
+def _convert_saved_model(
+    saved_model: Path, options: ValidateOptions, progress: Callable[[str], None]
+) -> Path:
+    require("tensorflow", "tflite")
+    from migrate.quiet import quiet_torch
+
+    progress(f"converting {saved_model} with tf.lite.TFLiteConverter")
+    with quiet_torch():
+        import tensorflow as tf
+
+        if saved_model.suffix in {".keras", ".h5"}:
+            converter = tf.lite.TFLiteConverter.from_keras_model(tf.keras.models.load_model(saved_model))
+        else:
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+        path = _artifacts_dir(options) / f"{saved_model.stem}.tflite"
+        path.write_bytes(converter.convert())
+    return path
+
+
+def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[list[np.ndarray]], str]:
+    """Input samples: from --inputs (one (samples, *shape) array per input), else seeded random
+    data shaped by whichever artifact declares its inputs."""
+    if options.inputs is not None:
+        try:
+            with np.load(options.inputs, allow_pickle=False) as data:
+                arrays = [data[key] for key in data.files]
+        except Exception as exc:
+            raise UsageError(f"{options.inputs}: not a readable .npz of arrays: {exc}") from None
+        count = arrays[0].shape[0]
+        return [[a[i] for a in arrays] for i in range(count)], f"{count} samples from {options.inputs}"
+    specs = load_specs([t for t in targets if t.kind in {"executorch", "tflite", "eager"}], options.harness)
+    declared = next((s for s in specs.values() if s), None)
+    if declared is None:
+        raise UsageError(
+            "no artifact declares its input shapes (.pt / .ptl do not): give --inputs file.npz, "
+            "or a .pte or --model whose module has example_inputs()"
+        )
+    generator = np.random.default_rng(SEED)
+    samples = [[_random(spec, generator) for spec in declared] for _ in range(options.samples)]
+    shapes = ", ".join(f"{s.dtype}{list(s.shape)}" for s in declared)
+    return samples, f"{options.samples} seeded random samples ({shapes})"
+
+
+def _random(spec: TensorSpec, generator: np.random.Generator) -> np.ndarray:
+    dtype = np.dtype(spec.dtype)
+    if dtype.kind == "f":
+        return generator.standard_normal(spec.shape).astype(dtype)
+    if dtype.kind == "b":
+        return generator.integers(0, 2, spec.shape).astype(bool)
+    return generator.integers(0, 10, spec.shape).astype(dtype)
+
+
+def _with_details(result: RuntimeResult) -> RuntimeResult:
+    """For a .pte, the planned arena and delegation read from the program."""
+    if result.kind != "executorch" or result.error is not None:
+        return result
+    try:
+        from migrate.manifest import inspect_pte
+
+        manifest = inspect_pte(Path(result.artifact))
+    except UsageError:
+        return result
+    method = manifest.methods[0]
+    details = {
+        "delegate_calls": method.delegation.subgraphs,
+        "backends": list(method.backends),
+        "kernels_outside_delegates": dict(method.delegation.non_delegated_ops),
+    }
+    return replace(result, planned_arena_bytes=method.planned_arena_bytes, details=details)
+
+
+def _budget_failures(
+    options: ValidateOptions, targets: Sequence[Target], results: dict[str, RuntimeResult]
+) -> list[str]:
+    failures = []
+    candidates = [results[label] for label in _candidate_labels(options, targets)]
+    if options.max_latency_ratio is not None:
+        kind = "tflite" if options.latency_baseline == "tflite" else None
+        baseline = next(
+            (
+                results[t.label]
+                for t in targets
+                if (t.kind == kind if kind else os.path.abspath(options.reference or "") == t.artifact)
+            ),
+            None,
+        )
+        if baseline is None or baseline.latency is None:
+            failures.append(f"no {options.latency_baseline} latency to hold --max-latency-ratio against")
+        else:
+            for result in candidates:
+                if result.latency is not None:
+                    ratio = result.latency.p50 / baseline.latency.p50
+                    if ratio > options.max_latency_ratio:
+                        failures.append(
+                            f"{result.label} p50 is {ratio:.2f}x {baseline.label}'s, over the {options.max_latency_ratio:g}x budget"
+                        )
+    if options.max_memory_mb is not None:
+        for result in candidates:
+            if (
+                result.peak_memory_bytes is not None
+                and result.peak_memory_bytes > options.max_memory_mb * 2**20
+            ):
+                failures.append(
+                    f"{result.label} peak memory {result.peak_memory_bytes / 2**20:.1f} MiB is over the {options.max_memory_mb:g} MiB budget"
+                )
+    return failures
+
+
+def _environment(options: ValidateOptions) -> dict[str, object]:
+    versions = {}
+    for package in ("torch", "executorch", "ai-edge-litert", "litert-torch"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    profile = "constrained (1 core, memory cap)" if options.harness.constrained else "default"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": options.harness.threads,
+        "profile": profile,
+        "python": platform.python_version(),
+        "versions": versions,
+        "legacy_python": options.legacy_python,
+    }

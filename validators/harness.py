@@ -1,0 +1,244 @@
+"""The one place that times and measures: each runtime in its own worker process.
+
+Measured on this kind of machine: several runtimes in one process slowed torch 5-10x at 2
+threads, and ``ru_maxrss`` of a child is inherited from a large parent. So every artifact gets
+a fresh worker; latency is timed in rounds that alternate the workers, so machine noise hits
+them all alike; peak memory is the worker's ``VmHWM`` minus that of a worker that only imported
+the same runtime. A worker that crashes or hangs becomes a result with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import select
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from validators.model import Latency, RuntimeResult, TensorSpec
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    kind: str
+    artifact: str
+    python: str = sys.executable  # a legacy interpreter can host torchscript / lite workers
+
+
+@dataclass(frozen=True)
+class HarnessOptions:
+    threads: int = 1
+    warmup: int = 3
+    runs: int = 30
+    rounds: int = 5
+    timeout: float = 300.0
+    constrained: bool = False  # one core, and a memory cap: the closest stand-in for a phone here
+    memory_cap_mb: int = 4096
+
+
+@dataclass
+class Measurement:
+    results: list[RuntimeResult]
+    outputs: dict[str, list[list[np.ndarray]]]  # label -> per sample, flattened outputs
+    specs: dict[str, list[TensorSpec] | None]
+
+
+class WorkerError(Exception):
+    pass
+
+
+class _Worker:
+    def __init__(self, python: str, options: HarnessOptions) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPOSITORY), *filter(None, [env.get("PYTHONPATH")])])
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.log = tempfile.TemporaryFile()
+        self.timeout = options.timeout
+        self.process = subprocess.Popen(
+            [python, "-m", "validators.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            preexec_fn=_constrain(options) if options.constrained else None,
+        )
+
+    def call(self, op: str, **arguments: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write((json.dumps({"op": op, **arguments}) + "\n").encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise WorkerError(self._death()) from None
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        if not ready:
+            self.process.kill()
+            raise WorkerError(f"timed out after {self.timeout:.0f} s ({op})")
+        line = self.process.stdout.readline()
+        if not line:
+            raise WorkerError(self._death())
+        reply: dict[str, Any] = json.loads(line)
+        if not reply.get("ok"):
+            raise WorkerError(str(reply.get("error", "failed")))
+        return reply
+
+    def _death(self) -> str:
+        code = self.process.wait(timeout=30)
+        self.log.seek(0)
+        tail = [line for line in self.log.read().decode(errors="replace").splitlines() if line.strip()][-1:]
+        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        return f"the runtime crashed ({how})" + (f": {tail[0][:200]}" if tail else "")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.call("exit")
+            except WorkerError:
+                pass
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def _constrain(options: HarnessOptions):  # type: ignore[no-untyped-def]
+    def apply() -> None:
+        import resource
+
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        cap = options.memory_cap_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    return apply
+
+
+def _save(directory: Path, name: str, arrays: Sequence[np.ndarray]) -> str:
+    path = directory / f"{name}.npz"
+    np.savez(path, **{str(i): a for i, a in enumerate(arrays)})  # type: ignore[arg-type]
+    return str(path)
+
+
+def load_specs(targets: Sequence[Target], options: HarnessOptions) -> dict[str, list[TensorSpec] | None]:
+    """Only load each artifact and ask what inputs it declares (to synthesise inputs)."""
+    specs: dict[str, list[TensorSpec] | None] = {}
+    for target in targets:
+        worker = _Worker(target.python, options)
+        try:
+            reply = worker.call("load", kind=target.kind, artifact=target.artifact, threads=options.threads)
+            raw = reply.get("specs")
+            specs[target.label] = None if raw is None else [TensorSpec.from_dict(s) for s in raw]
+        except WorkerError:
+            specs[target.label] = None
+        finally:
+            worker.close()
+    return specs
+
+
+def measure(
+    targets: Sequence[Target], samples: Sequence[Sequence[np.ndarray]], options: HarnessOptions
+) -> Measurement:
+    """Load every target in its own worker, run every sample (outputs kept for comparison),
+    then time the first sample in alternating rounds and read peak memory."""
+    with tempfile.TemporaryDirectory(prefix="migrate-validate-") as scratch:
+        directory = Path(scratch)
+        sample_files = [_save(directory, f"input_{i}", sample) for i, sample in enumerate(samples)]
+        workers: dict[str, _Worker] = {}
+        results: dict[str, dict[str, Any]] = {t.label: {} for t in targets}
+        errors: dict[str, str] = {}
+        outputs: dict[str, list[list[np.ndarray]]] = {}
+        specs: dict[str, list[TensorSpec] | None] = {}
+        try:
+            for target in targets:
+                worker = workers[target.label] = _Worker(target.python, options)
+                try:
+                    worker.call("import", kind=target.kind)  # so load time is the artifact's alone
+                    reply = worker.call(
+                        "load", kind=target.kind, artifact=target.artifact, threads=options.threads
+                    )
+                    results[target.label]["load_seconds"] = reply["seconds"]
+                    raw = reply.get("specs")
+                    specs[target.label] = None if raw is None else [TensorSpec.from_dict(s) for s in raw]
+                    runs = []
+                    for i, inputs in enumerate(sample_files):
+                        out = directory / f"{target.label}-{i}.npz".replace("/", "_")
+                        reply = worker.call("run", inputs=inputs, outputs=str(out))
+                        if i == 0:
+                            results[target.label]["first_run_seconds"] = reply["seconds"]
+                        with np.load(out, allow_pickle=False) as data:
+                            runs.append([data[str(k)] for k in range(len(data.files))])
+                    outputs[target.label] = runs
+                    if options.warmup:
+                        worker.call("time", inputs=sample_files[0], runs=options.warmup)
+                except WorkerError as exc:
+                    errors[target.label] = str(exc)
+            live = [t for t in targets if t.label not in errors]
+            per_round = max(1, math.ceil(options.runs / max(options.rounds, 1)))
+            times: dict[str, list[float]] = {t.label: [] for t in live}
+            for _ in range(max(options.rounds, 1)):
+                for target in list(live):
+                    try:
+                        times[target.label] += workers[target.label].call(
+                            "time", inputs=sample_files[0], runs=per_round
+                        )["times"]
+                    except WorkerError as exc:
+                        errors[target.label] = str(exc)
+                        live.remove(target)
+            peaks = {}
+            for target in live:
+                try:
+                    peaks[target.label] = workers[target.label].call("memory")["bytes"]
+                except WorkerError as exc:
+                    errors[target.label] = str(exc)
+        finally:
+            for worker in workers.values():
+                worker.close()
+        baselines = _baselines({(t.python, t.kind) for t in targets if t.label in peaks}, options)
+
+    final = []
+    for target in targets:
+        info = results[target.label]
+        peak = peaks.get(target.label) if target.label not in errors else None
+        baseline = baselines.get((target.python, target.kind))
+        final.append(
+            RuntimeResult(
+                label=target.label,
+                kind=target.kind,
+                artifact=target.artifact,
+                size_bytes=os.path.getsize(target.artifact) if os.path.isfile(target.artifact) else None,
+                load_seconds=info.get("load_seconds"),
+                first_run_seconds=info.get("first_run_seconds"),
+                latency=Latency.of(times[target.label])
+                if target.label not in errors and times.get(target.label)
+                else None,
+                peak_memory_bytes=None if peak is None or baseline is None else max(peak - baseline, 0),
+                error=errors.get(target.label),
+            )
+        )
+    return Measurement(final, outputs, specs)
+
+
+def _baselines(groups: set[tuple[str, str]], options: HarnessOptions) -> dict[tuple[str, str], int]:
+    """Peak memory of a worker that imported the runtime and loaded nothing."""
+    found = {}
+    for python, kind in groups:
+        worker = _Worker(python, options)
+        try:
+            worker.call("import", kind=kind)
+            found[(python, kind)] = worker.call("memory")["bytes"]
+        except WorkerError:
+            pass
+        finally:
+            worker.close()
+    return found

@@ -1,0 +1,195 @@
+"""Results of a validation as frozen dataclasses that round-trip through JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # numpy dtype name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TensorSpec:
+        return cls(data["name"], tuple(data["shape"]), data["dtype"])
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Seconds per inference over ``runs`` timed runs."""
+
+    p50: float
+    p90: float
+    min: float
+    mean: float
+    runs: int
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> Latency:
+        ordered = sorted(samples)
+
+        def quantile(q: float) -> float:
+            position = q * (len(ordered) - 1)
+            low = int(position)
+            high = min(low + 1, len(ordered) - 1)
+            return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+        return cls(quantile(0.5), quantile(0.9), ordered[0], sum(ordered) / len(ordered), len(ordered))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p50": self.p50, "p90": self.p90, "min": self.min, "mean": self.mean, "runs": self.runs}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Latency:
+        return cls(data["p50"], data["p90"], data["min"], data["mean"], data["runs"])
+
+
+@dataclass(frozen=True)
+class RuntimeResult:
+    """One artifact in one runtime: how it loaded, ran and used memory, or why it could not."""
+
+    label: str
+    kind: str
+    artifact: str
+    size_bytes: int | None = None
+    load_seconds: float | None = None
+    first_run_seconds: float | None = None
+    latency: Latency | None = None
+    peak_memory_bytes: int | None = None  # VmHWM of the worker minus a worker that only imported the runtime
+    planned_arena_bytes: int | None = None
+    error: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "artifact": self.artifact,
+            "size_bytes": self.size_bytes,
+            "load_seconds": self.load_seconds,
+            "first_run_seconds": self.first_run_seconds,
+            "latency": None if self.latency is None else self.latency.to_dict(),
+            "peak_memory_bytes": self.peak_memory_bytes,
+            "planned_arena_bytes": self.planned_arena_bytes,
+            "error": self.error,
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RuntimeResult:
+        latency = data.get("latency")
+        return cls(
+            data["label"],
+            data["kind"],
+            data["artifact"],
+            data.get("size_bytes"),
+            data.get("load_seconds"),
+            data.get("first_run_seconds"),
+            None if latency is None else Latency.from_dict(latency),
+            data.get("peak_memory_bytes"),
+            data.get("planned_arena_bytes"),
+            data.get("error"),
+            dict(data.get("details", {})),
+        )
+
+
+@dataclass(frozen=True)
+class OutputComparison:
+    """One output of a candidate against the reference, over every input sample."""
+
+    name: str
+    max_abs_error: float
+    mean_abs_error: float
+    max_rel_error: float  # max_abs_error / max |reference|
+    cosine: float
+    top1_agreement: float | None = None
+    top5_agreement: float | None = None
+    nan_count: int = 0
+    passed: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutputComparison:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    label: str
+    outputs: tuple[OutputComparison, ...] = ()
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(o.passed for o in self.outputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "outputs": [o.to_dict() for o in self.outputs],
+            "error": self.error,
+            "passed": self.passed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        return cls(
+            data["label"], tuple(OutputComparison.from_dict(o) for o in data["outputs"]), data.get("error")
+        )
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    reference: str
+    runtimes: tuple[RuntimeResult, ...]
+    comparisons: tuple[Comparison, ...]
+    passed: bool
+    reasons: tuple[str, ...] = ()  # why it failed, or what needs attention
+    inputs: str = ""
+    tolerances: Mapping[str, float] = field(default_factory=dict)
+    budgets: Mapping[str, float] = field(default_factory=dict)
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    command: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": REPORT_VERSION,
+            "reference": self.reference,
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "runtimes": [r.to_dict() for r in self.runtimes],
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "inputs": self.inputs,
+            "tolerances": dict(self.tolerances),
+            "budgets": dict(self.budgets),
+            "environment": dict(self.environment),
+            "command": self.command,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ValidationReport:
+        if data.get("version") != REPORT_VERSION:
+            raise ValueError(f"unsupported validation report version {data.get('version')!r}")
+        return cls(
+            data["reference"],
+            tuple(RuntimeResult.from_dict(r) for r in data["runtimes"]),
+            tuple(Comparison.from_dict(c) for c in data["comparisons"]),
+            data["passed"],
+            tuple(data.get("reasons", ())),
+            data.get("inputs", ""),
+            dict(data.get("tolerances", {})),
+            dict(data.get("budgets", {})),
+            dict(data.get("environment", {})),
+            data.get("command", ""),
+        )

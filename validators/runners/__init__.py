@@ -1,0 +1,75 @@
+"""One runner per runtime, behind one small protocol over numpy arrays.
+
+A runner loads an artifact, says what inputs it declares (if it does), runs, and closes. It
+never times itself: ``validators.harness`` does all measuring. Runners import their runtime
+lazily, inside the worker process that uses them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from validators.model import TensorSpec
+
+
+class Runner(Protocol):
+    def load(self, artifact: str, threads: int) -> None: ...
+
+    def input_specs(self) -> list[TensorSpec] | None:
+        """What the artifact declares about its inputs; None when it declares nothing."""
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Outputs flattened in order (pytree order for nested outputs)."""
+
+    def close(self) -> None: ...
+
+
+RUNNERS = {
+    "eager": "validators.runners.eager:EagerRunner",
+    "torchscript": "validators.runners.torchscript:TorchScriptRunner",
+    "lite": "validators.runners.lite:LiteRunner",
+    "executorch": "validators.runners.executorch:ExecuTorchRunner",
+    "tflite": "validators.runners.tflite:TFLiteRunner",
+}
+
+# What a worker imports to measure a runtime's own memory (the baseline subtracted from peaks).
+RUNTIME_MODULES = {
+    "eager": "torch",
+    "torchscript": "torch",
+    "lite": "torch",
+    "executorch": "executorch.runtime",
+    "tflite": "ai_edge_litert.interpreter",
+}
+
+_SUFFIXES = {".pt": "torchscript", ".ptl": "lite", ".pte": "executorch", ".tflite": "tflite"}
+
+
+def kind_for(artifact: str) -> str:
+    """The runtime for an artifact: by file suffix, or ``eager`` for ``pkg.module:factory``."""
+    suffix = Path(artifact).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if ":" in artifact:
+        return "eager"
+    raise ValueError(f"{artifact}: not a .pt, .ptl, .pte or .tflite file, nor a pkg.module:factory")
+
+
+def create(kind: str) -> Runner:
+    module_name, _, class_name = RUNNERS[kind].partition(":")
+    runner: Runner = getattr(importlib.import_module(module_name), class_name)()
+    return runner
+
+
+def flatten(value: object) -> list[np.ndarray]:
+    """Tensors (torch or numpy) in a nested output, in pytree order, as numpy arrays."""
+    if isinstance(value, (list, tuple)):
+        return [array for item in value for array in flatten(item)]
+    if isinstance(value, dict):
+        return [array for key in value for array in flatten(value[key])]
+    if hasattr(value, "detach"):
+        return [value.detach().cpu().numpy()]
+    return [np.asarray(value)]

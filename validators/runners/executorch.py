@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import numpy as np
+
+from validators.model import TensorSpec
+
+# ExecuTorch ScalarType codes to numpy dtype names.
+_DTYPES = {
+    0: "uint8",
+    1: "int8",
+    2: "int16",
+    3: "int32",
+    4: "int64",
+    5: "float16",
+    6: "float32",
+    7: "float64",
+    11: "bool",
+}
+
+
+class ExecuTorchRunner:
+    """An ExecuTorch program (``.pte``) through ``executorch.runtime``, method ``forward``."""
+
+    def load(self, artifact: str, threads: int) -> None:
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+        from executorch.runtime import Runtime
+
+        _unsafe_reset_threadpool(threads)  # XNNPACK's threads
+        self.program = Runtime.get().load_program(artifact)
+        self.method = self.program.load_method("forward")
+        self.meta = self.program.metadata("forward")
+
+    def input_specs(self) -> list[TensorSpec] | None:
+        specs = []
+        for i in range(self.meta.num_inputs()):
+            tensor = self.meta.input_tensor_meta(i)
+            specs.append(
+                TensorSpec(f"input_{i}", tuple(tensor.sizes()), _DTYPES.get(int(tensor.dtype()), "float32"))
+            )
+        return specs
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        outputs = self.method.execute([torch.from_numpy(np.ascontiguousarray(a)) for a in inputs])
+        return [o.numpy() if hasattr(o, "numpy") else np.asarray(o) for o in outputs]
+
+    def close(self) -> None:
+        self.method = self.program = None

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import numpy as np
+
+from validators.model import TensorSpec
+from validators.runners import flatten
+
+
+class LiteRunner:
+    """A PyTorch Mobile archive (``.ptl``) through the lite interpreter."""
+
+    def load(self, artifact: str, threads: int) -> None:
+        import torch
+        from torch.jit.mobile import _load_for_lite_interpreter
+
+        torch.set_num_threads(threads)
+        self.module = _load_for_lite_interpreter(artifact)  # a path: it cannot read buffers
+
+    def input_specs(self) -> list[TensorSpec] | None:
+        return None
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        with torch.no_grad():
+            return flatten(self.module(*(torch.from_numpy(a) for a in inputs)))
+
+    def close(self) -> None:
+        self.module = None

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import numpy as np
+
+from validators.model import TensorSpec
+from validators.runners import flatten
+
+
+class TorchScriptRunner:
+    """A TorchScript archive (``.pt``) through ``torch.jit.load``."""
+
+    def load(self, artifact: str, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.module = torch.jit.load(artifact, map_location="cpu")
+        self.module.eval()
+
+    def input_specs(self) -> list[TensorSpec] | None:
+        return None  # a TorchScript archive declares no input shapes
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        with torch.no_grad():
+            return flatten(self.module(*(torch.from_numpy(a) for a in inputs)))
+
+    def close(self) -> None:
+        self.module = None
