@@ -1,0 +1,292 @@
+"""`migrate validate` on real artifacts in real runtimes, each in its own worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import FIXTURES
+from validators.compare import compare_outputs
+from validators.model import ValidationReport
+
+MODELS = FIXTURES / "export_models"
+
+LEGACY = """
+import sys, torch
+sys.path.insert(0, ".")
+from tiny_models import make_conv, conv_inputs
+traced = torch.jit.trace(make_conv(), conv_inputs())
+torch.jit.save(traced, sys.argv[1] + "/conv.pt")
+traced._save_for_lite_interpreter(sys.argv[1] + "/conv.ptl")
+"""
+
+
+def migrate(*args: str, cwd: Path = MODELS) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "migrate", *args], cwd=cwd, capture_output=True, text=True, timeout=900
+    )
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The legacy .pt/.ptl (traced, as the app's pipeline made them), the .pte, a wrong .pte."""
+    out = tmp_path_factory.mktemp("validate")
+    subprocess.run(
+        [sys.executable, "-c", LEGACY, str(out)], cwd=MODELS, check=True, capture_output=True, timeout=300
+    )
+    for factory, name in (("make_conv", "conv.pte"), ("make_conv_other_weights", "wrong.pte")):
+        done = migrate(
+            "export", f"tiny_models:{factory}", "--inputs", "tiny_models:conv_inputs", "-o", str(out / name)
+        )
+        assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def validated(artifacts: Path) -> tuple[subprocess.CompletedProcess[str], dict, str]:
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--reference",
+        str(artifacts / "conv.ptl"),
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--candidate",
+        str(artifacts / "conv.pt"),
+        "--artifacts",
+        str(artifacts),
+        "--runs",
+        "12",
+        "--report-json",
+        str(artifacts / "report.json"),
+        "--report-md",
+        str(artifacts / "report.md"),
+    )
+    return done, json.loads((artifacts / "report.json").read_text()), (artifacts / "report.md").read_text()
+
+
+def test_old_new_and_tflite_side_by_side_pass(validated: tuple) -> None:
+    done, report, _ = validated
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report["passed"] and report["reasons"] == []
+    kinds = {r["label"]: r["kind"] for r in report["runtimes"]}
+    assert kinds == {
+        "eager": "eager",
+        "PyTorch Mobile .ptl": "lite",
+        "ExecuTorch .pte": "executorch",
+        "TorchScript .pt": "torchscript",
+        "TFLite": "tflite",
+    }
+    for runtime in report["runtimes"]:
+        assert runtime["error"] is None
+        latency = runtime["latency"]
+        assert latency["runs"] >= 12 and latency["min"] <= latency["p50"] <= latency["p90"]
+        assert runtime["load_seconds"] > 0 and runtime["first_run_seconds"] > 0
+        assert runtime["peak_memory_bytes"] is not None
+
+
+def test_report_numbers_agree_with_an_independent_measurement(validated: tuple, artifacts: Path) -> None:
+    """Same seeded inputs, run here directly: the max errors and sizes must be the report's."""
+    from executorch.runtime import Runtime
+
+    from migrate.manifest import inspect_pte
+
+    _, report, _ = validated
+    rng = np.random.default_rng(0)
+    samples = [rng.standard_normal((1, 3, 16, 16)).astype(np.float32) for _ in range(3)]
+    sys.path.insert(0, str(MODELS))
+    from tiny_models import make_conv
+
+    model = make_conv()
+    method = Runtime.get().load_program(artifacts / "conv.pte").load_method("forward")
+    with torch.no_grad():
+        errors = [
+            float((method.execute([torch.from_numpy(s)])[0] - model(torch.from_numpy(s))).abs().max())
+            for s in samples
+        ]
+    comparison = next(c for c in report["comparisons"] if c["label"] == "ExecuTorch .pte")
+    assert comparison["outputs"][0]["max_abs_error"] == pytest.approx(max(errors), abs=1e-12)
+    pte = next(r for r in report["runtimes"] if r["label"] == "ExecuTorch .pte")
+    assert pte["size_bytes"] == (artifacts / "conv.pte").stat().st_size
+    assert pte["planned_arena_bytes"] == inspect_pte(artifacts / "conv.pte").methods[0].planned_arena_bytes
+
+
+def test_json_report_round_trips(validated: tuple) -> None:
+    _, report, _ = validated
+    assert ValidationReport.from_dict(report).to_dict() == report
+
+
+def test_markdown_leads_with_the_verdict(validated: tuple) -> None:
+    _, _, markdown = validated
+    lines = markdown.splitlines()
+    assert lines[0] == "## executorch-migrate validation"
+    assert lines[2].startswith("✅ **PASS**")
+    assert "```mermaid" in lines and "xychart-beta" in lines
+    assert lines.index("```mermaid") > lines.index(
+        "| Runtime | p50 | p90 | Load | First run | Peak memory | Planned arena | Size | Max abs error | Status |"
+    )
+
+
+def test_a_pte_with_other_weights_fails_with_its_errors(artifacts: Path) -> None:
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "wrong.pte"),
+        "--no-tflite",
+        "--runs",
+        "3",
+        "--report-json",
+        str(artifacts / "wrong.json"),
+    )
+    assert done.returncode == 1, done.stderr
+    report = json.loads((artifacts / "wrong.json").read_text())
+    assert not report["passed"]
+    (comparison,) = report["comparisons"]
+    assert comparison["passed"] is False and comparison["outputs"][0]["max_abs_error"] > 1e-2
+    assert report["reasons"][0].startswith("ExecuTorch .pte outputs differ from eager: max abs error")
+
+
+def test_budgets_fail_the_verdict(artifacts: Path) -> None:
+    done = migrate(
+        "validate",
+        "--reference",
+        str(artifacts / "conv.pte"),
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--no-tflite",
+        "--runs",
+        "3",
+        "--max-latency-ratio",
+        "0.000001",
+        "--max-memory-mb",
+        "0.000001",
+        "--report-json",
+        str(artifacts / "budget.json"),
+    )
+    assert done.returncode == 1
+    reasons = json.loads((artifacts / "budget.json").read_text())["reasons"]
+    assert any("over the 1e-06x budget" in r for r in reasons) and any("MiB budget" in r for r in reasons)
+
+
+def test_a_runtime_that_crashes_is_a_row_and_the_others_report(artifacts: Path, tmp_path: Path) -> None:
+    crashing = tmp_path / "crashing-python"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--reference",
+        str(artifacts / "conv.pt"),
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--no-tflite",
+        "--runs",
+        "3",
+        "--legacy-python",
+        str(crashing),
+        "--report-json",
+        str(tmp_path / "crash.json"),
+    )
+    report = json.loads((tmp_path / "crash.json").read_text())
+    legacy = next(r for r in report["runtimes"] if r["kind"] == "torchscript")
+    assert legacy["error"].startswith("the runtime crashed (killed by signal 11)")
+    pte = next(r for r in report["runtimes"] if r["kind"] == "executorch")
+    assert pte["error"] is None and pte["latency"] is not None
+    assert (
+        done.returncode == 0
+    )  # the reference artifact is not a candidate: it needs attention, not a failure
+
+
+def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None:
+    done = migrate(
+        "validate",
+        "--reference",
+        str(artifacts / "conv.pt"),
+        "--candidate",
+        str(artifacts / "conv.ptl"),
+        "--no-tflite",
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("migrate: error: no artifact declares its input shapes")
+    )
+
+
+def test_mismatched_inputs_are_rows_with_reasons(artifacts: Path, tmp_path: Path) -> None:
+    inputs = tmp_path / "wrong-shape.npz"
+    np.savez(inputs, x=np.zeros((2, 1, 3, 8, 8), dtype=np.float32))
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--no-tflite",
+        "--inputs",
+        str(inputs),
+        "--runs",
+        "2",
+        "--report-json",
+        str(tmp_path / "r.json"),
+    )
+    assert done.returncode == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    pte = next(r for r in report["runtimes"] if r["kind"] == "executorch")
+    assert pte["error"] and "did not run" in report["reasons"][0]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "passed", "nan"),
+    [
+        (np.array([[1.0, 2.0, 3.0, 4.0, 5.0]]), True, 0),
+        (np.array([[1.0, 2.0, 3.0, 4.0, np.nan]]), False, 1),
+        (np.array([[5.0, 2.0, 3.0, 4.0, 1.0]]), False, 0),
+    ],
+)
+def test_compare_outputs(candidate: np.ndarray, passed: bool, nan: int) -> None:
+    reference = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    comparison = compare_outputs("c", [[reference]], [[candidate]], atol=1e-6, rtol=0)
+    (output,) = comparison.outputs
+    assert output.passed is passed and output.nan_count == nan
+    if not nan and not passed:
+        assert output.top1_agreement == 0.0 and output.top5_agreement == 1.0 and output.max_abs_error == 4.0
+
+
+def test_compare_reports_shape_mismatch() -> None:
+    comparison = compare_outputs("c", [[np.zeros((1, 5))]], [[np.zeros((1, 4))]], 1e-6, 0)
+    assert not comparison.passed and "shaped (1, 4)" in (comparison.error or "")
+
+
+def test_constrained_profile_pins_one_core(artifacts: Path, tmp_path: Path) -> None:
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--no-tflite",
+        "--runs",
+        "3",
+        "--profile",
+        "constrained",
+        "--report-json",
+        str(tmp_path / "c.json"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["environment"]["profile"].startswith("constrained")
+    assert all(r["error"] is None for r in report["runtimes"])
+    assert os.cpu_count()
