@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-all
+# torch 2.12.1 runs the .ptl files optimize_for_mobile wrote (torch 2.13 cannot load their
+# prepacked:: ops). It is a CUDA build from the registry: about 5 GB, but it runs on CPU.
+LEGACY := .venv-legacy
+LEGACY_STAMP := $(LEGACY)/.installed
 # torch is pinned in pyproject.toml: an unpinned torch would pull a multi-GB CUDA build.
 
-.PHONY: install demo test bench lint clean
+.PHONY: install legacy-env demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +19,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(LEGACY_STAMP):
+	@test -x $(LEGACY)/bin/python || $(PYTHON) -m venv $(LEGACY)
+	$(LEGACY)/bin/python -m pip install --quiet torch==2.12.1 numpy
+	@touch $(LEGACY_STAMP)
+
+legacy-env: $(LEGACY_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP)
+test: $(STAMP) $(LEGACY_STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -409,6 +409,8 @@ def validate_command(
     from migrate.reports.validation import render_console, render_json, render_markdown
     from validators.harness import HarnessOptions
 
+    if legacy_python is None:
+        legacy_python = api.resolve_config([Path.cwd()]).legacy_python
     options = validation.ValidateOptions(
         model=model,
         reference=reference,

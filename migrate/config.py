@@ -9,6 +9,7 @@ per-file-ignores = { "tests/*" = ["MIG4"] }
 max-file-size-mb = 10
 respect-gitignore = true
 cache-dir = ".migrate_cache"
+legacy-python = ".venv-legacy/bin/python"   # for .pt / .ptl that torch 2.13 cannot load
 ```
 """
 
@@ -34,6 +35,7 @@ _KEYS = {
     "max-file-size-mb",
     "respect-gitignore",
     "cache-dir",
+    "legacy-python",
 }
 
 
@@ -48,6 +50,7 @@ class Config:
     max_file_size_mb: float = 10.0
     respect_gitignore: bool = True
     cache_dir: Path = field(default=Path(".migrate_cache"))
+    legacy_python: str | None = None
 
 
 def find_config(start: Path) -> Path | None:
@@ -88,6 +91,7 @@ def load_config(path: Path | None, default_base: Path) -> Config:
         max_file_size_mb=float(table.get("max-file-size-mb", 10.0)),
         respect_gitignore=bool(table.get("respect-gitignore", True)),
         cache_dir=base / str(table.get("cache-dir", ".migrate_cache")),
+        legacy_python=None if "legacy-python" not in table else str(base / str(table["legacy-python"])),
     )
 
 

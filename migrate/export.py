@@ -301,7 +301,10 @@ def _legacy_source(path: Path, inputs: str | None, input_shapes: Sequence[InputS
     try:
         scripted = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
-        raise ExportError(f"{path}: {_archive_problem(exc)}") from None
+        from validators.runners import holds_prepacked_ops
+
+        problem = _archive_problem(exc, holds_prepacked_ops(str(path)))
+        raise ExportError(f"{path}: {problem}") from None
     examples = _example_inputs(inputs, input_shapes, default=None, entry=str(path))
     if isinstance(examples, dict):
         examples = examples.get("forward", ())
@@ -309,9 +312,9 @@ def _legacy_source(path: Path, inputs: str | None, input_shapes: Sequence[InputS
     return _Source(str(path), {"forward": (scripted, examples)}, {"forward": names}, notes)
 
 
-def _archive_problem(exc: Exception) -> str:
+def _archive_problem(exc: Exception, prepacked: bool) -> str:
     text = str(exc)
-    if "prepacked::" in text or "xnnpack" in text.lower():
+    if prepacked or "prepacked::" in text:
         return (
             "the archive holds prepacked:: XNNPACK ops from optimize_for_mobile, which torch 2.13 "
             "cannot load: export from the source model (`migrate apply`, then `migrate export "

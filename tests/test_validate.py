@@ -290,3 +290,73 @@ def test_constrained_profile_pins_one_core(artifacts: Path, tmp_path: Path) -> N
     assert report["environment"]["profile"].startswith("constrained")
     assert all(r["error"] is None for r in report["runtimes"])
     assert os.cpu_count()
+
+
+LEGACY_PYTHON = Path(__file__).resolve().parent.parent / ".venv-legacy" / "bin" / "python"
+
+MOBILE = """
+import sys, torch
+from torch.utils.mobile_optimizer import optimize_for_mobile
+sys.path.insert(0, ".")
+from tiny_models import make_conv, conv_inputs
+optimize_for_mobile(torch.jit.trace(make_conv(), conv_inputs()))._save_for_lite_interpreter(sys.argv[1])
+"""
+
+
+@pytest.fixture(scope="session")
+def mobile_ptl(artifacts: Path) -> Path:
+    """A real optimize_for_mobile .ptl, made by torch 2.12.1 in the legacy environment."""
+    assert LEGACY_PYTHON.exists(), "run `make legacy-env` (make test builds it)"
+    path = artifacts / "conv_mobile.ptl"
+    subprocess.run(
+        [str(LEGACY_PYTHON), "-c", MOBILE, str(path)],
+        cwd=MODELS,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return path
+
+
+def test_an_optimize_for_mobile_ptl_needs_the_legacy_interpreter(
+    mobile_ptl: Path, artifacts: Path, tmp_path: Path
+) -> None:
+    common = [
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--reference",
+        str(mobile_ptl),
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--no-tflite",
+        "--runs",
+        "3",
+    ]
+    without = migrate(*common, "--report-json", str(tmp_path / "without.json"))
+    lite = next(
+        r for r in json.loads((tmp_path / "without.json").read_text())["runtimes"] if r["kind"] == "lite"
+    )
+    assert (
+        "prepacked:: XNNPACK ops from optimize_for_mobile" in lite["error"]
+        and "--legacy-python" in lite["error"]
+    )
+    assert without.returncode == 0  # the .pte passes; the shipped artifact is reported as needing attention
+    with_legacy = migrate(
+        *common, "--legacy-python", str(LEGACY_PYTHON), "--report-json", str(tmp_path / "with.json")
+    )
+    assert with_legacy.returncode == 0, with_legacy.stdout + with_legacy.stderr
+    report = json.loads((tmp_path / "with.json").read_text())
+    lite = next(r for r in report["runtimes"] if r["kind"] == "lite")
+    assert lite["error"] is None and lite["latency"] is not None
+    comparison = next(c for c in report["comparisons"] if c["label"] == lite["label"])
+    assert comparison["passed"] and comparison["outputs"][0]["max_abs_error"] < 1e-4
+
+
+def test_export_explains_an_optimize_for_mobile_archive(mobile_ptl: Path, tmp_path: Path) -> None:
+    done = migrate("export", str(mobile_ptl), "--input-shape", "x=1x3x16x16", "-o", str(tmp_path / "m.pte"))
+    assert done.returncode == 2
+    assert (
+        "prepacked:: XNNPACK ops from optimize_for_mobile" in done.stderr
+        and not (tmp_path / "m.pte").exists()
+    )

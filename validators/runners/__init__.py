@@ -73,3 +73,33 @@ def flatten(value: object) -> list[np.ndarray]:
     if hasattr(value, "detach"):
         return [value.detach().cpu().numpy()]
     return [np.asarray(value)]
+
+
+PREPACKED_HINT = (
+    "holds prepacked:: XNNPACK ops from optimize_for_mobile, which this torch cannot load: run it "
+    "in a legacy interpreter with --legacy-python (or legacy-python in [tool.migrate]; "
+    "`make legacy-env` builds .venv-legacy with torch 2.12.1)"
+)
+
+
+def explain_load_failure(exc: Exception, artifact: str) -> Exception:
+    """One line for the failure every optimize_for_mobile archive hits on torch 2.13 (whose
+    own message can be an internal assert that names nothing)."""
+    if "prepacked::" in str(exc) or holds_prepacked_ops(artifact):
+        return RuntimeError(PREPACKED_HINT)
+    return exc
+
+
+def holds_prepacked_ops(artifact: str) -> bool:
+    """Does a TorchScript / lite archive (a zip) mention XNNPACK's prepacked:: ops?"""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(artifact) as archive:
+            return any(
+                b"prepacked" in archive.read(member)
+                for member in archive.namelist()
+                if member.endswith((".pkl", ".py")) and archive.getinfo(member).file_size < 64 * 2**20
+            )
+    except (OSError, zipfile.BadZipFile, RuntimeError):
+        return False

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from validators.model import TensorSpec
-from validators.runners import flatten
+from validators.runners import explain_load_failure, flatten
 
 
 class LiteRunner:
@@ -14,7 +14,10 @@ class LiteRunner:
         from torch.jit.mobile import _load_for_lite_interpreter
 
         torch.set_num_threads(threads)
-        self.module = _load_for_lite_interpreter(artifact)  # a path: it cannot read buffers
+        try:
+            self.module = _load_for_lite_interpreter(artifact)  # a path: it cannot read buffers
+        except Exception as exc:
+            raise explain_load_failure(exc, artifact) from None
 
     def input_specs(self) -> list[TensorSpec] | None:
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from validators.model import TensorSpec
-from validators.runners import flatten
+from validators.runners import explain_load_failure, flatten
 
 
 class TorchScriptRunner:
@@ -13,7 +13,10 @@ class TorchScriptRunner:
         import torch
 
         torch.set_num_threads(threads)
-        self.module = torch.jit.load(artifact, map_location="cpu")
+        try:
+            self.module = torch.jit.load(artifact, map_location="cpu")
+        except Exception as exc:
+            raise explain_load_failure(exc, artifact) from None
         self.module.eval()
 
     def input_specs(self) -> list[TensorSpec] | None:
