@@ -352,7 +352,27 @@ def export_command(
 @click.option(
     "--runs", type=click.IntRange(min=1), default=30, show_default=True, help="Timed runs per runtime."
 )
-@click.option("--atol", type=float, default=1e-4, show_default=True)
+@click.option(
+    "--atol",
+    "atols",
+    multiple=True,
+    default=["1e-4"],
+    show_default=True,
+    help="Absolute tolerance; NAME=VALUE sets one output's (e.g. output_1=1e-2).",
+)
+@click.option(
+    "--method",
+    default="forward",
+    show_default=True,
+    help="The entry point of a multi-method program to validate.",
+)
+@click.option(
+    "--tflite-layout",
+    type=click.Choice(["nchw", "nhwc"]),
+    default="nchw",
+    show_default=True,
+    help="nhwc: the TFLite baseline takes NHWC tensors (converted from TensorFlow); a declared adapter.",
+)
 @click.option("--rtol", type=float, default=0.0, show_default=True)
 @click.option(
     "--max-latency-ratio", type=float, help="Fail when a candidate's p50 exceeds this times the baseline's."
@@ -391,7 +411,9 @@ def validate_command(
     samples: int,
     threads: int,
     runs: int,
-    atol: float,
+    atols: tuple[str, ...],
+    method: str,
+    tflite_layout: str,
     rtol: float,
     max_latency_ratio: float | None,
     latency_baseline: str,
@@ -411,6 +433,7 @@ def validate_command(
 
     if legacy_python is None:
         legacy_python = api.resolve_config([Path.cwd()]).legacy_python
+    default_atol, per_output = _tolerances(atols)
     options = validation.ValidateOptions(
         model=model,
         reference=reference,
@@ -420,7 +443,10 @@ def validate_command(
         no_tflite=no_tflite,
         inputs=inputs,
         samples=samples,
-        atol=atol,
+        atol=default_atol,
+        atol_per_output=per_output,
+        method=method,
+        tflite_layout=tflite_layout,
         rtol=rtol,
         max_latency_ratio=max_latency_ratio,
         latency_baseline=latency_baseline,
@@ -440,6 +466,20 @@ def validate_command(
         write_text_atomic(report_md, render_markdown(report))
     click.echo(render_console(report), nl=False)
     sys.exit(0 if report.passed else 1)
+
+
+def _tolerances(values: Sequence[str]) -> tuple[float, dict[str, float]]:
+    default, per_output = 1e-4, {}
+    for value in values:
+        name, _, number = value.rpartition("=")
+        try:
+            if name:
+                per_output[name] = float(number)
+            else:
+                default = float(number)
+        except ValueError:
+            raise UsageError(f"--atol {value!r}: expected a number or NAME=NUMBER") from None
+    return default, per_output
 
 
 @main.command("inspect")

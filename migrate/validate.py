@@ -13,7 +13,7 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -46,7 +46,10 @@ class ValidateOptions:
     inputs: Path | None = None
     samples: int = 3
     atol: float = 1e-4
+    atol_per_output: Mapping[str, float] = field(default_factory=dict)  # e.g. {"output_1": 1e-2}
     rtol: float = 0.0
+    method: str = "forward"  # which entry point of a multi-method program to validate
+    tflite_layout: str = "nchw"  # "nhwc": the TFLite baseline takes NHWC (a declared adapter)
     max_latency_ratio: float | None = None
     latency_baseline: str = "reference"  # or "tflite"
     max_memory_mb: float | None = None
@@ -88,6 +91,7 @@ def validate(
                 measured.outputs[target.label],
                 options.atol,
                 options.rtol,
+                options.atol_per_output,
             )
             comparisons.append(comparison)
             if not comparison.passed:
@@ -107,7 +111,11 @@ def validate(
         passed=not reasons,
         reasons=tuple(reasons),
         inputs=described,
-        tolerances={"atol": options.atol, "rtol": options.rtol},
+        tolerances={
+            "atol": options.atol,
+            "rtol": options.rtol,
+            **{f"atol[{name}]": value for name, value in options.atol_per_output.items()},
+        },
         budgets={
             k: v
             for k, v in {
@@ -150,9 +158,9 @@ def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> list[
             if options.legacy_python and kind in {"torchscript", "lite"}
             else sys.executable
         )
-        targets.append(
-            Target(label, kind, os.path.abspath(artifact) if ":" not in artifact else artifact, python)
-        )
+        layout = options.tflite_layout if kind == "tflite" else "nchw"
+        path = os.path.abspath(artifact) if ":" not in artifact else artifact
+        targets.append(Target(label, kind, path, python, options.method, layout))
     return targets
 
 
@@ -162,7 +170,7 @@ def _candidate_labels(options: ValidateOptions, targets: Sequence[Target]) -> se
 
 
 def _tflite_baseline(options: ValidateOptions, progress: Callable[[str], None]) -> Path | None:
-    if options.no_tflite:
+    if options.no_tflite or options.method != "forward":  # a TFLite baseline has one signature
         return None
     if options.tflite is not None:
         return options.tflite
@@ -230,8 +238,12 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
             raise UsageError(f"{options.inputs}: not a readable .npz of arrays: {exc}") from None
         count = arrays[0].shape[0]
         return [[a[i] for a in arrays] for i in range(count)], f"{count} samples from {options.inputs}"
-    specs = load_specs([t for t in targets if t.kind in {"executorch", "tflite", "eager"}], options.harness)
-    declared = next((s for s in specs.values() if s), None)
+    # Artifacts declare exactly what they take; a factory module's example_inputs() is the
+    # fallback, and only describes forward.
+    order = ["executorch", "tflite"] + (["eager"] if options.method == "forward" else [])
+    ranked = sorted((t for t in targets if t.kind in order), key=lambda t: order.index(t.kind))
+    specs = load_specs(ranked, options.harness)
+    declared = next((specs[t.label] for t in ranked if specs.get(t.label)), None)
     if declared is None:
         raise UsageError(
             "no artifact declares its input shapes (.pt / .ptl do not): give --inputs file.npz, "

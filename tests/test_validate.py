@@ -360,3 +360,100 @@ def test_export_explains_an_optimize_for_mobile_archive(mobile_ptl: Path, tmp_pa
         "prepacked:: XNNPACK ops from optimize_for_mobile" in done.stderr
         and not (tmp_path / "m.pte").exists()
     )
+
+
+def test_a_chosen_method_of_a_multi_method_program(artifacts: Path, tmp_path: Path) -> None:
+    program = artifacts / "streaming.pte"
+    done = migrate(
+        "export",
+        "tiny_models:make_streaming",
+        "--inputs",
+        "tiny_models:streaming_inputs",
+        "--method",
+        "step",
+        "-o",
+        str(program),
+    )
+    assert done.returncode == 0, done.stderr
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_streaming",
+        "--candidate",
+        str(program),
+        "--method",
+        "step",
+        "--runs",
+        "3",
+        "--report-json",
+        str(tmp_path / "step.json"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "step.json").read_text())
+    assert [r["kind"] for r in report["runtimes"]] == ["eager", "executorch"]  # no TFLite: one signature
+    assert len(report["comparisons"][0]["outputs"]) == 2  # logits and the new state
+
+
+def test_per_output_tolerance(artifacts: Path, tmp_path: Path) -> None:
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "wrong.pte"),
+        "--no-tflite",
+        "--runs",
+        "2",
+        "--atol",
+        "1e-4",
+        "--atol",
+        "output_0=100",
+        "--report-json",
+        str(tmp_path / "t.json"),
+    )
+    assert done.returncode == 0, done.stdout
+    assert json.loads((tmp_path / "t.json").read_text())["tolerances"] == {
+        "atol": 1e-4,
+        "rtol": 0.0,
+        "atol[output_0]": 100.0,
+    }
+
+
+NHWC = """
+import sys, litert_torch
+sys.path.insert(0, ".")
+from tiny_models import make_conv, conv_inputs
+(image,) = conv_inputs()
+model = litert_torch.to_channel_last_io(make_conv(), args=[0])
+litert_torch.convert(model, (image.permute(0, 2, 3, 1),)).export(sys.argv[1])
+"""
+
+
+def test_an_nhwc_tflite_baseline_through_a_declared_adapter(artifacts: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "nhwc.tflite"
+    subprocess.run(
+        [sys.executable, "-c", NHWC, str(baseline)], cwd=MODELS, check=True, capture_output=True, timeout=600
+    )
+    common = [
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--tflite",
+        str(baseline),
+        "--runs",
+        "2",
+    ]
+    declared = migrate(*common, "--tflite-layout", "nhwc", "--report-json", str(tmp_path / "nhwc.json"))
+    assert declared.returncode == 0, declared.stdout + declared.stderr
+    tflite = next(
+        c for c in json.loads((tmp_path / "nhwc.json").read_text())["comparisons"] if c["label"] == "TFLite"
+    )
+    assert tflite["passed"]
+    undeclared = migrate(*common, "--report-json", str(tmp_path / "nchw.json"))
+    row = next(
+        r for r in json.loads((tmp_path / "nchw.json").read_text())["runtimes"] if r["kind"] == "tflite"
+    )
+    assert row["error"] is not None  # never a silent reshape: NCHW data does not fit an NHWC input
+    assert undeclared.returncode == 0  # the baseline is not a candidate

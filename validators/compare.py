@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -12,7 +12,12 @@ Samples = Sequence[Sequence[np.ndarray]]  # per input sample, the flattened outp
 
 
 def compare_outputs(
-    label: str, reference: Samples, candidate: Samples, atol: float, rtol: float
+    label: str,
+    reference: Samples,
+    candidate: Samples,
+    atol: float,
+    rtol: float,
+    atol_per_output: Mapping[str, float] | None = None,
 ) -> Comparison:
     """Per output, over every sample: errors, cosine, and top-k agreement for classifier-shaped
     outputs (2-D, at least 5 classes: top-1 = same argmax, top-5 = the reference's argmax is
@@ -29,7 +34,8 @@ def compare_outputs(
             return Comparison(
                 label, error=f"output {index} is shaped {got[0].shape}, the reference {ref[0].shape}"
             )
-        outputs.append(_compare(f"output_{index}", ref, got, atol, rtol))
+        name = f"output_{index}"
+        outputs.append(_compare(name, ref, got, (atol_per_output or {}).get(name, atol), rtol))
     return Comparison(label, tuple(outputs))
 
 

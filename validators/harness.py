@@ -34,6 +34,8 @@ class Target:
     kind: str
     artifact: str
     python: str = sys.executable  # a legacy interpreter can host torchscript / lite workers
+    method: str = "forward"
+    layout: str = "nchw"  # "nhwc": a declared adapter for a TFLite model converted from TensorFlow
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,16 @@ def _constrain(options: HarnessOptions):  # type: ignore[no-untyped-def]
     return apply
 
 
+def _load_arguments(target: Target, options: HarnessOptions) -> dict[str, Any]:
+    return {
+        "kind": target.kind,
+        "artifact": target.artifact,
+        "threads": options.threads,
+        "method": target.method,
+        "layout": target.layout,
+    }
+
+
 def _save(directory: Path, name: str, arrays: Sequence[np.ndarray]) -> str:
     path = directory / f"{name}.npz"
     np.savez(path, **{str(i): a for i, a in enumerate(arrays)})  # type: ignore[arg-type]
@@ -136,7 +148,7 @@ def load_specs(targets: Sequence[Target], options: HarnessOptions) -> dict[str, 
     for target in targets:
         worker = _Worker(target.python, options)
         try:
-            reply = worker.call("load", kind=target.kind, artifact=target.artifact, threads=options.threads)
+            reply = worker.call("load", **_load_arguments(target, options))
             raw = reply.get("specs")
             specs[target.label] = None if raw is None else [TensorSpec.from_dict(s) for s in raw]
         except WorkerError:
@@ -164,9 +176,7 @@ def measure(
                 worker = workers[target.label] = _Worker(target.python, options)
                 try:
                     worker.call("import", kind=target.kind)  # so load time is the artifact's alone
-                    reply = worker.call(
-                        "load", kind=target.kind, artifact=target.artifact, threads=options.threads
-                    )
+                    reply = worker.call("load", **_load_arguments(target, options))
                     results[target.label]["load_seconds"] = reply["seconds"]
                     raw = reply.get("specs")
                     specs[target.label] = None if raw is None else [TensorSpec.from_dict(s) for s in raw]

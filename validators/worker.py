@@ -47,7 +47,12 @@ def serve() -> None:
             elif op == "load":
                 started = time.perf_counter()
                 runner = create(command["kind"])
-                runner.load(command["artifact"], command["threads"])
+                runner.load(
+                    command["artifact"],
+                    command["threads"],
+                    command.get("method", "forward"),
+                    command.get("layout", "nchw"),
+                )
                 seconds = time.perf_counter() - started
                 specs = runner.input_specs()
                 reply = {"seconds": seconds, "specs": None if specs is None else [s.to_dict() for s in specs]}

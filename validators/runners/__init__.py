@@ -17,7 +17,9 @@ from validators.model import TensorSpec
 
 
 class Runner(Protocol):
-    def load(self, artifact: str, threads: int) -> None: ...
+    def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
+        """``method``: the entry point to run (multi-method programs); ``layout``: a declared
+        adapter for a runtime whose 4-D tensors are NHWC (inputs and outputs here are NCHW)."""
 
     def input_specs(self) -> list[TensorSpec] | None:
         """What the artifact declares about its inputs; None when it declares nothing."""

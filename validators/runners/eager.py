@@ -13,7 +13,7 @@ from validators.runners import flatten
 class EagerRunner:
     """The source model, from ``pkg.module:factory`` (the working folder is importable)."""
 
-    def load(self, artifact: str, threads: int) -> None:
+    def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
         import torch
 
         torch.set_num_threads(threads)
@@ -24,6 +24,7 @@ class EagerRunner:
         target = getattr(module, attribute)
         self.model = target if isinstance(target, torch.nn.Module) else target()
         self.model.eval()
+        self.entry = getattr(self.model, method)
         examples = getattr(module, "example_inputs", None)
         self.examples = examples() if callable(examples) else None
 
@@ -39,7 +40,7 @@ class EagerRunner:
         import torch
 
         with torch.no_grad():
-            return flatten(self.model(*(torch.from_numpy(a) for a in inputs)))
+            return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
 
     def close(self) -> None:
         self.model = None

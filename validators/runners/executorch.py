@@ -19,16 +19,20 @@ _DTYPES = {
 
 
 class ExecuTorchRunner:
-    """An ExecuTorch program (``.pte``) through ``executorch.runtime``, method ``forward``."""
+    """An ExecuTorch program (``.pte``) through ``executorch.runtime``, any of its methods."""
 
-    def load(self, artifact: str, threads: int) -> None:
+    def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
         from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
         from executorch.runtime import Runtime
 
         _unsafe_reset_threadpool(threads)  # XNNPACK's threads
         self.program = Runtime.get().load_program(artifact)
-        self.method = self.program.load_method("forward")
-        self.meta = self.program.metadata("forward")
+        if method not in self.program.method_names:
+            raise ValueError(
+                f"the program has no method {method!r} (it has {', '.join(sorted(self.program.method_names))})"
+            )
+        self.method = self.program.load_method(method)
+        self.meta = self.program.metadata(method)
 
     def input_specs(self) -> list[TensorSpec] | None:
         specs = []

@@ -9,7 +9,7 @@ from validators.runners import explain_load_failure, flatten
 class LiteRunner:
     """A PyTorch Mobile archive (``.ptl``) through the lite interpreter."""
 
-    def load(self, artifact: str, threads: int) -> None:
+    def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
         import torch
         from torch.jit.mobile import _load_for_lite_interpreter
 
@@ -18,6 +18,7 @@ class LiteRunner:
             self.module = _load_for_lite_interpreter(artifact)  # a path: it cannot read buffers
         except Exception as exc:
             raise explain_load_failure(exc, artifact) from None
+        self.entry = self.module if method == "forward" else getattr(self.module, method)
 
     def input_specs(self) -> list[TensorSpec] | None:
         return None
@@ -26,7 +27,7 @@ class LiteRunner:
         import torch
 
         with torch.no_grad():
-            return flatten(self.module(*(torch.from_numpy(a) for a in inputs)))
+            return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
 
     def close(self) -> None:
         self.module = None

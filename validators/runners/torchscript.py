@@ -9,7 +9,7 @@ from validators.runners import explain_load_failure, flatten
 class TorchScriptRunner:
     """A TorchScript archive (``.pt``) through ``torch.jit.load``."""
 
-    def load(self, artifact: str, threads: int) -> None:
+    def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
         import torch
 
         torch.set_num_threads(threads)
@@ -17,6 +17,7 @@ class TorchScriptRunner:
             self.module = torch.jit.load(artifact, map_location="cpu")
         except Exception as exc:
             raise explain_load_failure(exc, artifact) from None
+        self.entry = self.module if method == "forward" else getattr(self.module, method)
         self.module.eval()
 
     def input_specs(self) -> list[TensorSpec] | None:
@@ -26,7 +27,7 @@ class TorchScriptRunner:
         import torch
 
         with torch.no_grad():
-            return flatten(self.module(*(torch.from_numpy(a) for a in inputs)))
+            return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
 
     def close(self) -> None:
         self.module = None
