@@ -87,8 +87,10 @@ class ValueTracker:
         self.function = function
         self.kinds: dict[str, Kind] = {}
         self.origins: dict[str, cst.Call] = {}
-        # The line that assigned each data-dependent scalar (where `torch._check`s can follow).
+        # The line that assigned each data-dependent scalar (where `torch._check`s can follow),
+        # and the names already bound there.
         self.origin_lines: dict[str, cst.SimpleStatementLine] = {}
+        self.bound_at_origin: dict[str, frozenset[str]] = {}
         # Parameters annotated as lists or tuples: iterating them is over a Python length.
         self.containers: set[str] = set()
         params = function.params
@@ -173,6 +175,7 @@ class ValueTracker:
             if kind is Kind.SCALAR and origin is not None and line is not None:
                 self.origins[target.value] = origin
                 self.origin_lines[target.value] = line
+                self.bound_at_origin[target.value] = frozenset(self.kinds)
             else:
                 self.origins.pop(target.value, None)
                 self.origin_lines.pop(target.value, None)

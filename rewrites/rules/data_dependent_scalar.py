@@ -4,7 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Edit, Invalid, Valid
-from rewrites.rules._helpers import entry_parameters, names_in
+from rewrites.rules._helpers import names_in
 from rewrites.rules._values import EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
@@ -44,8 +44,9 @@ class DataDependentScalar(EntryMethodRule):
 
     ## Why is this bad?
     Export turns `k` into an unbacked symbol. Slicing with it exports, but `to_edge` then fails
-    unless the bounds are declared: `torch._check(k >= 0)` and `torch._check(k <= x.shape[0])`
-    right after `k` is read. A loop bounded by it cannot be exported at all.
+    unless the bounds are declared right after `k` is read: `torch._check(k <= x.shape[0])`,
+    and `torch._check(k >= 1)` (with only `k >= 0`, a reduction over the sliced dimension still
+    failed to lower here, on the guard `k < 1`). A loop bounded by `k` cannot be exported at all.
 
     ## Example
     ```python
@@ -56,21 +57,21 @@ class DataDependentScalar(EntryMethodRule):
     Use instead:
     ```python
     k = lengths.max().item()
-    torch._check(k >= 0)
+    torch._check(k >= 1)
     torch._check(k <= x.shape[0])
     return x[:k]
     ```
 
     ## Fix safety
-    Unsafe: `torch._check` states a fact about your data; if it is false at run time the
-    program fails.
+    Unsafe: `torch._check` states a fact about your data (here: at least one element is
+    kept); if it is false at run time the program fails.
     """
 
     code = "MIG404"
     name = "data-dependent-scalar"
     message = (
         "a number read from tensor data sizes a slice/shape/loop: export needs its bounds, add "
-        "`torch._check(k >= 0)` and `torch._check(k <= x.shape[d])` after reading it"
+        "`torch._check(k >= 1)` and `torch._check(k <= x.shape[d])` after reading it"
     )
     fix_title = "Add `torch._check` bounds"
     fix_safety = FixSafety.UNSAFE
@@ -84,7 +85,7 @@ class DataDependentScalar(EntryMethodRule):
             _MODEL + "        k = lengths.max().item()\n        return x[:k]\n",
             line=4,
             column=13,
-            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 0)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 1)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n",
         ),
         Invalid(_MODEL + "        return x[: int(lengths[0])]\n", line=4, column=20),
         Invalid(_MODEL + "        n = lengths.sum().item()\n        return x.view(n, -1)\n", line=4),
@@ -129,20 +130,18 @@ class DataDependentScalar(EntryMethodRule):
     def _bounds(
         self, node: cst.CSTNode, origin: cst.Call, sliced: cst.BaseExpression | None, dim: int
     ) -> Edit | None:
-        """`torch._check(k >= 0)` and `torch._check(k <= x.shape[d])` after the line that reads `k`,
-        when `k` is a name and `x` an input of the method (so it exists at that line)."""
+        """`torch._check(k >= 1)` and `torch._check(k <= x.shape[d])` after the line that reads `k`,
+        when `k` is a name and `x` was already bound on that line (so the check can read it)."""
         assert self.values is not None
         names = [n.value for n in names_in(node) if self.values.origins.get(n.value) is origin]
-        if (
-            not names
-            or not isinstance(sliced, cst.Name)
-            or sliced.value not in entry_parameters(self.values.function)
-        ):
+        if not names or not isinstance(sliced, cst.Name):
             return None
         scalar = names[0]
+        if sliced.value == scalar or sliced.value not in self.values.bound_at_origin.get(scalar, ()):
+            return None
         line = self.values.origin_lines[scalar]
         checks = [
-            cst.parse_statement(f"torch._check({scalar} >= 0)\n"),
+            cst.parse_statement(f"torch._check({scalar} >= 1)\n"),
             cst.parse_statement(f"torch._check({scalar} <= {sliced.value}.shape[{dim}])\n"),
         ]
         return self.edit({line: cst.FlattenSentinel([line, *checks])}, add_imports=[("torch", None)])

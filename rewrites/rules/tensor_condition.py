@@ -84,6 +84,10 @@ class TensorCondition(EntryMethodRule):
         ),
         Invalid(_MODEL + "        assert x.min() >= 0\n        return x\n"),
         Invalid(
+            _MODEL + "        if x.abs().sum() == 0:\n            x = x + 1e-6\n        return x\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        x = torch.cond(x.abs().sum() == 0, lambda x: x + 1e-6, lambda x: x.clone(memory_format=torch.contiguous_format), (x,))\n        return x\n",
+        ),
+        Invalid(
             _MODEL + "        # pick one\n        if (x > 0).all():\n            out = x * self.scale\n"
             "        else:\n            out = x + 1\n        return out\n",
             expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        # pick one\n        out = torch.cond((x > 0).all(), lambda x: x * self.scale, lambda x: x + 1, (x,))\n        return out\n",
@@ -92,6 +96,7 @@ class TensorCondition(EntryMethodRule):
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n"
             "        if s.mean() > 0.5:\n            s = s * 0\n        return s\n",
             line=5,
+            expected="import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n        s = torch.cond(s.mean() > 0.5, lambda s: s * 0, lambda s: s.clone(memory_format=torch.contiguous_format), (s,))\n        return s\n",
         ),
     ]
 
@@ -137,6 +142,15 @@ class TensorCondition(EntryMethodRule):
             if following is not None:
                 changes[following] = cst.RemovalSentinel.REMOVE
             return self._edit(changes)
+        if isinstance(then, cst.Assign) and node.orelse is None and self._reassigns_tensor(then):
+            # `if T: y = A` keeps `y` otherwise: the false branch returns it unchanged.
+            target = then.targets[0].target
+            assert isinstance(target, cst.Name)
+            # A torch.cond branch may not return one of its inputs as it is, and both branches
+            # must return dense tensors: a contiguous clone is both.
+            unchanged = cst.parse_expression(f"{target.value}.clone(memory_format=torch.contiguous_format)")
+            value = self._cond(test, then.value, unchanged)
+            return self._edit({node: _line(cst.Assign(then.targets, value), node)})
         if (
             isinstance(then, cst.Assign)
             and isinstance(other, cst.Assign)
@@ -148,6 +162,11 @@ class TensorCondition(EntryMethodRule):
             value = self._cond(test, then.value, other.value)
             return self._edit({node: _line(cst.Assign(then.targets, value), node)})
         return None
+
+    def _reassigns_tensor(self, assign: cst.Assign) -> bool:
+        assert self.values is not None
+        target = assign.targets[0].target if len(assign.targets) == 1 else None
+        return isinstance(target, cst.Name) and self.values.kinds.get(target.value) is Kind.TENSOR
 
     def _cond(
         self, test: cst.BaseExpression, then: cst.BaseExpression, other: cst.BaseExpression
