@@ -482,6 +482,52 @@ def _tolerances(values: Sequence[str]) -> tuple[float, dict[str, float]]:
     return default, per_output
 
 
+@main.command("report")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the Markdown here."
+)
+@click.option("--title", default="executorch-migrate report", show_default=True)
+@click.option(
+    "--github-comment", is_flag=True, help="Post (or update) the report as the pull request's comment."
+)
+@click.option("--repo", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
+@click.option("--pr", type=int, help="The pull request number.")
+@click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True)
+@_handle_errors
+def report_command(
+    files: tuple[Path, ...],
+    output: Path | None,
+    title: str,
+    github_comment: bool,
+    repo: str | None,
+    pr: int | None,
+    api_url: str,
+) -> None:
+    """Combine scan, apply, export and validate JSON reports into one pull-request comment.
+
+    Exit 0 when everything is ready, 1 when something needs work, 2 on errors.
+    """
+    import os
+
+    from migrate.reports.combined import render_report, section_from_files
+
+    section = section_from_files(title, list(files))
+    markdown = render_report([section], title)
+    if output is not None:
+        write_text_atomic(output, markdown)
+    if github_comment:
+        from migrate.github import upsert_comment
+
+        if not repo or not pr:
+            raise UsageError("--github-comment needs --repo owner/name and --pr NUMBER")
+        url = upsert_comment(markdown, repo, pr, os.environ.get("GITHUB_TOKEN", ""), api_url)
+        click.echo(f"comment: {url}", err=True)
+    if output is None and not github_comment:
+        click.echo(markdown, nl=False)
+    sys.exit(0 if section.passed else 1)
+
+
 @main.command("inspect")
 @click.argument("pte", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -1,0 +1,200 @@
+"""One Markdown document from the JSON of earlier steps (scan, apply, export, validate),
+sized for a pull-request comment: it drops detail, never the verdict, to stay under GitHub's
+65,536-character limit. Everything taken from files or messages is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate.errors import UsageError
+from migrate.manifest import Manifest
+from migrate.reports.scan import render_markdown as render_scan_markdown
+from migrate.reports.text import markdown_text
+from migrate.reports.validation import render_markdown as render_validation_markdown
+from rewrites.model import ScanResult
+from validators.model import ValidationReport
+
+GITHUB_COMMENT_LIMIT = 65_536
+MARKER = "<!-- executorch-migrate report -->"
+
+
+@dataclass
+class Section:
+    """What is known about one model or project: any of the step results."""
+
+    name: str
+    scan: ScanResult | None = None
+    apply: ScanResult | None = None
+    manifest: Manifest | None = None
+    validation: ValidationReport | None = None
+    problems: list[str] = field(default_factory=list)  # steps that failed, one line each
+
+    @property
+    def passed(self) -> bool:
+        if self.problems:
+            return False
+        if self.validation is not None:
+            return self.validation.passed
+        left = self.apply if self.apply is not None else self.scan
+        return left is not None and not left.findings and not left.errors
+
+
+def load_result(path: Path) -> ScanResult | ValidationReport | Manifest:
+    """Whichever result a JSON file holds, by its shape."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable JSON report: {exc}") from None
+    try:
+        if "runtimes" in data:
+            return ValidationReport.from_dict(data)
+        if "findings" in data:
+            return ScanResult.from_dict(data)
+        if "methods" in data:
+            return Manifest.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: a report this version cannot read: {exc}") from None
+    raise UsageError(f"{path}: neither a scan, an apply, an export manifest nor a validation report")
+
+
+def section_from_files(name: str, paths: list[Path]) -> Section:
+    section = Section(name)
+    for path in paths:
+        result = load_result(path)
+        if isinstance(result, ValidationReport):
+            section.validation = result
+        elif isinstance(result, Manifest):
+            section.manifest = result
+        elif result.fixed:
+            section.apply = result
+        else:
+            section.scan = result
+    return section
+
+
+def render_report(
+    sections: list[Section], title: str = "executorch-migrate report", limit: int = GITHUB_COMMENT_LIMIT
+) -> str:
+    verdict = "✅ **Ready**" if all(s.passed for s in sections) else "❌ **Needs work**"
+    head = [MARKER, f"# {markdown_text(title)}", "", f"{verdict}: {_summary(sections)}", ""]
+    attention = [f"- **{markdown_text(s.name)}**: {item}" for s in sections for item in _attention(s)]
+    if attention:
+        head += ["## Needs attention", "", *attention, ""]
+    head += _overview(sections)
+    details = [_details(s) for s in sections]
+    document = "\n".join(head)
+    for index, detail in enumerate(details):
+        if len(document) + len(detail) + 200 > limit:
+            omitted = sum(len(d) for d in details[index:])
+            document += (
+                f"\n_{omitted:,} characters of detail for {len(details) - index} section(s) left out to fit "
+                "a pull-request comment; the JSON reports have everything._\n"
+            )
+            break
+        document += "\n" + detail
+    return document[:limit]
+
+
+def _summary(sections: list[Section]) -> str:
+    ready = sum(s.passed for s in sections)
+    return (
+        f"{ready} of {len(sections)} ready"
+        if len(sections) > 1
+        else ("ready to merge" if ready else "see below")
+    )
+
+
+def _attention(section: Section) -> list[str]:
+    items = [markdown_text(problem) for problem in section.problems]
+    if section.validation is not None:
+        items += [markdown_text(reason) for reason in section.validation.reasons]
+        items += [
+            f"{markdown_text(r.label)} did not run: {markdown_text(r.error)}"
+            for r in section.validation.runtimes
+            if r.error is not None and not any(r.label in reason for reason in section.validation.reasons)
+        ]
+    left = section.apply if section.apply is not None else section.scan
+    if left is not None:
+        manual = [f for f in left.findings if f.fix is None]
+        if manual:
+            codes = sorted({f.code for f in manual})
+            items.append(
+                f"{len(manual)} finding(s) need a manual change ({', '.join(codes)}): see `migrate rules show CODE`"
+            )
+        items += [f"could not scan {markdown_text(e.path)}: {markdown_text(e.message)}" for e in left.errors]
+    return items
+
+
+def _overview(sections: list[Section]) -> list[str]:
+    rows = [
+        "| | Findings before | Fixed | Left | Export | Validation | .pte p50 | TFLite p50 | Max abs error |",
+        "|---|---:|---:|---:|---|---|---:|---:|---:|",
+    ]
+    for s in sections:
+        before = "-" if s.scan is None else str(len(s.scan.findings))
+        fixed = "-" if s.apply is None else str(len(s.apply.fixed))
+        left_report = s.apply if s.apply is not None else None
+        left = "-" if left_report is None else str(len(left_report.findings))
+        export = "-"
+        if s.manifest is not None:
+            method = s.manifest.methods[0]
+            export = f"{s.manifest.file_size / 2**20:.1f} MiB, {method.delegation.subgraphs} delegate call(s)"
+        validation = "-" if s.validation is None else ("pass" if s.validation.passed else "FAIL")
+        pte = tflite = error = "-"
+        if s.validation is not None:
+            for r in s.validation.runtimes:
+                if r.kind == "executorch" and r.latency:
+                    pte = f"{r.latency.p50 * 1000:.2f} ms"
+                if r.kind == "tflite" and r.latency:
+                    tflite = f"{r.latency.p50 * 1000:.2f} ms"
+            errors = [
+                o.max_abs_error
+                for c in s.validation.comparisons
+                if "ExecuTorch" in c.label
+                for o in c.outputs
+            ]
+            error = f"{max(errors):.1e}" if errors else "-"
+        rows.append(
+            f"| {markdown_text(s.name)} | {before} | {fixed} | {left} | {export} | {validation} | {pte} | {tflite} | {error} |"
+        )
+    return [*rows, ""]
+
+
+def _details(section: Section) -> str:
+    parts = [f"<details><summary><b>{markdown_text(section.name)}</b></summary>", ""]
+    if section.validation is not None:
+        parts.append(_demote(render_validation_markdown(section.validation)))
+    if section.manifest is not None:
+        m = section.manifest
+        parts += ["#### Export", ""]
+        for method in m.methods:
+            outside = (
+                ", ".join(f"{markdown_text(op)} x{n}" for op, n in method.delegation.non_delegated_ops)
+                or "none"
+            )
+            parts.append(
+                f"- `{markdown_text(method.name)}`: {method.delegation.subgraphs} delegate call(s) "
+                f"({', '.join(markdown_text(b) for b in method.backends) or 'portable only'}); kernels outside delegates: "
+                f"{outside}; planned arena {method.planned_arena_bytes:,} bytes"
+            )
+        parts += [f"- {markdown_text(note)}" for note in m.notes]
+        parts.append("")
+    if section.apply is not None:
+        parts.append(
+            _demote(render_scan_markdown(section.apply, Path(section.apply.root))).replace(
+                "executorch-migrate scan", "after `migrate apply`"
+            )
+        )
+    elif section.scan is not None:
+        parts.append(_demote(render_scan_markdown(section.scan, Path(section.scan.root))))
+    parts += ["</details>", ""]
+    return "\n".join(parts)
+
+
+def _demote(markdown: str) -> str:
+    """Nest a report's headings two levels down."""
+    return "\n".join("##" + line if line.startswith("#") else line for line in markdown.splitlines()) + "\n"
