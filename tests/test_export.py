@@ -228,7 +228,7 @@ def eager_model(factory: str) -> torch.nn.Module:
         (["tiny_models:missing"], "tiny_models has no attribute 'missing'"),
         (["tiny_models:broken_factory"], "raised RuntimeError: weights file missing"),
         (["tiny_models:not_a_model"], "neither an nn.Module nor a function"),
-        (["tiny_models:make_conv"], "no example inputs"),
+        (["bare_models:make_linear"], "no example inputs"),
         (["tiny_models:make_conv", "--input-shape", "image=1x3"], "torch.export failed for forward"),
         (["tiny_models:make_data_dependent", "--input-shape", "x=4"], "tiny_models.py:37 `if x.sum() > 0:`"),
         (
@@ -237,14 +237,14 @@ def eager_model(factory: str) -> torch.nn.Module:
         ),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(args: list[str], message: str, artifacts: Path) -> None:
-    out = artifacts / "bad.pte"
+def test_bad_input_is_one_line_and_writes_nothing(args: list[str], message: str, tmp_path: Path) -> None:
+    out = tmp_path / "bad.pte"
     code, _, stderr = run_cli("export", *args, "-o", str(out))
     assert code == 2
     lines = [line for line in stderr.splitlines() if not line.startswith("migrate: ") or "error" in line]
     assert len(lines) == 1 and lines[0].startswith("migrate: error:"), stderr
     assert message in lines[0]
-    assert not out.exists() and not list(artifacts.glob(".bad.pte.*"))
+    assert not out.exists() and not list(tmp_path.glob(".bad.pte.*"))
 
 
 def test_bad_archives(artifacts: Path) -> None:
