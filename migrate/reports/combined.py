@@ -20,6 +20,7 @@ from validators.model import ValidationReport
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- executorch-migrate report -->"
+MAX_ATTENTION = 40
 
 
 @dataclass
@@ -82,6 +83,9 @@ def render_report(
     verdict = "✅ **Ready**" if all(s.passed for s in sections) else "❌ **Needs work**"
     head = [MARKER, f"# {markdown_text(title)}", "", f"{verdict}: {_summary(sections)}", ""]
     attention = [f"- **{markdown_text(s.name)}**: {item}" for s in sections for item in _attention(s)]
+    if len(attention) > MAX_ATTENTION:
+        extra = len(attention) - MAX_ATTENTION
+        attention = [*attention[:MAX_ATTENTION], f"- ... and {extra} more (see the details below)"]
     if attention:
         head += ["## Needs attention", "", *attention, ""]
     head += _overview(sections)

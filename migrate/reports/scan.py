@@ -222,8 +222,22 @@ def render_markdown(result: ScanResult, base: Path) -> str:
 
 
 def _ours(text: str) -> str:
-    """Rule messages are our own Markdown (code spans); only keep HTML out of them."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Rule messages are Markdown with code spans, but may quote the user's code: keep the spans
+    (verbatim inside, so safe) and escape everything between them."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: no spans at all
+        return markdown_text(text)
+    return "".join(
+        f"`{_code_span(part)}`" if index % 2 else _spaced(part, markdown_text(part))
+        for index, part in enumerate(parts)
+    )
+
+
+def _spaced(original: str, escaped: str) -> str:
+    """``escaped`` with the spaces ``original`` had at its ends (they separate it from a span)."""
+    if not escaped:
+        return " " if original[:1].isspace() else ""
+    return (" " if original[:1].isspace() else "") + escaped + (" " if original[-1:].isspace() else "")
 
 
 def _code_span(text: str) -> str:

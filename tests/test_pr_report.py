@@ -1,0 +1,234 @@
+"""`migrate report` and the pull-request comment: one document, sized and escaped for GitHub,
+posted once and then updated (against a real HTTP server on loopback)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from click.testing import CliRunner
+
+from migrate.cli import main
+from migrate.errors import UsageError
+from migrate.github import upsert_comment
+from migrate.reports.combined import GITHUB_COMMENT_LIMIT, MARKER, Section, render_report
+from rewrites.model import FileError, Finding, Fix, FixSafety, ScanResult
+from validators.model import Comparison, Latency, OutputComparison, RuntimeResult, ValidationReport
+
+HOSTILE = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) | ``` <!-- **"
+
+
+def finding(
+    path: str = "model.py", message: str = "`torch.jit.script` is deprecated", fix: bool = True
+) -> Finding:
+    return Finding(
+        "MIG101", "jit-script", path, 3, 1, 3, 20, message,
+        Fix(FixSafety.SAFE, "Call the function") if fix else None,
+    )  # fmt: skip
+
+
+def validation(passed: bool = True, error: str | None = None) -> ValidationReport:
+    latency = Latency(0.002, 0.003, 0.0015, 0.0021, 30)
+    return ValidationReport(
+        reference="TorchScript .pt",
+        runtimes=(
+            RuntimeResult("TorchScript .pt", "torchscript", "model.pt", 1000, latency=latency),
+            RuntimeResult("ExecuTorch .pte", "executorch", "model.pte", 900, latency=latency, error=error),
+            RuntimeResult("TFLite", "tflite", "model.tflite", 800, latency=latency),
+        ),
+        comparisons=(Comparison("ExecuTorch .pte", (OutputComparison("output_0", 2e-6, 1e-7, 1e-6, 1.0),)),),
+        passed=passed,
+        reasons=() if passed else ("ExecuTorch .pte outputs differ from TorchScript .pt: max abs error 0.5",),
+    )
+
+
+def test_a_ready_migration_reads_as_ready() -> None:
+    scan = ScanResult("/p", 2, (finding(), finding(fix=False)))
+    applied = ScanResult("/p", 2, (), fixed=(finding(), finding()))
+    text = render_report([Section("speech", scan=scan, apply=applied, validation=validation())])
+    assert text.startswith(MARKER)
+    assert "✅ **Ready**" in text.splitlines()[3]
+    assert "| speech | 2 | 2 | 0 |" in text
+    assert "2.00 ms" in text and "2.0e-06" in text
+    assert "Needs attention" not in text
+
+
+def test_what_fails_is_at_the_top() -> None:
+    scan = ScanResult("/p", 1, (finding(fix=False),), errors=(FileError("bad.py", "not UTF-8"),))
+    text = render_report(
+        [
+            Section("a", scan=scan),
+            Section("b", validation=validation(passed=False)),
+            Section("c", problems=["export failed: boom"]),
+        ]
+    )
+    head = text.split("<details>")[0]
+    assert "❌ **Needs work**: 0 of 3 ready" in head
+    assert "1 finding(s) need a manual change (MIG101)" in head
+    assert "could not scan bad.py: not UTF\\-8" in head
+    assert "max abs error 0.5" in head
+    assert "export failed: boom" in head
+
+
+def test_hostile_names_and_messages_cannot_inject_markdown_or_html() -> None:
+    scan = ScanResult(
+        "/p", 1, (finding(path=HOSTILE, message=HOSTILE, fix=False),), errors=(FileError(HOSTILE, HOSTILE),)
+    )
+    report = validation(passed=False, error=HOSTILE)
+    text = render_report([Section(HOSTILE, scan=scan, validation=report, problems=[HOSTILE])], title=HOSTILE)
+    body = re.sub(r"(?<!\\)`[^`\n]*`", "", text.removeprefix(MARKER))  # code spans show text verbatim
+    for raw in ("<img", "<!--", "](javascript", "```"):
+        assert raw not in body, raw
+    columns = None
+    for line in body.splitlines():  # every table row keeps its header's columns
+        count = line.replace("\\|", "").count("|") if line.startswith("|") else None
+        columns = count if columns is None else columns
+        assert count in (None, columns), line
+        columns = None if count is None else columns
+
+
+def test_a_huge_report_fits_a_comment_and_keeps_the_verdict() -> None:
+    many = tuple(finding(path=f"pkg/module_{i}.py", fix=False) for i in range(3000))
+    sections = [Section(f"project {n}", scan=ScanResult("/p", 3000, many)) for n in range(5)]
+    text = render_report(sections)
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert "❌ **Needs work**: 0 of 5 ready" in text
+    assert "left out to fit a pull-request comment" in text
+    assert text.count("| project ") == 5  # the overview survives whole
+    assert "and 0 more" not in text
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> dict[str, Path]:
+    paths = {
+        "scan": (tmp_path / "scan.json", json.dumps(ScanResult("/p", 1, (finding(),)).to_dict())),
+        "apply": (tmp_path / "apply.json", json.dumps(ScanResult("/p", 1, (), fixed=(finding(),)).to_dict())),
+        "validate": (tmp_path / "validate.json", json.dumps(validation().to_dict())),
+        "failed": (tmp_path / "failed.json", json.dumps(validation(passed=False).to_dict())),
+        "broken": (tmp_path / "broken.json", "{not json"),
+        "other": (tmp_path / "other.json", '{"hello": 1}'),
+    }
+    for path, text in paths.values():
+        path.write_text(text, encoding="utf-8")
+    return {name: path for name, (path, _) in paths.items()}
+
+
+def test_report_cli_exit_codes(reports: dict[str, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(
+        main, ["report", str(reports["scan"]), str(reports["apply"]), str(reports["validate"])]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "✅ **Ready**" in ok.output and "| executorch\\-migrate report | 1 | 1 | 0 |" in ok.output
+    out = tmp_path / "report.md"
+    failed = runner.invoke(main, ["report", str(reports["failed"]), "-o", str(out)])
+    assert failed.exit_code == 1 and "❌ **Needs work**" in out.read_text(encoding="utf-8")
+    for bad, message in (("broken", "not a readable JSON report"), ("other", "neither a scan")):
+        result = runner.invoke(main, ["report", str(reports[bad])])
+        assert result.exit_code == 2 and message in result.output and str(reports[bad]) in result.output
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """The three REST calls the comment needs, with pagination, on loopback."""
+
+    comments: ClassVar[list[dict[str, Any]]] = []
+    requests: ClassVar[list[tuple[str, str]]] = []
+    fail_with: ClassVar[int | None] = None
+
+    def _send(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict[str, Any]:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def do_GET(self) -> None:
+        self.requests.append(("GET", self.path))
+        if self.fail_with:
+            return self._send(self.fail_with, {"message": "Bad credentials"})
+        assert self.headers["Authorization"] == "Bearer t0ken"
+        page = int(self.path.rsplit("page=", 1)[1])
+        self._send(200, self.comments[(page - 1) * 100 : page * 100])
+
+    def do_POST(self) -> None:
+        self.requests.append(("POST", self.path))
+        comment = {"id": 1000 + len(self.comments), "body": self._body()["body"]}
+        comment["html_url"] = f"https://github.test/c/{comment['id']}"
+        self.comments.append(comment)
+        self._send(201, comment)
+
+    def do_PATCH(self) -> None:
+        self.requests.append(("PATCH", self.path))
+        number = int(self.path.rsplit("/", 1)[1])
+        comment = next(c for c in self.comments if c["id"] == number)
+        comment["body"] = self._body()["body"]
+        self._send(200, comment)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def github() -> Iterator[str]:
+    FakeGitHub.comments = [
+        {"id": i, "body": f"someone else's comment {i}", "html_url": ""} for i in range(150)
+    ]
+    FakeGitHub.requests = []
+    FakeGitHub.fail_with = None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_comment_is_created_once_then_updated(github: str, reports: dict[str, Path]) -> None:
+    first = upsert_comment(f"{MARKER}\nfirst", "o/r", 7, "t0ken", github)
+    assert first == "https://github.test/c/1150"
+    second = upsert_comment(f"{MARKER}\nsecond", "o/r", 7, "t0ken", github + "/")
+    assert second == first
+    ours = [c for c in FakeGitHub.comments if MARKER in c["body"]]
+    assert len(ours) == 1 and ours[0]["body"].endswith("second")
+    assert ("PATCH", "/repos/o/r/issues/comments/1150") in FakeGitHub.requests
+    assert [m for m, _ in FakeGitHub.requests].count("POST") == 1
+    # and the same through the CLI, as the Action calls it
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(reports["failed"]),
+            "--github-comment",
+            "--repo",
+            "o/r",
+            "--pr",
+            "7",
+            "--api-url",
+            github,
+        ],
+        env={"GITHUB_TOKEN": "t0ken"},
+    )
+    assert result.exit_code == 1, result.output
+    assert "comment: https://github.test/c/1150" in result.output
+    assert (
+        "Needs work" in ours[0]["body"] and len([c for c in FakeGitHub.comments if MARKER in c["body"]]) == 1
+    )
+
+
+def test_github_failures_are_one_line(github: str) -> None:
+    with pytest.raises(UsageError, match="needs a token"):
+        upsert_comment("x", "o/r", 7, "", github)
+    FakeGitHub.fail_with = 401
+    with pytest.raises(UsageError, match=r"GitHub API GET .* HTTP 401"):
+        upsert_comment("x", "o/r", 7, "t0ken", github)
+    with pytest.raises(UsageError, match="GitHub API GET"):
+        upsert_comment("x", "o/r", 7, "t0ken", "http://127.0.0.1:9")
