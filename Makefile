@@ -26,7 +26,7 @@ $(LEGACY_STAMP):
 
 legacy-env: $(LEGACY_STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(LEGACY_STAMP)
 	$(BIN)/python -m migrate.demo samples demo-out
 
 test: $(STAMP) $(LEGACY_STAMP)

@@ -1,67 +1,330 @@
-"""`make demo`: the migration of ``samples/`` on a copy, ending in a report.
+"""`make demo`: the whole migration of every project in ``samples/``, on a copy, as a user runs it.
 
-It covers what the tool can do so far (scan, then apply with every fix); each later stage
-(export, validate) adds its section to the same report.
+For each sample: build the artifact the app ships today with the sample's own export script
+(in the legacy interpreter when there is one: torch 2.13 cannot run ``optimize_for_mobile``),
+scan, apply every fix, scan again, export the migrated model to ``.pte``, then validate the
+shipped artifact, the ``.pte`` and a TFLite baseline side by side. One section per sample in
+``report.md`` (what a pull request shows) and ``report.json``.
+
+Each step is the CLI a user would type, run in the sample's folder (the samples all name their
+module ``model``, so each needs its own process). Legacy artifacts and ``.pte`` files are cached
+by the content hash of what made them, so a second run only re-measures.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
+import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from migrate import api
 from migrate.output import unified_diff, write_text_atomic
+from migrate.reports.combined import Section, render_report
 from migrate.reports.scan import render, summary_line
+from validators.model import ValidationReport
+
+LEGACY_PYTHON = Path(".venv-legacy/bin/python")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the sample's team built its artifact, and the matching `migrate` options."""
+
+    legacy_script: tuple[str, ...]  # the sample's own export command, after `python`
+    legacy_artifact: str
+    export: tuple[str, ...] = ()  # extra `migrate export` options
+    validate: tuple[str, ...] = ()  # extra `migrate validate` options
+    uniform_inputs: bool = False  # the model was calibrated on [0, 1) images: validate on those
+    why: str = ""
+
+
+RECIPES = {
+    "image_classifier": Recipe(("export_mobile.py", "--out", "classifier.ptl"), "classifier.ptl"),
+    "speech_commands": Recipe(
+        ("export_mobile.py", "keyword_spotter.ptl"),
+        "keyword_spotter.ptl",
+        export=("--quantize", "int8-dynamic"),
+        validate=("--atol", "2e-2"),
+        why="int8 (dynamic) artifacts are compared with the float model at atol 2e-2",
+    ),
+    "text_encoder": Recipe(("export_mobile.py", "text_encoder.pt"), "text_encoder.pt"),
+    "legacy_quantized": Recipe(
+        ("export_mobile.py", "quantized_net.ptl"),
+        "quantized_net.ptl",
+        export=("--quantize", "int8-static"),
+        validate=("--atol", "1e-1"),
+        uniform_inputs=True,
+        why="int8 (static) artifacts are compared with the float model at atol 1e-1, on [0, 1) images "
+        "like the calibration data",
+    ),
+}
+
+
+@dataclass
+class Outcome:
+    section: Section
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def run(samples: Path, out: Path) -> int:
     started = time.monotonic()
-    work = out / "work"
+    names = [p.name for p in sorted(samples.iterdir()) if (p / "model.py").is_file()]
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown:
+        _say(f"no demo recipe for {', '.join(unknown)}: add one to migrate/demo.py; skipping")
+    names = [n for n in names if n in RECIPES]
+    legacy = str(LEGACY_PYTHON.absolute()) if LEGACY_PYTHON.is_file() else None  # a venv: keep the link
+    if legacy is None:
+        _say(
+            f"{LEGACY_PYTHON} is missing (`make legacy-env`): legacy artifacts are built with torch "
+            f"{_torch_version()}, which cannot run optimize_for_mobile"
+        )
+    cache = Path(".migrate_cache") / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for index, name in enumerate(names, 1):
+        _say(f"[{index}/{len(names)}] {name}")
+        outcomes.append(_migrate_sample(samples / name, out / name, RECIPES[name], legacy, cache))
+    sections = [o.section for o in outcomes]
+    title = "executorch-migrate demo: the samples/ projects, migrated"
+    markdown = render_report(sections, title)
+    write_text_atomic(out / "report.md", markdown)
+    write_text_atomic(
+        out / "report.json",
+        json.dumps(
+            {
+                "passed": all(s.passed for s in sections),
+                "samples": [{**_section_dict(o.section), "files": o.files} for o in outcomes],
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    ready = sum(s.passed for s in sections)
+    _say(f"{ready} of {len(sections)} samples ready, in {time.monotonic() - started:.0f} s")
+    _say(f"report: {out / 'report.md'} (and report.json)")
+    # The verdicts are the report's content; the demo fails only when a step could not run.
+    return 1 if any(s.problems for s in sections) else 0
+
+
+def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None, cache: Path) -> Outcome:
+    section = Section(source.name, notes=[recipe.why] if recipe.why else [])
+    outcome = Outcome(section)
+    work = out / "project"
     if work.exists():
         shutil.rmtree(work)
-    shutil.copytree(samples, work, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.ptl", "*.pte"))
-    _say(f"copied {samples}/ to {work}/ (the samples themselves are never edited)")
-    _say("scanning for TorchScript / PyTorch Mobile dependencies ...")
-    before = api.scan([work], use_cache=False)
-    write_text_atomic(out / "scan.json", render(before, "json", work))
-    _say(summary_line(before))
-    _say("rewriting with `migrate apply --fix --unsafe-fixes` ...")
+    shutil.copytree(source, work, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.ptl", "*.pte"))
+
+    # 1. the artifact the app ships today, made by the sample's own (unmigrated) script
+    _step("building the shipped artifact with the legacy export script")
+    shipped = out / recipe.legacy_artifact
+    shipped.unlink(missing_ok=True)
+    problem = _legacy_artifact(work, recipe, shipped, legacy or sys.executable, cache)
+    if problem:
+        section.problems.append(f"could not build the legacy {recipe.legacy_artifact}: {problem}")
+        _step(f"  {section.problems[-1]}")
+    else:
+        outcome.files["legacy"] = str(shipped)
+        _step(f"  {shipped} ({shipped.stat().st_size / 1024:,.0f} KiB)")
+
+    # 2. scan, apply every fix (the diff is what the pull request changes), scan again
+    _step("scanning")
+    section.scan = api.scan([work], use_cache=False)
+    write_text_atomic(out / "scan.json", render(section.scan, "json", work))
+    _step(f"  {summary_line(section.scan)}")
+    _step("rewriting: migrate apply --fix --unsafe-fixes")
     applied = api.apply([work], unsafe=True)
-    diff = "".join(unified_diff(c.path, c.original, c.text) for c in applied.changes)
-    write_text_atomic(out / "apply.diff", diff)
-    written = api.write_changes(applied, allow_dirty=True)
+    write_text_atomic(
+        out / "apply.diff", "".join(unified_diff(c.path, c.original, c.text) for c in applied.changes)
+    )
+    api.write_changes(applied, allow_dirty=True)
+    section.apply = applied.report
     write_text_atomic(out / "apply.json", render(applied.report, "json", work))
-    _say(
-        f"rewrote {len(written.written)} files, fixing {len(applied.report.fixed)} findings; diff: {out / 'apply.diff'}"
+    outcome.files |= {
+        "scan": str(out / "scan.json"),
+        "apply": str(out / "apply.json"),
+        "diff": str(out / "apply.diff"),
+    }
+    _step(
+        f"  fixed {len(applied.report.fixed)}, left {len(applied.report.findings)}; diff: {out / 'apply.diff'}"
     )
-    after = api.scan([work], use_cache=False)
-    _say(render(after, "concise", Path.cwd()).rstrip())
-    report = "\n".join(
-        [
-            "# executorch-migrate demo",
-            "",
-            f"Samples: `{samples}/`, migrated on a copy in `{work}/`.",
-            "",
-            "## Before: what had to change",
-            "",
-            render(before, "markdown", work).split("\n", 2)[2],
-            "## After `migrate apply --fix --unsafe-fixes`",
-            "",
-            f"{len(applied.report.fixed)} findings fixed in {len(written.written)} files "
-            f"(the diff is `{out / 'apply.diff'}`).",
-            "",
-            render(after, "markdown", work).split("\n", 2)[2],
-        ]
+
+    # 3. the migrated model becomes a .pte
+    pte = out / f"{source.name}.pte"
+    data = _sample_data(out, recipe)
+    export_args = [*recipe.export]
+    if "int8-static" in recipe.export:
+        export_args += ["--calibration", str(data["calibration"].resolve())]
+    _step(f"exporting: migrate export model:make_model {' '.join(recipe.export)}".rstrip())
+    problem = _export(work, pte, export_args, cache)
+    if problem:
+        section.problems.append(f"export failed: {problem}")
+        _step(f"  {section.problems[-1]}")
+        return outcome
+    manifest_file = pte.with_name(pte.stem + ".manifest.json")
+    from migrate.manifest import Manifest
+
+    section.manifest = Manifest.from_dict(json.loads(manifest_file.read_text(encoding="utf-8")))
+    _step(f"  {pte} ({pte.stat().st_size / 1024:,.0f} KiB), manifest {manifest_file.name}")
+    outcome.files |= {"pte": str(pte), "manifest": str(manifest_file)}
+
+    # 4. old, new and TFLite side by side
+    _step("validating: eager vs shipped artifact vs .pte vs TFLite")
+    report_json, report_md = out / "validate.json", out / "validate.md"
+    command = ["validate", "--model", "model:make_model", "--candidate", str(pte.resolve())]
+    if shipped.is_file():
+        command += ["--reference", str(shipped.resolve())]
+    if legacy:
+        command += ["--legacy-python", legacy]
+    if recipe.uniform_inputs:
+        command += ["--inputs", str(data["inputs"].resolve())]
+    command += [*recipe.validate, "--artifacts", str(cache.resolve() / "baselines")]
+    command += ["--report-json", str(report_json.resolve()), "--report-md", str(report_md.resolve())]
+    key = _digest(work, *command[:-4], _file_digest(pte), _file_digest(shipped), _torch_version())
+    cached = cache / "validations" / key
+    if (cached / "validate.json").is_file():
+        _say("      (the same artifacts and options were measured before; `make clean` measures again)")
+        shutil.copyfile(cached / "validate.json", report_json)
+        shutil.copyfile(cached / "validate.md", report_md)
+        result = subprocess.CompletedProcess(command, 0, "", "")
+    else:
+        result = _migrate(command, work)
+        if report_json.is_file() and result.returncode in (0, 1):
+            cached.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(report_json, cached / "validate.json")
+            shutil.copyfile(report_md, cached / "validate.md")
+    if report_json.is_file() and result.returncode in (0, 1):
+        section.validation = ValidationReport.from_dict(json.loads(report_json.read_text(encoding="utf-8")))
+        outcome.files |= {"validate": str(report_json), "validate_md": str(report_md)}
+        _step(f"  {'PASS' if section.validation.passed else 'FAIL'}: " + _latencies(section.validation))
+    else:
+        section.problems.append(f"validate failed: {_last_line(result)}")
+        _step(f"  {section.problems[-1]}")
+    return outcome
+
+
+def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cache: Path) -> str | None:
+    key = _digest(work, python, *recipe.legacy_script)
+    cached = cache / f"{key}-{recipe.legacy_artifact}"
+    if not cached.is_file():
+        scratch = shipped.parent / "legacy-build"
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        shutil.copytree(work, scratch)
+        result = subprocess.run(
+            [python, *recipe.legacy_script], cwd=scratch, capture_output=True, text=True, check=False
+        )
+        built = scratch / recipe.legacy_artifact
+        if result.returncode != 0 or not built.is_file():
+            return _last_line(result)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(built, cached)
+        shutil.rmtree(scratch)
+    shutil.copyfile(cached, shipped)
+    return None
+
+
+def _export(work: Path, pte: Path, args: list[str], cache: Path) -> str | None:
+    key = _digest(work, *args, _torch_version())
+    cached = cache / f"{key}.pte"
+    cached_manifest = cache / f"{key}.manifest.json"
+    if not (cached.is_file() and cached_manifest.is_file()):
+        cache.mkdir(parents=True, exist_ok=True)
+        result = _migrate(["export", "model:make_model", *args, "-o", str(cached.resolve())], work)
+        if result.returncode != 0:
+            return _last_line(result)
+    shutil.copyfile(cached, pte)
+    manifest = json.loads(cached_manifest.read_text(encoding="utf-8"))
+    manifest["output"] = str(pte)
+    write_text_atomic(pte.with_name(pte.stem + ".manifest.json"), json.dumps(manifest, indent=2) + "\n")
+    return None
+
+
+def _sample_data(out: Path, recipe: Recipe) -> dict[str, Path]:
+    """Calibration and validation images for a model calibrated on [0, 1) images, seeded."""
+    if not recipe.uniform_inputs:
+        return {}
+    generator = np.random.default_rng(7)
+    paths = {"calibration": out / "calibration.npz", "inputs": out / "inputs.npz"}
+    for name, count in (("calibration", 16), ("inputs", 3)):
+        images = generator.random((count, 1, 3, 64, 64), dtype=np.float32)
+        np.savez(paths[name], image=images)
+    return paths
+
+
+def _migrate(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "migrate", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    write_text_atomic(out / "report.md", report)
-    _say(f"done in {time.monotonic() - started:.1f} s; report: {out / 'report.md'}")
-    return 0
+
+
+def _digest(folder: Path, *parts: str) -> str:
+    digest = hashlib.sha256("\0".join(parts).encode())
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+
+
+def _latencies(report: ValidationReport) -> str:
+    timed = [f"{r.label} {r.latency.p50 * 1000:.2f} ms" for r in report.runtimes if r.latency is not None]
+    return "p50 " + ", ".join(timed) if timed else "no runtime ran"
+
+
+def _section_dict(section: Section) -> dict[str, object]:
+    return {
+        "name": section.name,
+        "passed": section.passed,
+        "problems": section.problems,
+        "notes": section.notes,
+        "scan": section.scan.to_dict() if section.scan else None,
+        "apply": section.apply.to_dict() if section.apply else None,
+        "manifest": section.manifest.to_dict() if section.manifest else None,
+        "validation": section.validation.to_dict() if section.validation else None,
+    }
+
+
+def _last_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"exit status {result.returncode}"
+
+
+def _torch_version() -> str:
+    from importlib.metadata import version
+
+    return version("torch")
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
+
+
+_last = [time.monotonic()]
+
+
+def _step(text: str) -> None:
+    """One line of progress; a result line (indented) says how long its step took."""
+    now = time.monotonic()
+    took = f" [{now - _last[0]:.0f} s]" if text.startswith("  ") else ""
+    _last[0] = now
+    print(f"    {text}{took}", flush=True)
 
 
 if __name__ == "__main__":

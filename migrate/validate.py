@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from migrate.errors import UsageError, require
+from migrate.errors import MissingExtraError, UsageError, require
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import RuntimeResult, TensorSpec, ValidationReport
@@ -65,8 +65,9 @@ def validate(
         raise UsageError("give --reference (the artifact the app ships today) or --model pkg.module:factory")
     if not options.candidates:
         raise UsageError("give at least one --candidate (the new .pte)")
-    targets = _targets(options, progress)
+    targets, baseline_problem = _targets(options, progress)
     reference_label = targets[0].label
+    candidates = _candidate_labels(options, targets)
     progress("reading input specs")
     samples, described = _inputs(options, targets)
     progress(f"running {len(targets)} runtimes, each in its own process")
@@ -75,13 +76,17 @@ def validate(
     by_label = {r.label: r for r in results}
     comparisons = []
     reasons: list[str] = []
+    notes: list[str] = []
+    if baseline_problem is not None:
+        results.append(RuntimeResult("TFLite", "tflite", options.model or "", error=baseline_problem))
+        notes.append(f"no TFLite baseline: {baseline_problem}")
     reference = by_label[reference_label]
     if reference.error is not None:
         reasons.append(f"the reference ({reference.label}) did not run: {reference.error}")
     for target in targets[1:]:
         result = by_label[target.label]
         if result.error is not None:
-            if target.label in _candidate_labels(options, targets):
+            if target.label in candidates:
                 reasons.append(f"{target.label} did not run: {result.error}")
             continue
         if reference.error is None:
@@ -96,13 +101,14 @@ def validate(
             comparisons.append(comparison)
             if not comparison.passed:
                 worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
-                reasons.append(
-                    f"{target.label} outputs differ from {reference_label}: "
-                    + (
-                        comparison.error
-                        or f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale"
-                    )
+                difference = f"{target.label} outputs differ from {reference_label}: " + (
+                    comparison.error
+                    or f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale"
                 )
+                if target.label in candidates:
+                    reasons.append(difference)
+                else:  # the shipped artifact or the baseline: evidence, not the migration's verdict
+                    notes.append(difference)
     reasons += _budget_failures(options, targets, by_label)
     return ValidationReport(
         reference=reference_label,
@@ -126,19 +132,21 @@ def validate(
         },
         environment=_environment(options),
         command="migrate " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "",
+        notes=tuple(notes),
     )
 
 
-def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> list[Target]:
+def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> tuple[list[Target], str | None]:
     """The reference first (eager when there is a model, else the shipped artifact), then the
-    shipped artifact, the candidates, and the TFLite baseline."""
+    shipped artifact, the candidates, and the TFLite baseline; and why there is no baseline
+    when converting one failed."""
     artifacts: list[str] = []
     if options.model is not None:
         artifacts.append(options.model)
     if options.reference is not None:
         artifacts.append(options.reference)
     artifacts += list(options.candidates)
-    tflite = _tflite_baseline(options, progress)
+    tflite, baseline_problem = _tflite_baseline(options, progress)
     if tflite is not None:
         artifacts.append(str(tflite))
     targets, seen = [], set()
@@ -161,7 +169,7 @@ def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> list[
         layout = options.tflite_layout if kind == "tflite" else "nchw"
         path = os.path.abspath(artifact) if ":" not in artifact else artifact
         targets.append(Target(label, kind, path, python, options.method, layout))
-    return targets
+    return targets, baseline_problem
 
 
 def _candidate_labels(options: ValidateOptions, targets: Sequence[Target]) -> set[str]:
@@ -169,16 +177,31 @@ def _candidate_labels(options: ValidateOptions, targets: Sequence[Target]) -> se
     return {t.label for t in targets if t.artifact in paths}
 
 
-def _tflite_baseline(options: ValidateOptions, progress: Callable[[str], None]) -> Path | None:
+def _tflite_baseline(
+    options: ValidateOptions, progress: Callable[[str], None]
+) -> tuple[Path | None, str | None]:
+    """The baseline's path, or why converting one failed: a baseline is evidence, so a model
+    the converter cannot take is a row that did not run, not the end of the validation."""
     if options.no_tflite or options.method != "forward":  # a TFLite baseline has one signature
-        return None
+        return None, None
     if options.tflite is not None:
-        return options.tflite
-    if options.tflite_from is not None:
-        return _convert_saved_model(options.tflite_from, options, progress)
-    if options.model is None:
-        return None
-    return _convert_with_litert(options.model, options, progress)
+        return options.tflite, None
+    if options.tflite_from is None and options.model is None:
+        return None, None
+    try:
+        if options.tflite_from is not None:
+            return _convert_saved_model(options.tflite_from, options, progress), None
+        assert options.model is not None
+        return _convert_with_litert(options.model, options, progress), None
+    except MissingExtraError as exc:
+        problem = str(exc)
+    except UsageError:  # the model itself cannot be loaded: that is the user's to fix
+        raise
+    except Exception as exc:  # the converter's own failure, whatever its type
+        first = (str(exc).strip().splitlines() or [""])[0]
+        problem = f"the converter failed: {type(exc).__name__}: {first}"
+    progress(f"TFLite baseline: {problem}; going on without it")
+    return None, problem
 
 
 def _artifacts_dir(options: ValidateOptions) -> Path:
@@ -196,16 +219,31 @@ def _convert_with_litert(
     from migrate.export import _factory_source
     from migrate.quiet import quiet_torch
 
-    progress("converting the source model to TFLite with litert-torch")
     with quiet_torch():
         source = _factory_source(model, None, (), ())
         module, args = source.methods["forward"]
-        key = hashlib.sha256(f"{model}|{[tuple(a.shape) for a in args]}".encode()).hexdigest()[:12]
-        path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{key}.tflite"
+        path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
+        if path.is_file():
+            progress(f"reusing the TFLite baseline {path} (same model source and inputs)")
+            return path
+        progress("converting the source model to TFLite with litert-torch")
         import litert_torch
 
         litert_torch.convert(module, args).export(str(path))
     return path
+
+
+def _source_key(model: str, args: Sequence[object]) -> str:
+    """A baseline's cache key: the entry point, the example shapes, the converter's version and
+    every Python file beside the model's module (its weights are seeded there, or shipped)."""
+    digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
+    digest.update(_version("litert-torch").encode())
+    module = sys.modules.get(model.partition(":")[0])
+    source = Path(getattr(module, "__file__", None) or ".")
+    if source.is_file():
+        for path in sorted(source.parent.glob("*.py")):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _convert_saved_model(
@@ -320,13 +358,16 @@ def _budget_failures(
     return failures
 
 
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
 def _environment(options: ValidateOptions) -> dict[str, object]:
-    versions = {}
-    for package in ("torch", "executorch", "ai-edge-litert", "litert-torch"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            pass
+    packages = ("torch", "executorch", "ai-edge-litert", "litert-torch")
+    versions = {package: _version(package) for package in packages if _version(package)}
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

@@ -195,9 +195,9 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
     screened = screen(data, rules)
     if isinstance(screened, FileOutcome):
         return FixOutcome(remaining=screened.findings, error=screened.error)
-    original, active = screened
+    original = screened[0]
     try:
-        text, fixed, remaining = fix_text(original, active, unsafe=unsafe)
+        text, fixed, remaining = fix_text(original, rules, unsafe=unsafe)
         new_data = None if text == original else text.encode(source_encoding(data))
     except cst.ParserSyntaxError as exc:
         return FixOutcome(error=_syntax_error(exc))
@@ -217,12 +217,16 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
 def fix_text(
     text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False
 ) -> tuple[str, tuple[Finding, ...], tuple[Finding, ...]]:
-    """(fixed text, findings fixed, findings left). Raises on unparsable text."""
+    """(fixed text, findings fixed, findings left). Raises on unparsable text.
+
+    Each round prefilters ``rules`` again: a fix can write what another rule reports (the
+    example-inputs placeholder an export fix leaves is MIG113's)."""
     allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
     fixed: list[Finding] = []
     for _ in range(_MAX_ROUNDS):
         module = cst.parse_module(text)
-        found = _run(module, text, rules)
+        prefilter = FilePrefilter(text)
+        found = _run(module, text, [rule for rule in rules if prefilter.admits(rule)])
         chosen = _independent(
             [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
         )

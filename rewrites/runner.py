@@ -162,7 +162,9 @@ def apply(
             if progress is not None:
                 progress(done, total)
         elif data is not None:
-            pending.append((rel, content_digest(data), data, tuple(r.code for r in screened[1])))
+            # every rule the file is under, not just those its text admits now: a fix can
+            # write what another rule reports
+            pending.append((rel, content_digest(data), data, tuple(r.code for r in rules)))
     changes: list[FileChange] = []
     fixed: list[Finding] = []
     work = [(data, codes, unsafe) for _, _, data, codes in pending]

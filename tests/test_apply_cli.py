@@ -173,3 +173,17 @@ def test_project_fixture_keeps_every_comment(cli, tmp_path: Path) -> None:
     for comment in comments:
         if "migrate: ignore" not in comment:
             assert comment in after
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in (FIXTURES.parent.parent / "samples").iterdir()))
+def test_what_apply_leaves_is_what_a_rescan_finds(sample: str, tmp_path: Path) -> None:
+    """Including findings the fixes themselves write (the example-inputs placeholder)."""
+    from migrate import api
+
+    project = Path(shutil.copytree(FIXTURES.parent.parent / "samples" / sample, tmp_path / sample))
+    applied = api.apply([project], unsafe=True)
+    api.write_changes(applied, allow_dirty=True)
+    rescan = api.scan([project], use_cache=False)
+    assert [(f.path, f.line, f.code) for f in applied.report.findings] == [
+        (f.path, f.line, f.code) for f in rescan.findings
+    ]

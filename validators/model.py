@@ -155,12 +155,15 @@ class ValidationReport:
     runtimes: tuple[RuntimeResult, ...]
     comparisons: tuple[Comparison, ...]
     passed: bool
-    reasons: tuple[str, ...] = ()  # why it failed, or what needs attention
+    reasons: tuple[str, ...] = ()  # why it failed
     inputs: str = ""
     tolerances: Mapping[str, float] = field(default_factory=dict)
     budgets: Mapping[str, float] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
     command: str = ""
+    # what a reviewer should know that does not fail the verdict: the legacy artifact or the
+    # baseline disagreeing with the reference, a baseline that could not be built
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +171,7 @@ class ValidationReport:
             "reference": self.reference,
             "passed": self.passed,
             "reasons": list(self.reasons),
+            "notes": list(self.notes),
             "runtimes": [r.to_dict() for r in self.runtimes],
             "comparisons": [c.to_dict() for c in self.comparisons],
             "inputs": self.inputs,
@@ -192,4 +196,5 @@ class ValidationReport:
             dict(data.get("budgets", {})),
             dict(data.get("environment", {})),
             data.get("command", ""),
+            tuple(data.get("notes", ())),
         )

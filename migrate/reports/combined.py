@@ -33,15 +33,17 @@ class Section:
     manifest: Manifest | None = None
     validation: ValidationReport | None = None
     problems: list[str] = field(default_factory=list)  # steps that failed, one line each
+    notes: list[str] = field(default_factory=list)  # how it was judged, e.g. a quantization tolerance
 
     @property
     def passed(self) -> bool:
-        if self.problems:
+        """Ready: every step ran, the new artifact validated, and no finding is left to fix by hand."""
+        if self.problems or (self.validation is not None and not self.validation.passed):
             return False
-        if self.validation is not None:
-            return self.validation.passed
         left = self.apply if self.apply is not None else self.scan
-        return left is not None and not left.findings and not left.errors
+        if left is None:
+            return self.validation is not None
+        return not left.findings and not left.errors
 
 
 def load_result(path: Path) -> ScanResult | ValidationReport | Manifest:
@@ -119,15 +121,18 @@ def _attention(section: Section) -> list[str]:
         items += [
             f"{markdown_text(r.label)} did not run: {markdown_text(r.error)}"
             for r in section.validation.runtimes
-            if r.error is not None and not any(r.label in reason for reason in section.validation.reasons)
+            if r.error is not None
+            and not any(r.label in text for text in (*section.validation.reasons, *section.validation.notes))
         ]
+        items += [f"note: {markdown_text(note)}" for note in section.validation.notes]
     left = section.apply if section.apply is not None else section.scan
     if left is not None:
         manual = [f for f in left.findings if f.fix is None]
         if manual:
             codes = sorted({f.code for f in manual})
             items.append(
-                f"{len(manual)} finding(s) need a manual change ({', '.join(codes)}): see `migrate rules show CODE`"
+                f"{len(manual)} finding(s) need a manual change ({', '.join(codes)}): "
+                f"see `migrate rules show {codes[0]}`"
             )
         items += [f"could not scan {markdown_text(e.path)}: {markdown_text(e.message)}" for e in left.errors]
     return items
@@ -146,7 +151,7 @@ def _overview(sections: list[Section]) -> list[str]:
         export = "-"
         if s.manifest is not None:
             method = s.manifest.methods[0]
-            export = f"{s.manifest.file_size / 2**20:.1f} MiB, {method.delegation.subgraphs} delegate call(s)"
+            export = f"{_size(s.manifest.file_size)}, {method.delegation.subgraphs} delegate call(s)"
         validation = "-" if s.validation is None else ("pass" if s.validation.passed else "FAIL")
         pte = tflite = error = "-"
         if s.validation is not None:
@@ -168,8 +173,13 @@ def _overview(sections: list[Section]) -> list[str]:
     return [*rows, ""]
 
 
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
+
+
 def _details(section: Section) -> str:
     parts = [f"<details><summary><b>{markdown_text(section.name)}</b></summary>", ""]
+    parts += [f"_{markdown_text(note)}_\n" for note in section.notes]
     if section.validation is not None:
         parts.append(_demote(render_validation_markdown(section.validation)))
     if section.manifest is not None:

@@ -35,7 +35,13 @@ def _status(report: ValidationReport, result: RuntimeResult) -> str:
     comparison = next((c for c in report.comparisons if c.label == result.label), None)
     if comparison is None:
         return "ok"
-    return "ok" if comparison.passed else "FAIL"
+    if comparison.passed:
+        return "ok"
+    return (
+        "differs (note)"
+        if any(n.startswith(f"{result.label} outputs differ") for n in report.notes)
+        else "FAIL"
+    )
 
 
 def render_json(report: ValidationReport) -> str:
@@ -47,6 +53,7 @@ def render_console(report: ValidationReport) -> str:
         f"{'PASS' if report.passed else 'FAIL'}: validated against {report.reference} on {report.inputs}"
     ]
     lines += [f"  - {reason}" for reason in report.reasons]
+    lines += [f"  note: {note}" for note in report.notes]
     header = f"{'runtime':<22}{'p50':>11}{'p90':>11}{'load':>11}{'first run':>11}{'peak mem':>11}{'size':>11}  max abs err"
     lines += ["", header]
     for result in report.runtimes:
@@ -74,10 +81,12 @@ def render_markdown(report: ValidationReport) -> str:
     attention += [
         f"{markdown_text(r.label)} did not run: {markdown_text(r.error)}"
         for r in report.runtimes
-        if r.error is not None and not any(r.label in reason for reason in report.reasons)
+        if r.error is not None and not any(r.label in text for text in (*report.reasons, *report.notes))
     ]
     if attention:
         out += ["### Needs attention", "", *[f"- {item}" for item in attention], ""]
+    if report.notes:
+        out += ["### Notes (not the verdict)", "", *[f"- {markdown_text(note)}" for note in report.notes], ""]
     out += [
         f"### Results ({report.environment.get('threads', 1)} thread{'s' * (report.environment.get('threads', 1) != 1)})",
         "",
