@@ -457,3 +457,40 @@ def test_an_nhwc_tflite_baseline_through_a_declared_adapter(artifacts: Path, tmp
     )
     assert row["error"] is not None  # never a silent reshape: NCHW data does not fit an NHWC input
     assert undeclared.returncode == 0  # the baseline is not a candidate
+
+
+def test_what_is_not_the_verdict_is_a_note(artifacts: Path, tmp_path: Path) -> None:
+    """No TFLite baseline (the converter cannot take torch.cond) and a shipped artifact that
+    disagrees with the source are told, but only the candidate decides the verdict."""
+    pte = tmp_path / "branchy.pte"
+    done = migrate(
+        "export", "tiny_models:make_branchy", "--inputs", "tiny_models:conv_inputs", "-o", str(pte)
+    )
+    assert done.returncode == 0, done.stderr
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_branchy",
+        "--reference",
+        str(artifacts / "conv.pt"),
+        "--candidate",
+        str(pte),
+        "--artifacts",
+        str(tmp_path),
+        "--runs",
+        "5",
+        "--report-json",
+        str(tmp_path / "report.json"),
+        "--report-md",
+        str(tmp_path / "report.md"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = ValidationReport.from_dict(json.loads((tmp_path / "report.json").read_text()))
+    assert report.passed and not report.reasons
+    tflite = next(r for r in report.runtimes if r.kind == "tflite")
+    assert tflite.error is not None and tflite.error.startswith("the converter failed")
+    assert any(n.startswith("no TFLite baseline: the converter failed") for n in report.notes)
+    assert any(n.startswith("TorchScript .pt outputs differ from eager") for n in report.notes)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "✅ **PASS**" in markdown and "### Notes (not the verdict)" in markdown
+    assert "| differs (note) |" in markdown
