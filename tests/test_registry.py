@@ -51,3 +51,11 @@ def test_select_by_prefix_code_and_name() -> None:
 def test_unknown_selectors_are_reported() -> None:
     assert unknown_selectors(["MIG3", "MIG9", "no-such-rule"]) == ["MIG9", "no-such-rule"]
     assert find_rule("mig301") is find_rule("jit-ignore") is not None
+
+
+def test_docs_rules_are_generated_from_the_rules(capsys) -> None:
+    """docs/rules/ is stale when a rule, its docs or its examples change: `python -m migrate.docs`."""
+    from migrate import docs
+
+    assert docs.main(["--check"]) == 0, capsys.readouterr().out
+    assert set(docs.pages()) == {"README.md", *(f"{r.code}.md" for r in all_rules())}
