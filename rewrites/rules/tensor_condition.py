@@ -87,6 +87,12 @@ class TensorCondition(EntryMethodRule):
             _MODEL + "        if x.abs().sum() == 0:\n            x = x + 1e-6\n        return x\n",
             expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        x = torch.cond(x.abs().sum() == 0, lambda x: x + 1e-6, lambda x: x.clone(memory_format=torch.contiguous_format), (x,))\n        return x\n",
         ),
+        Invalid(  # the branch's comments stay, above the line that replaces it
+            _MODEL
+            + "        if x.sum() > 0:  # positive\n            # double it\n            return x * 2\n"
+            "        return x - 1  # the rest\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        # positive\n        # double it\n        # the rest\n        return torch.cond(x.sum() > 0, lambda x: x * 2, lambda x: x - 1, (x,))\n",
+        ),
         Invalid(
             _MODEL + "        # pick one\n        if (x > 0).all():\n            out = x * self.scale\n"
             "        else:\n            out = x + 1\n        return out\n",
@@ -138,7 +144,7 @@ class TensorCondition(EntryMethodRule):
             other = _single(following) if following is not None else None
         if isinstance(then, cst.Return) and isinstance(other, cst.Return) and then.value and other.value:
             value = self._cond(test, then.value, other.value)
-            changes: dict[cst.CSTNode, Replacement] = {node: _line(cst.Return(value), node)}
+            changes: dict[cst.CSTNode, Replacement] = {node: _line(cst.Return(value), node, following)}
             if following is not None:
                 changes[following] = cst.RemovalSentinel.REMOVE
             return self._edit(changes)
@@ -217,5 +223,31 @@ def _single(suite: cst.CSTNode) -> cst.BaseSmallStatement | None:
     return None
 
 
-def _line(statement: cst.BaseSmallStatement, replacing: cst.If) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine([statement], leading_lines=replacing.leading_lines)
+def _line(
+    statement: cst.BaseSmallStatement, replacing: cst.If, following: cst.CSTNode | None = None
+) -> cst.SimpleStatementLine:
+    """One line in place of the branch; the comments the branch held go above it, in order."""
+    kept = [line.comment for line in replacing.leading_lines if line.comment is not None]
+    moved = [
+        cst.EmptyLine(comment=comment)
+        for node in (replacing, following)
+        if node is not None
+        for comment in _statement_comments(node)
+        if not any(comment is k for k in kept)
+    ]
+    return cst.SimpleStatementLine([statement], leading_lines=[*replacing.leading_lines, *moved])
+
+
+def _statement_comments(node: cst.CSTNode) -> list[cst.Comment]:
+    """Comments on a statement's own lines (headers, bodies, trailing): not those inside
+    expressions, which move with the expression into the lambda."""
+    found: list[cst.Comment] = []
+
+    class Collector(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if isinstance(visited, cst.Comment):
+                found.append(visited)
+            return not isinstance(visited, cst.BaseExpression)
+
+    node.visit(Collector())
+    return found
