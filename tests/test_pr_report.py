@@ -104,6 +104,17 @@ def test_a_huge_report_fits_a_comment_and_keeps_the_verdict() -> None:
     assert "and 0 more" not in text
 
 
+def test_one_huge_section_shows_what_fits_and_stays_well_formed() -> None:
+    many = tuple(finding(path=f"pkg/module_{i}.py", fix=i % 2 == 0) for i in range(4000))
+    text = render_report([Section("timm", scan=ScanResult("/p", 4000, many))])
+    assert GITHUB_COMMENT_LIMIT - 5000 < len(text) <= GITHUB_COMMENT_LIMIT
+    assert "2000 finding(s) have an automatic fix" in text and "2000 finding(s) need a manual change" in text
+    assert "pkg/module\\_1.py" in text or "pkg/module_1.py" in text  # detail, not just the summary
+    assert text.count("<details>") == text.count("</details>")
+    assert text.count("```") % 2 == 0
+    assert text.rstrip().endswith("the JSON reports have everything._")
+
+
 @pytest.fixture
 def reports(tmp_path: Path) -> dict[str, Path]:
     paths = {

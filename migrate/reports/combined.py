@@ -94,15 +94,32 @@ def render_report(
     details = [_details(s) for s in sections]
     document = "\n".join(head)
     for index, detail in enumerate(details):
-        if len(document) + len(detail) + 200 > limit:
-            omitted = sum(len(d) for d in details[index:])
+        room = limit - len(document) - 400
+        if len(detail) > room:
+            omitted = sum(len(d) for d in details[index + 1 :]) + len(detail)
+            if room > 2000:  # as much of this section as fits, cut between lines, tags closed
+                shown = _cut(detail, room)
+                document += "\n" + shown
+                omitted -= len(shown)
             document += (
-                f"\n_{omitted:,} characters of detail for {len(details) - index} section(s) left out to fit "
-                "a pull-request comment; the JSON reports have everything._\n"
+                f"\n_{omitted:,} characters of detail left out to fit a pull-request comment; "
+                "the JSON reports have everything._\n"
             )
             break
         document += "\n" + detail
     return document[:limit]
+
+
+def _cut(markdown: str, size: int) -> str:
+    """The first ``size`` characters of ``markdown``, ended at a line, with open code fences
+    and <details> closed so the rest of the comment renders."""
+    text = markdown[:size].rsplit("\n", 1)[0]
+    lines = text.splitlines()
+    closing = ["```"] if sum(line.startswith("```") for line in lines) % 2 else []
+    opened = sum(line.startswith("<details>") for line in lines) - sum(
+        line.startswith("</details>") for line in lines
+    )
+    return "\n".join([*lines, *closing, "", "_(cut here)_", "", *["</details>"] * max(opened, 0), ""])
 
 
 def _summary(sections: list[Section]) -> str:
@@ -126,6 +143,10 @@ def _attention(section: Section) -> list[str]:
         ]
         items += [f"note: {markdown_text(note)}" for note in section.validation.notes]
     left = section.apply if section.apply is not None else section.scan
+    if section.apply is None and section.scan is not None:
+        fixable = [f for f in section.scan.findings if f.fix is not None]
+        if fixable:
+            items.append(f"{len(fixable)} finding(s) have an automatic fix: run `migrate apply`")
     if left is not None:
         manual = [f for f in left.findings if f.fix is None]
         if manual:
