@@ -32,8 +32,9 @@ demo: $(STAMP) $(LEGACY_STAMP)
 test: $(STAMP) $(LEGACY_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(LEGACY_STAMP)
 	$(BIN)/python benchmarks/bench_scan.py --output bench-out/scan.json
+	$(BIN)/python benchmarks/bench_models.py --output bench-out/models.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check migrate rewrites validators tests benchmarks
