@@ -14,22 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import UsageError, require
+from validators.runners.executorch import SCALAR_TYPES
 
 MANIFEST_VERSION = 1
-
-# ExecuTorch ScalarType codes (executorch/runtime/core/portable_type/scalar_type.h).
-SCALAR_TYPES = {
-    0: "uint8",
-    1: "int8",
-    2: "int16",
-    3: "int32",
-    4: "int64",
-    5: "float16",
-    6: "float32",
-    7: "float64",
-    11: "bool",
-    15: "bfloat16",
-}
 
 
 @dataclass(frozen=True)

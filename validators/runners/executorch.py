@@ -4,8 +4,8 @@ import numpy as np
 
 from validators.model import TensorSpec
 
-# ExecuTorch ScalarType codes to numpy dtype names.
-_DTYPES = {
+# ExecuTorch ScalarType codes (executorch/runtime/core/portable_type/scalar_type.h) to dtype names.
+SCALAR_TYPES = {
     0: "uint8",
     1: "int8",
     2: "int16",
@@ -15,6 +15,7 @@ _DTYPES = {
     6: "float32",
     7: "float64",
     11: "bool",
+    15: "bfloat16",
 }
 
 
@@ -39,7 +40,9 @@ class ExecuTorchRunner:
         for i in range(self.meta.num_inputs()):
             tensor = self.meta.input_tensor_meta(i)
             specs.append(
-                TensorSpec(f"input_{i}", tuple(tensor.sizes()), _DTYPES.get(int(tensor.dtype()), "float32"))
+                TensorSpec(
+                    f"input_{i}", tuple(tensor.sizes()), SCALAR_TYPES.get(int(tensor.dtype()), "float32")
+                )
             )
         return specs
 
