@@ -1,0 +1,29 @@
+"""The samples are the demo's input: each one is complete, and the demo knows how to build it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrate.demo import RECIPES
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+NAMES = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def test_every_sample_has_a_demo_recipe_and_every_recipe_a_sample() -> None:
+    assert set(NAMES) == set(RECIPES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_sample_is_a_project(name: str) -> None:
+    folder = SAMPLES / name
+    recipe = RECIPES[name]
+    assert (folder / "README.md").read_text(encoding="utf-8").strip(), "say what it exercises"
+    model = (folder / "model.py").read_text(encoding="utf-8")
+    assert "def make_model(" in model and "def example_inputs(" in model
+    script = (folder / recipe.legacy_script[0]).read_text(encoding="utf-8")
+    assert "_save_for_lite_interpreter" in script or "torch.jit.save" in script
+    assert recipe.legacy_artifact.endswith((".pt", ".ptl"))
+    assert not list(folder.glob("*.pt*")), "built artifacts are never committed"
