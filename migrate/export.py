@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import os
 import re
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
+from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import quiet_torch
 
 SEED = 0
@@ -187,7 +187,7 @@ def _export(
     lowering_seconds = time.perf_counter() - started
 
     buffer = program.buffer
-    _write_bytes(output, buffer)
+    write_bytes_atomic(output, buffer)
     nodes = {name: _delegated_nodes(edge.exported_program(name)) for name in programs}
     methods = tuple(
         replace(
@@ -210,12 +210,12 @@ def _export(
         options=options.to_dict(),
         notes=tuple(source.notes),
     )
-    _write_bytes(manifest_path(output), manifest.to_json().encode())
+    write_bytes_atomic(manifest_path(output), manifest.to_json().encode())
     if options.etrecord:
         record = program.get_etrecord()
-        _atomic_path_write(output.with_suffix(".etrecord"), record.save)
+        write_atomic(output.with_suffix(".etrecord"), record.save)
     if options.bundle:
-        _write_bytes(output.with_suffix(".bpte"), _bundle(program, source))
+        write_bytes_atomic(output.with_suffix(".bpte"), _bundle(program, source))
     return manifest
 
 
@@ -672,25 +672,3 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             pass
     return versions
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    def write(temporary: str) -> None:
-        Path(temporary).write_bytes(data)
-
-    _atomic_path_write(path, write)
-
-
-def _atomic_path_write(path: Path, write: Callable[[str], Any]) -> None:
-    """Let ``write`` fill a temporary file beside ``path``, then rename it into place."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

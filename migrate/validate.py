@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from migrate.errors import MissingExtraError, UsageError, require
+from migrate.output import write_atomic, write_bytes_atomic
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import RuntimeResult, TensorSpec, ValidationReport
@@ -198,8 +199,9 @@ def _tflite_baseline(
     except UsageError:  # the model itself cannot be loaded: that is the user's to fix
         raise
     except Exception as exc:  # the converter's own failure, whatever its type
-        first = (str(exc).strip().splitlines() or [""])[0]
-        problem = f"the converter failed: {type(exc).__name__}: {first}"
+        from migrate.export import _first_line
+
+        problem = f"the converter failed: {type(exc).__name__}: {_first_line(exc)}"
     progress(f"TFLite baseline: {problem}; going on without it")
     return None, problem
 
@@ -221,15 +223,17 @@ def _convert_with_litert(
 
     with quiet_torch():
         source = _factory_source(model, None, (), ())
-        module, args = source.methods["forward"]
-        path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
-        if path.is_file():
-            progress(f"reusing the TFLite baseline {path} (same model source and inputs)")
-            return path
-        progress("converting the source model to TFLite with litert-torch")
+    module, args = source.methods["forward"]
+    path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
+    if path.is_file():
+        progress(f"reusing the TFLite baseline {path} (same model source and inputs)")
+        return path
+    progress("converting the source model to TFLite with litert-torch")
+    with quiet_torch():
         import litert_torch
 
-        litert_torch.convert(module, args).export(str(path))
+        edge = litert_torch.convert(module, args)
+        write_atomic(path, edge.export)  # a cache never holds half a file
     return path
 
 
@@ -261,7 +265,8 @@ def _convert_saved_model(
         else:
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
         path = _artifacts_dir(options) / f"{saved_model.stem}.tflite"
-        path.write_bytes(converter.convert())
+        data = converter.convert()
+        write_bytes_atomic(path, data)
     return path
 
 
