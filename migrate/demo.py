@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from migrate import api
+from migrate.manifest import Manifest
 from migrate.output import unified_diff, write_text_atomic
 from migrate.reports.combined import Section, render_report
 from migrate.reports.scan import render, summary_line
@@ -170,8 +171,6 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
         _step(f"  {section.problems[-1]}")
         return outcome
     manifest_file = pte.with_name(pte.stem + ".manifest.json")
-    from migrate.manifest import Manifest
-
     section.manifest = Manifest.from_dict(json.loads(manifest_file.read_text(encoding="utf-8")))
     _step(f"  {pte} ({pte.stat().st_size / 1024:,.0f} KiB), manifest {manifest_file.name}")
     outcome.files |= {"pte": str(pte), "manifest": str(manifest_file)}
