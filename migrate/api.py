@@ -10,12 +10,13 @@ from pathlib import Path
 from migrate import __version__
 from migrate.config import Config, find_config, load_config
 from migrate.errors import UsageError
-from migrate.output import write_source_atomic
+from migrate.output import write_new_atomic, write_source_atomic
 from migrate.vcs import uncommitted
+from rewrites.app_engine import DEFAULT_SETTINGS
 from rewrites.model import FileError, ScanResult
 from rewrites.registry import select_rules, unknown_selectors
 from rewrites.rule import Rule
-from rewrites.runner import ApplyResult, Progress, ScanOptions, scan_root
+from rewrites.runner import NEW_FILE, ApplyResult, Progress, ScanOptions, scan_root
 from rewrites.runner import apply as run_apply
 from rewrites.runner import scan as run_scan
 
@@ -64,7 +65,13 @@ def _options(
         jobs=jobs,
         max_file_bytes=int(config.max_file_size_mb * 1024 * 1024),
         tool_version=__version__,
+        app_settings=tuple({**DEFAULT_SETTINGS, **_android_version(config)}.items()),
     )
+
+
+def _android_version(config: Config) -> dict[str, str]:
+    version = config.executorch_android_version
+    return {} if version is None else {"executorch-android-version": version}
 
 
 def scan(
@@ -107,7 +114,7 @@ def write_changes(result: ApplyResult, *, allow_dirty: bool = False) -> WriteOut
     root = Path(result.report.root)
     targets = {change.path: root / change.path for change in result.changes}
     if not allow_dirty:
-        dirty = uncommitted(targets.values())
+        dirty = uncommitted(t for t in targets.values() if t.exists())
         if dirty:
             names = ", ".join(str(p) for p in dirty)
             raise UsageError(
@@ -117,7 +124,10 @@ def write_changes(result: ApplyResult, *, allow_dirty: bool = False) -> WriteOut
     written, errors = [], []
     for change in result.changes:
         try:
-            write_source_atomic(targets[change.path], change.data, change.digest)
+            if change.digest == NEW_FILE:
+                write_new_atomic(targets[change.path], change.data)
+            else:
+                write_source_atomic(targets[change.path], change.data, change.digest)
             written.append(change.path)
         except OSError as exc:
             errors.append(FileError(change.path, f"not written: {exc.strerror or exc}"))

@@ -10,11 +10,13 @@ max-file-size-mb = 10
 respect-gitignore = true
 cache-dir = ".migrate_cache"
 legacy-python = ".venv-legacy/bin/python"   # for .pt / .ptl that torch 2.13 cannot load
+executorch-android-version = "1.5.1"        # what Gradle fixes write (default: the pinned release)
 ```
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ _KEYS = {
     "respect-gitignore",
     "cache-dir",
     "legacy-python",
+    "executorch-android-version",
 }
 
 
@@ -51,6 +54,7 @@ class Config:
     respect_gitignore: bool = True
     cache_dir: Path = field(default=Path(".migrate_cache"))
     legacy_python: str | None = None
+    executorch_android_version: str | None = None
 
 
 def find_config(start: Path) -> Path | None:
@@ -92,6 +96,7 @@ def load_config(path: Path | None, default_base: Path) -> Config:
         respect_gitignore=bool(table.get("respect-gitignore", True)),
         cache_dir=base / str(table.get("cache-dir", ".migrate_cache")),
         legacy_python=None if "legacy-python" not in table else str(base / str(table["legacy-python"])),
+        executorch_android_version=_version(path, table.get("executorch-android-version")),
     )
 
 
@@ -100,6 +105,14 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: cannot read configuration: {exc}") from None
+
+
+def _version(path: Path, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9A-Za-z.+-]+", value):
+        raise UsageError(f'{path}: [tool.migrate] executorch-android-version must be a version like "1.5.1"')
+    return value
 
 
 def _strings(path: Path, key: str, value: Any) -> tuple[str, ...]:

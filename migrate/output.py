@@ -52,6 +52,13 @@ def write_source_atomic(path: Path, data: bytes, expected_digest: str) -> None:
         raise
 
 
+def write_new_atomic(path: Path, data: bytes) -> None:
+    """Create a file a fix adds (a helper class); refuse if one appeared since the scan."""
+    if path.exists():
+        raise OSError(f"{path} already exists; not written")
+    write_bytes_atomic(path, data)
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
     import difflib
 

@@ -76,7 +76,7 @@ def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str,
     except SourceError as exc:
         return FileOutcome(error=str(exc))
     prefilter = FilePrefilter(text)
-    active = [rule for rule in rules if prefilter.admits(rule)]
+    active = [rule for rule in rules if "python" in rule.languages and prefilter.admits(rule)]
     if not active:
         return FileOutcome()
     depth = bracket_depth(text)
@@ -145,7 +145,7 @@ def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
 def _run(module: cst.Module, text: str, rules: Sequence[type[Rule]]) -> list[tuple[Report, Finding]]:
     """The reports that survive suppression comments, each with its positioned finding."""
     ctx = FileContext(ImportTable(_is_known))
-    dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules])
+    dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules if "python" in rule.languages])
     dispatcher.walk(module)
     if not ctx.reports:
         return []
@@ -184,6 +184,8 @@ class FixOutcome:
     fixed: tuple[Finding, ...] = ()
     remaining: tuple[Finding, ...] = ()
     error: str | None = None
+    # files a fix creates (app code only), by path relative to the fixed file's folder
+    created: tuple[tuple[str, str], ...] = ()
 
 
 # Each round applies the fixes that do not touch each other; the rest wait for the next round.
@@ -226,7 +228,7 @@ def fix_text(
     for _ in range(_MAX_ROUNDS):
         module = cst.parse_module(text)
         prefilter = FilePrefilter(text)
-        found = _run(module, text, [rule for rule in rules if prefilter.admits(rule)])
+        found = _run(module, text, [r for r in rules if "python" in r.languages and prefilter.admits(r)])
         chosen = _independent(
             [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
         )

@@ -1,4 +1,6 @@
-"""Which files a scan reads: Python sources under the given paths, minus what a repo ignores.
+"""Which files a scan reads: Python sources and app code (Gradle, Java, Kotlin, C/C++,
+Objective-C++, Swift, Podfiles; see :mod:`rewrites.app_source`) under the given paths, minus what
+a repo ignores.
 
 Skipped by default while walking: hidden entries, ``.gitignore``d paths (from the repository
 root down), virtualenvs (any folder with ``pyvenv.cfg``), ``site-packages``, ``__pycache__``
@@ -15,8 +17,10 @@ from pathlib import Path
 
 import pathspec
 
-SKIPPED_DIRS = frozenset({"__pycache__", "site-packages", "node_modules"})
-SUFFIXES = (".py",)
+from rewrites.app_source import APP_NAMES, APP_SUFFIXES
+
+SKIPPED_DIRS = frozenset({"__pycache__", "site-packages", "node_modules", "Pods"})
+SUFFIXES = (".py", *APP_SUFFIXES)
 
 
 @dataclass
@@ -75,7 +79,7 @@ def discover(
     exclude_base: Path | None = None,
     respect_gitignore: bool = True,
 ) -> Discovery:
-    """Python files under ``paths`` (absolute), sorted, and the paths that could not be read.
+    """Source files under ``paths`` (absolute), sorted, and the paths that could not be read.
 
     ``exclude`` holds gitignore-style patterns relative to ``exclude_base``.
     """
@@ -134,6 +138,6 @@ def _walk(
                 if _ignored(ignores, path, True) or _ignored(user_excludes, path, True):
                     continue
                 stack.append((path, ignores))
-            elif name.endswith(SUFFIXES):
+            elif name.endswith(SUFFIXES) or name in APP_NAMES:
                 if not (_ignored(ignores, path, False) or _ignored(user_excludes, path, False)):
                     found.files.append(path)

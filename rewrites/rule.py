@@ -23,9 +23,10 @@ DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
 @dataclass(frozen=True)
 class Valid:
-    """Source the rule must not report."""
+    """Source the rule must not report; ``path`` names the file it is read as (app rules)."""
 
     code: str
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Invalid:
     column: int | None = None
     count: int = 1
     expected: str | None = None
+    path: str | None = None
 
 
 Replacement = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel
@@ -120,6 +122,8 @@ class Rule:
     # Prefilter for rules that match more than ``names`` (methods on any receiver, attribute
     # names): the rule can only report in text holding every token of one group.
     tokens: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # what the rule reads: Python here; app rules (rewrites.app_engine.AppRule) name theirs
+    languages: ClassVar[frozenset[str]] = frozenset({"python"})
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+from rewrites.app_engine import DEFAULT_SETTINGS, app_rules, check_app, fix_app, python_rules
+from rewrites.app_source import language_of
 from rewrites.cache import ResultCache, content_digest
 from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
 from rewrites.files import discover
@@ -39,6 +41,8 @@ class ScanOptions:
     jobs: int | None = None
     max_file_bytes: int = 10 * 1024 * 1024
     tool_version: str = ""
+    # what app-code fixes write (executorch-android-version)
+    app_settings: tuple[tuple[str, str], ...] = tuple(DEFAULT_SETTINGS.items())
 
 
 def scan_root(paths: Sequence[Path]) -> Path:
@@ -65,10 +69,12 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         data, problem = _read(path, options.max_file_bytes)
         if data is None:
             errors.append(FileError(rel, problem))
+        elif language_of(path.name) is not None:
+            outcomes[rel] = check_app(data, rel, app_rules(options.rules), dict(options.app_settings))
         else:
             digest = content_digest(data)
             cached = cache.get(digest)
-            screened = cached if cached is not None else screen(data, options.rules)
+            screened = cached if cached is not None else screen(data, python_rules(options.rules))
             if isinstance(screened, FileOutcome):
                 outcomes[rel] = screened
                 if cached is None:
@@ -117,6 +123,9 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     )
 
 
+NEW_FILE = ""
+
+
 @dataclass(frozen=True)
 class FileChange:
     """What ``apply`` would write to one file."""
@@ -125,7 +134,8 @@ class FileChange:
     original: str
     text: str
     data: bytes  # the new bytes, in the file's own encoding
-    digest: str  # of the bytes that were read, to refuse writing over a file edited meanwhile
+    digest: str  # of the bytes that were read, to refuse writing over a file edited meanwhile;
+    # NEW_FILE for a file a fix creates, which must not exist when it is written
     fixed: tuple[Finding, ...]
 
 
@@ -149,11 +159,21 @@ def apply(
     errors = [FileError(_relative(path, root), message) for path, message in found.errors]
     findings: list[Finding] = []
     pending: list[tuple[str, str, bytes, tuple[str, ...]]] = []
+    changes: list[FileChange] = []
+    fixed: list[Finding] = []
     total, done = len(found.files), 0
     for path in found.files:
         rel = _relative(path, root)
         data, problem = _read(path, options.max_file_bytes)
         rules = _rules_for(rel, options)
+        if data is not None and language_of(path.name) is not None:
+            app = fix_app(data, rel, app_rules(rules), unsafe=unsafe, settings=dict(options.app_settings))
+            _collect(rel, content_digest(data), app, root, errors, findings, fixed, changes)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            continue
+        rules = python_rules(rules)
         screened = screen(data, rules) if data is not None else FileOutcome(error=problem)
         if isinstance(screened, FileOutcome):
             if screened.error is not None:
@@ -165,27 +185,11 @@ def apply(
             # every rule the file is under, not just those its text admits now: a fix can
             # write what another rule reports
             pending.append((rel, content_digest(data), data, tuple(r.code for r in rules)))
-    changes: list[FileChange] = []
-    fixed: list[Finding] = []
     work = [(data, codes, unsafe) for _, _, data, codes in pending]
     crashed = FixOutcome(error="the parser crashed on this file")
     for index, outcome in _parallel(_fix_job, work, [len(d) for d, _, _ in work], options.jobs, crashed):
         rel, digest = pending[index][:2]
-        if outcome.error is not None:
-            errors.append(FileError(rel, outcome.error))
-        findings.extend(replace(f, path=rel) for f in outcome.remaining)
-        fixed.extend(replace(f, path=rel) for f in outcome.fixed)
-        if outcome.data is not None and outcome.text is not None and outcome.original is not None:
-            changes.append(
-                FileChange(
-                    rel,
-                    outcome.original,
-                    outcome.text,
-                    outcome.data,
-                    digest,
-                    tuple(f for f in fixed if f.path == rel),
-                )
-            )
+        _collect(rel, digest, outcome, root, errors, findings, fixed, changes)
         done += 1
         if progress is not None:
             progress(done, total)
@@ -199,7 +203,39 @@ def apply(
         rules=tuple(r.code for r in options.rules),
         fixed=tuple(sorted(fixed, key=lambda f: (f.path, f.line, f.column, f.code))),
     )
-    return ApplyResult(tuple(sorted(changes, key=lambda c: c.path)), report)
+    return ApplyResult(tuple(sorted(_unique(changes), key=lambda c: c.path)), report)
+
+
+def _collect(
+    rel: str,
+    digest: str,
+    outcome: FixOutcome,
+    root: Path,
+    errors: list[FileError],
+    findings: list[Finding],
+    fixed: list[Finding],
+    changes: list[FileChange],
+) -> None:
+    if outcome.error is not None:
+        errors.append(FileError(rel, outcome.error))
+    findings.extend(replace(f, path=rel) for f in outcome.remaining)
+    mine = [replace(f, path=rel) for f in outcome.fixed]
+    fixed.extend(mine)
+    if outcome.data is not None and outcome.text is not None and outcome.original is not None:
+        changes.append(FileChange(rel, outcome.original, outcome.text, outcome.data, digest, tuple(mine)))
+    folder = rel.rpartition("/")[0]
+    for name, text in outcome.created:
+        new = f"{folder}/{name}" if folder else name
+        if not (root / new).exists():
+            changes.append(FileChange(new, "", text, text.encode("utf-8"), NEW_FILE, ()))
+
+
+def _unique(changes: list[FileChange]) -> list[FileChange]:
+    """One change per path: two files in a folder can each ask for the same helper file."""
+    seen: dict[str, FileChange] = {}
+    for change in changes:
+        seen.setdefault(change.path, change)
+    return list(seen.values())
 
 
 def _rules_for(rel: str, options: ScanOptions) -> list[type[Rule]]:

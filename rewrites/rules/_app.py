@@ -1,0 +1,83 @@
+"""What the app-code rules (MIG6xx) share: bracket matching and the Java/Kotlin package."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import ClassVar
+
+from rewrites.app_engine import AppRule, Hit
+from rewrites.app_source import AppSource
+
+JVM = frozenset({"java", "kotlin"})
+NATIVE = frozenset({"cpp", "objc"})
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_PACKAGE = re.compile(r"^[ \t]*package[ \t]+(?P<name>[\w.]+)", re.MULTILINE)
+
+
+def closing(masked: str, open_index: int) -> int | None:
+    """The index of the bracket closing the one at ``open_index`` (strings and comments are
+    already blanked in ``masked``), or None when it is never closed."""
+    stack = []
+    for i in range(open_index, len(masked)):
+        char = masked[i]
+        if char in _OPEN:
+            stack.append(_OPEN[char])
+        elif char in ")]}":
+            if not stack or stack.pop() != char:
+                return None
+            if not stack:
+                return i
+    return None
+
+
+def arguments(masked: str, open_index: int, close_index: int) -> list[tuple[int, int]]:
+    """Spans of the top-level, comma-separated arguments between two brackets."""
+    spans, depth, start = [], 0, open_index + 1
+    for i in range(open_index + 1, close_index):
+        char = masked[i]
+        if char in _OPEN:
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+    if masked[start:close_index].strip():
+        spans.append((start, close_index))
+    return spans
+
+
+def package_of(source: AppSource) -> str | None:
+    match = _PACKAGE.search(source.masked)
+    return None if match is None else match.group("name")
+
+
+def qualified(name: str) -> str:
+    """A C++ qualified-name pattern that allows spaces around ``::``."""
+    return r"(?<![\w:])" + r"\s*::\s*".join(re.escape(part) for part in name.split("::")) + r"\b"
+
+
+class NativeNames(AppRule):
+    """A display-only rule over C++ / Objective-C++ that reports qualified LibTorch names.
+
+    ``spellings`` maps each name (``torch::jit::load``) to its advice; ``using namespace`` is
+    not followed, except that ``unqualified`` names (unique to LibTorch) match bare too.
+    """
+
+    spellings: ClassVar[dict[str, str]] = {}
+    unqualified: ClassVar[frozenset[str]] = frozenset()
+    languages = NATIVE
+
+    def check(self) -> Iterator[Hit]:
+        seen: set[int] = set()
+        for name, advice in self.spellings.items():
+            patterns = [qualified(name)]
+            last = name.rsplit("::", 1)[-1]
+            if last in self.unqualified:
+                patterns.append(rf"(?<![\w:])(?<!::\s){re.escape(last)}\b")
+            for match in self.search(re.compile("|".join(f"(?:{p})" for p in patterns))):
+                if match.start() not in seen:
+                    seen.add(match.start())
+                    yield Hit(match.start(), match.end(), f"`{name}`: {advice}")
