@@ -1,9 +1,10 @@
 """`make demo`: the whole migration of every project in ``samples/``, on a copy, as a user runs it.
 
-For each sample: build the artifact the app ships today with the sample's own export script
+For each model sample: build the artifact the app ships today with the sample's own export script
 (in the legacy interpreter when there is one: torch 2.13 cannot run ``optimize_for_mobile``),
 scan, apply every fix, scan again, export the migrated model to ``.pte``, then validate the
-shipped artifact, the ``.pte`` and a TFLite baseline side by side. One section per sample in
+shipped artifact, the ``.pte`` and a TFLite baseline side by side. App samples (Android, iOS
+source trees) are scanned and rewritten only. One section per sample in
 ``report.md`` (what a pull request shows) and ``report.json``.
 
 Each step is the CLI a user would type, run in the sample's folder (the samples all name their
@@ -39,8 +40,8 @@ LEGACY_PYTHON = Path(".venv-legacy/bin/python")
 class Recipe:
     """How the sample's team built its artifact, and the matching `migrate` options."""
 
-    legacy_script: tuple[str, ...]  # the sample's own export command, after `python`
-    legacy_artifact: str
+    legacy_script: tuple[str, ...] = ()  # the sample's own export command, after `python`; none: app code
+    legacy_artifact: str = ""
     export: tuple[str, ...] = ()  # extra `migrate export` options
     validate: tuple[str, ...] = ()  # extra `migrate validate` options
     uniform_inputs: bool = False  # the model was calibrated on [0, 1) images: validate on those
@@ -66,6 +67,8 @@ RECIPES = {
         why="int8 (static) artifacts are compared with the float model at atol 1e-1, on [0, 1) images "
         "like the calibration data",
     ),
+    "android_app": Recipe(why="app code: scanned and rewritten; its model is migrated like the others"),
+    "ios_app": Recipe(why="app code: iOS findings are display-only, with the ExecuTorch replacement"),
 }
 
 
@@ -77,7 +80,7 @@ class Outcome:
 
 def run(samples: Path, out: Path) -> int:
     started = time.monotonic()
-    names = [p.name for p in sorted(samples.iterdir()) if (p / "model.py").is_file()]
+    names = [p.name for p in sorted(samples.iterdir()) if p.is_dir() and not p.name.startswith((".", "_"))]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
         _say(f"no demo recipe for {', '.join(unknown)}: add one to migrate/demo.py; skipping")
@@ -124,6 +127,10 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
         shutil.rmtree(work)
     shutil.copytree(source, work, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.ptl", "*.pte"))
 
+    if not recipe.legacy_script:
+        _rewrite(work, out, section, outcome)
+        return outcome
+
     # 1. the artifact the app ships today, made by the sample's own (unmigrated) script
     _step("building the shipped artifact with the legacy export script")
     shipped = out / recipe.legacy_artifact
@@ -137,26 +144,7 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
         _step(f"  {shipped} ({shipped.stat().st_size / 1024:,.0f} KiB)")
 
     # 2. scan, apply every fix (the diff is what the pull request changes), scan again
-    _step("scanning")
-    section.scan = api.scan([work], use_cache=False)
-    write_text_atomic(out / "scan.json", render(section.scan, "json", work))
-    _step(f"  {summary_line(section.scan)}")
-    _step("rewriting: migrate apply --fix --unsafe-fixes")
-    applied = api.apply([work], unsafe=True)
-    write_text_atomic(
-        out / "apply.diff", "".join(unified_diff(c.path, c.original, c.text) for c in applied.changes)
-    )
-    api.write_changes(applied, allow_dirty=True)
-    section.apply = applied.report
-    write_text_atomic(out / "apply.json", render(applied.report, "json", work))
-    outcome.files |= {
-        "scan": str(out / "scan.json"),
-        "apply": str(out / "apply.json"),
-        "diff": str(out / "apply.diff"),
-    }
-    _step(
-        f"  fixed {len(applied.report.fixed)}, left {len(applied.report.findings)}; diff: {out / 'apply.diff'}"
-    )
+    _rewrite(work, out, section, outcome)
 
     # 3. the migrated model becomes a .pte
     pte = out / f"{source.name}.pte"
@@ -208,6 +196,30 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
         section.problems.append(f"validate failed: {_last_line(result)}")
         _step(f"  {section.problems[-1]}")
     return outcome
+
+
+def _rewrite(work: Path, out: Path, section: Section, outcome: Outcome) -> None:
+    """Scan, apply every fix (the diff is what the pull request changes), scan again."""
+    _step("scanning")
+    section.scan = api.scan([work], use_cache=False)
+    write_text_atomic(out / "scan.json", render(section.scan, "json", work))
+    _step(f"  {summary_line(section.scan)}")
+    _step("rewriting: migrate apply --fix --unsafe-fixes")
+    applied = api.apply([work], unsafe=True)
+    write_text_atomic(
+        out / "apply.diff", "".join(unified_diff(c.path, c.original, c.text) for c in applied.changes)
+    )
+    api.write_changes(applied, allow_dirty=True)
+    section.apply = applied.report
+    write_text_atomic(out / "apply.json", render(applied.report, "json", work))
+    outcome.files |= {
+        "scan": str(out / "scan.json"),
+        "apply": str(out / "apply.json"),
+        "diff": str(out / "apply.diff"),
+    }
+    _step(
+        f"  fixed {len(applied.report.fixed)}, left {len(applied.report.findings)}; diff: {out / 'apply.diff'}"
+    )
 
 
 def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cache: Path) -> str | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from migrate.demo import RECIPES
+from rewrites.app_source import language_of
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 NAMES = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
@@ -21,9 +22,15 @@ def test_a_sample_is_a_project(name: str) -> None:
     folder = SAMPLES / name
     recipe = RECIPES[name]
     assert (folder / "README.md").read_text(encoding="utf-8").strip(), "say what it exercises"
+    assert not list(folder.rglob("*.pt*")), "built artifacts are never committed"
+    if not recipe.legacy_script:  # app code: the demo scans and rewrites it
+        assert not (folder / "model.py").exists()
+        assert [p for p in folder.rglob("*") if language_of(p.name) is not None], (
+            "an app sample holds app code"
+        )
+        return
     model = (folder / "model.py").read_text(encoding="utf-8")
     assert "def make_model(" in model and "def example_inputs(" in model
     script = (folder / recipe.legacy_script[0]).read_text(encoding="utf-8")
     assert "_save_for_lite_interpreter" in script or "torch.jit.save" in script
     assert recipe.legacy_artifact.endswith((".pt", ".ptl"))
-    assert not list(folder.glob("*.pt*")), "built artifacts are never committed"
