@@ -67,7 +67,9 @@ RECIPES = {
         why="int8 (static) artifacts are compared with the float model at atol 1e-1, on [0, 1) images "
         "like the calibration data",
     ),
-    "android_app": Recipe(why="app code: Gradle fixes are safe, Java/Kotlin fixes unsafe, native C++ findings display-only"),
+    "android_app": Recipe(
+        why="app code: Gradle fixes are safe, Java/Kotlin fixes unsafe, native C++ findings display-only"
+    ),
     "ios_app": Recipe(why="app code: iOS findings are display-only, with the ExecuTorch replacement"),
 }
 

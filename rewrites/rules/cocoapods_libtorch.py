@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from rewrites.app_engine import AppRule, Hit
 from rewrites.rule import Invalid, Valid
 
-PODS = frozenset({"LibTorch", "LibTorch-Lite", "LibTorch-Lite-Nightly", "LibTorch_Lite"})
+PODS = frozenset({"LibTorch", "LibTorch-Lite", "LibTorch-Lite-Nightly", "LibTorch_Lite", "LibTorchvision"})
 _DECLARATION = re.compile(r"\b(?:pod|dependency)\s*\(?\s*$")
 
 
@@ -14,8 +14,8 @@ class CocoaPodsLibTorch(AppRule):
     """Flags the `LibTorch-Lite` / `LibTorch` CocoaPods in a `Podfile` or `.podspec`.
 
     ## What it does
-    Reports `pod 'LibTorch-Lite'`, `pod 'LibTorch'` (and the nightly pod), and
-    `s.dependency 'LibTorch-Lite'` in podspecs.
+    Reports `pod 'LibTorch-Lite'`, `pod 'LibTorch'` (and the nightly pod), `pod 'LibTorchvision'`
+    (torchvision's operators for LibTorch), and `s.dependency 'LibTorch-Lite'` in podspecs.
 
     ## Why is this bad?
     These pods hold the PyTorch Mobile runtime. ExecuTorch ships for iOS through Swift Package
@@ -61,6 +61,11 @@ class CocoaPodsLibTorch(AppRule):
             path="Podfile",
         ),
         Invalid('Pod::Spec.new do |s|\n  s.dependency "LibTorch", "~> 1.13"\nend\n', path="Bridge.podspec"),
+        Invalid(
+            "target 'D2Go' do\n  pod 'LibTorch-Lite'\n  pod 'LibTorchvision', '0.10.0'\nend\n",
+            count=2,
+            path="Podfile",
+        ),
     ]
 
     def check(self) -> Iterator[Hit]:
@@ -69,4 +74,12 @@ class CocoaPodsLibTorch(AppRule):
             if literal.value in PODS and _DECLARATION.search(
                 source.masked, source.line_start(literal.start), literal.start
             ):
-                yield Hit(literal.start, literal.end)
+                if literal.value == "LibTorchvision":
+                    yield Hit(
+                        literal.start,
+                        literal.end,
+                        "torchvision's LibTorch operators (nms, roi_align) have no ExecuTorch pod: export them "
+                        "into the program (decomposed or as a custom op) and remove the pod",
+                    )
+                else:
+                    yield Hit(literal.start, literal.end)

@@ -8,7 +8,10 @@ from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NATIVE
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:include|import)[ \t]*[<\"](?P<path>[^>\"\n]+)[>\"]", re.MULTILINE)
-_LIBTORCH = re.compile(r"(?:LibTorch(?:-Lite)?(?:-Nightly)?|LibTorch_Lite|torch|ATen|c10)/")
+# case-insensitive: the demo apps spell it `Libtorch-Lite`, and macOS finds it either way
+_LIBTORCH = re.compile(
+    r"(?:LibTorch(?:-Lite)?(?:-Nightly)?|LibTorch_Lite|torch|ATen|c10|caffe2)/", re.IGNORECASE
+)
 
 
 class LibTorchHeader(AppRule):
@@ -16,8 +19,8 @@ class LibTorchHeader(AppRule):
     `#include <torch/script.h>`).
 
     ## What it does
-    Reports `#include` / `#import` of `LibTorch-Lite/…`, `LibTorch/…`, `torch/…`, `ATen/…` and
-    `c10/…` headers.
+    Reports `#include` / `#import` of `LibTorch-Lite/…`, `LibTorch/…` (in any letter case),
+    `torch/…`, `ATen/…`, `c10/…` and `caffe2/…` headers.
 
     ## Why is this bad?
     They come with the PyTorch Mobile pod or the LibTorch Android AAR, which go away with the

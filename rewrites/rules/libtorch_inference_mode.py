@@ -10,8 +10,9 @@ class LibTorchInferenceMode(NativeNames):
     """Flags LibTorch autograd guards in C++ and Objective-C++ (`c10::InferenceMode`).
 
     ## What it does
-    Reports `c10::InferenceMode`, `torch::NoGradGuard`, `at::AutoNonVariableTypeMode`,
-    `c10::AutoNonVariableTypeMode` and `torch::AutoGradMode`.
+    Reports `c10::InferenceMode`, `torch::NoGradGuard`, `torch::autograd::AutoGradMode`,
+    `AutoNonVariableTypeMode` and `AutoDispatchBelowADInplaceOrView` (under `at`, `c10` or
+    `torch`).
 
     ## Why is this bad?
     These guards switch off autograd in the TorchScript runtime. An ExecuTorch program is
@@ -35,17 +36,37 @@ class LibTorchInferenceMode(NativeNames):
     code = "MIG614"
     name = "libtorch-inference-mode"
     message = "A LibTorch autograd guard: ExecuTorch programs have no autograd"
-    tokens = (("InferenceMode",), ("NoGradGuard",), ("AutoNonVariableTypeMode",), ("AutoGradMode",))
+    tokens = (
+        ("InferenceMode",),
+        ("NoGradGuard",),
+        ("AutoNonVariableTypeMode",),
+        ("AutoGradMode",),
+        ("AutoDispatchBelow",),
+    )
     spellings = {
-        "c10::InferenceMode": _REMOVE,
-        "torch::NoGradGuard": _REMOVE,
-        "at::AutoNonVariableTypeMode": _REMOVE,
-        "c10::AutoNonVariableTypeMode": _REMOVE,
-        "torch::AutoGradMode": _REMOVE,
+        name: _REMOVE
+        for name in (
+            "c10::InferenceMode",
+            "torch::NoGradGuard",
+            "at::AutoNonVariableTypeMode",
+            "c10::AutoNonVariableTypeMode",
+            "torch::AutoNonVariableTypeMode",
+            "torch::autograd::AutoGradMode",
+            "c10::AutoGradMode",
+            "at::AutoGradMode",
+            "torch::AutoGradMode",
+            "at::AutoDispatchBelowADInplaceOrView",
+            "c10::AutoDispatchBelowADInplaceOrView",
+        )
     }
 
     VALID = [Valid("// c10::InferenceMode guard;\nint x = 0;\n", "a.cpp")]
     INVALID = [
         Invalid("void f() {\n  c10::InferenceMode guard;\n}\n", line=2, column=3, path="TorchModule.mm"),
         Invalid("torch::NoGradGuard no_grad;\n", path="native-lib.cpp"),
+        Invalid(
+            "torch::autograd::AutoGradMode guard(false);\ntorch::AutoNonVariableTypeMode non_var_guard{true};\n",
+            count=2,
+            path="pytorch_nativeapp.cpp",
+        ),
     ]

@@ -13,7 +13,8 @@ class LibTorchModule(NativeNames):
     """Flags LibTorch module types in C++ and Objective-C++.
 
     ## What it does
-    Reports `torch::jit::mobile::Module`, `torch::jit::script::Module` and `torch::jit::Module`.
+    Reports `torch::jit::mobile::Module`, `torch::jit::script::Module`, `torch::jit::Module` and
+    the value type their `forward` returns, `c10::IValue` (also spelled `at::` / `torch::`).
 
     ## Why is this bad?
     These hold a TorchScript model. Their `forward({...}).toTensor()` returns one `IValue` and
@@ -40,11 +41,16 @@ class LibTorchModule(NativeNames):
     code = "MIG612"
     name = "libtorch-module"
     message = "A TorchScript module type: ExecuTorch's is `executorch::extension::Module`"
-    tokens = (("torch", "Module"),)
+    tokens = (("torch", "Module"), ("IValue",))
     spellings = {
         "torch::jit::mobile::Module": _ADVICE,
         "torch::jit::script::Module": _ADVICE,
         "torch::jit::Module": _ADVICE,
+        **{
+            f"{ns}::IValue": "ExecuTorch's value type is `executorch::runtime::EValue`, and it holds no "
+            "lists, tuples or dicts: `module.forward(...)` returns one `EValue` per output"
+            for ns in ("c10", "at", "torch", "torch::jit")
+        },
     }
 
     VALID = [
@@ -62,4 +68,5 @@ class LibTorchModule(NativeNames):
             path="TorchModule.mm",
         ),
         Invalid("static torch::jit::script::Module module;\n", path="native-lib.cpp"),
+        Invalid("c10::IValue t_out = module.forward({x, y});\nat::IValue state;\n", count=2, path="a.cpp"),
     ]

@@ -10,7 +10,7 @@ _FROM_BLOB = (
 _TENSOR = (
     "ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`)"
 )
-_DTYPE = "the element type is `executorch::aten::ScalarType::Float` (and so on) in ExecuTorch"
+_DTYPES = ("Float", "Long", "Byte", "Int", "Half", "Bool", "Char", "Double")
 
 
 class LibTorchTensor(NativeNames):
@@ -49,12 +49,11 @@ class LibTorchTensor(NativeNames):
         "at::from_blob": _FROM_BLOB,
         "at::Tensor": _TENSOR,
         "torch::Tensor": _TENSOR,
-        "at::kFloat": _DTYPE,
-        "torch::kFloat": _DTYPE,
-        "at::kLong": _DTYPE,
-        "torch::kLong": _DTYPE,
-        "at::kByte": _DTYPE,
-        "torch::kByte": _DTYPE,
+        **{
+            f"{ns}::k{name}": f"the element type is `executorch::aten::ScalarType::{name}` in ExecuTorch"
+            for name in _DTYPES
+            for ns in ("at", "torch")
+        },
     }
 
     VALID = [

@@ -8,7 +8,7 @@ from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM, closing
 
-_CALL = re.compile(r"(?<![\w.])(?P<receiver>\w+)\s*\.\s*(?P<method>forward|runMethod)\s*\(")
+_CALL = re.compile(r"(?<![\w.])(?P<receiver>\w+)(?:\s*!!)?\s*\??\.\s*(?P<method>forward|runMethod)\s*\(")
 _AFTER = re.compile(r"\s*\.\s*(?P<to>to\w+)\s*\(\s*\)")
 # PyTorch IValue accessor -> what follows `[0]` on an ExecuTorch EValue
 _SCALARS = {
@@ -16,7 +16,6 @@ _SCALARS = {
     "toBool": ".toBool()",
     "toDouble": ".toDouble()",
     "toLong": ".toInt()",
-    "toStr": ".toStr()",
 }
 _CONTAINERS = (
     "toList",
@@ -27,7 +26,10 @@ _CONTAINERS = (
     "toLongList",
     "toDoubleList",
     "toBoolList",
+    "toStr",
 )
+# a container accessor anywhere (on a value read from forward's outputs earlier)
+_ACCESSOR = re.compile(r"\.\s*(?P<to>" + "|".join(_CONTAINERS) + r")\s*\(\s*\)")
 # `IValue out = m.forward(x)`: one value is wanted (an `EValue[] outs = ...` is already right)
 _ONE_VALUE = re.compile(r"\b[IE]Value\s+\w+\s*=\s*$")
 
@@ -68,7 +70,11 @@ class ModuleForwardResult(AppRule):
     fix_title = "Read the outputs from the `EValue[]`"
     fix_safety = FixSafety.UNSAFE
     languages = JVM
-    tokens = (("forward", "org.pytorch"), ("runMethod", "org.pytorch"))
+    tokens = (
+        ("forward", "org.pytorch"),
+        ("runMethod", "org.pytorch"),
+        *((to, "org.pytorch") for to in _CONTAINERS),
+    )
 
     VALID = [
         Valid(
@@ -104,6 +110,19 @@ class ModuleForwardResult(AppRule):
             path="A.java",
         ),
         Invalid(
+            'import org.pytorch.executorch.EValue;\nclass A {\n  EValue out = m.execute("get_classes")[0];\n'
+            "  List<EValue> classes = out.toList();\n}\n",
+            line=4,
+            expected='import org.pytorch.executorch.EValue;\nclass A {\n  EValue out = m.execute("get_classes")[0];\n'
+            "  List<EValue> classes = out.toList();\n}\n",
+            path="A.java",
+        ),
+        Invalid(
+            "import org.pytorch.IValue\nval answer = mModule!!.forward(IValue.from(t)).toTensor()\n",
+            expected="import org.pytorch.IValue\nval answer = mModule!!.forward(IValue.from(t))[0].toTensor()\n",
+            path="A.kt",
+        ),
+        Invalid(
             "import org.pytorch.IValue;\nMap<String, IValue> d = module.forward(IValue.from(x)).toDictStringKey();\n",
             expected="import org.pytorch.IValue;\nMap<String, IValue> d = module.forward(IValue.from(x)).toDictStringKey();\n",
             path="A.java",
@@ -111,6 +130,15 @@ class ModuleForwardResult(AppRule):
     ]
 
     def check(self) -> Iterator[Hit]:
+        reported: set[int] = set()
+        for hit in self._calls():
+            reported.add(hit.end)
+            yield hit
+        for match in self.search(_ACCESSOR):
+            if match.start() not in reported:
+                yield Hit(match.start() + 1, match.end(), _container_message(match.group("to")))
+
+    def _calls(self) -> Iterator[Hit]:
         masked = self.source.masked
         for match in self.search(_CALL):
             opening = match.end() - 1
@@ -127,12 +155,7 @@ class ModuleForwardResult(AppRule):
             elif to == "toTuple" and after is not None:
                 edits.append(TextEdit(close + 1, after.end(), ""))
             elif to in _CONTAINERS:
-                yield Hit(
-                    match.start(),
-                    close + 1,
-                    f"ExecuTorch has no list or dict values (`.{to}()`): make the model return a tuple of "
-                    "tensors and read them from the `EValue[]` that `forward` returns",
-                )
+                yield Hit(match.start(), close + 1, _container_message(to))
                 continue
             elif to is None and masked[close + 1 : close + 2] != "[":
                 if _ONE_VALUE.search(masked, self.source.line_start(match.start()), match.start()) is None:
@@ -149,3 +172,12 @@ class ModuleForwardResult(AppRule):
         declared = rf"\bModule\s+{re.escape(receiver)}\b|\b{re.escape(receiver)}\s*:\s*Module\b"
         loaded = rf"\b{re.escape(receiver)}\s*=\s*(?:LiteModuleLoader|Module)\s*\.\s*load\b"
         return re.search(f"{declared}|{loaded}", self.source.masked) is not None
+
+
+def _container_message(to: str) -> str:
+    if to == "toStr":
+        return "an ExecuTorch program cannot return a string (`.toStr()`): return tensors and decode them in the app"
+    return (
+        f"ExecuTorch has no list or dict values (`.{to}()`): make the model return a tuple of tensors and "
+        "read them from the `EValue[]` that `forward` returns"
+    )

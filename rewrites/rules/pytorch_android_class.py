@@ -11,6 +11,8 @@ _CALL = re.compile(
     r"(?<![\w.])(?:org\s*\.\s*pytorch\s*\.\s*)?(?P<cls>PyTorchAndroid|LitePyTorchAndroid|LiteModuleLoader)"
     r"\s*\.\s*(?P<method>loadModuleFromAsset|setNumThreads)\s*\("
 )
+_LOAD_LIBRARY = re.compile(r"(?<![\w.])(?:System|NativeLoader|SoLoader)\s*\.\s*loadLibrary\s*\(\s*$")
+LIBRARIES = frozenset({"pytorch_jni", "pytorch_jni_lite", "torchvision_ops", "pytorch_vision_jni"})
 _ADVICE = {
     "loadModuleFromAsset": (
         "ExecuTorch has no asset loader: copy the asset to a file once (the demo apps' "
@@ -28,7 +30,8 @@ class PytorchAndroidClass(AppRule):
 
     ## What it does
     Reports the PyTorch Android helpers that load a model straight from the APK's assets or set
-    the interpreter's thread count.
+    the interpreter's thread count, and explicit loads of its native libraries
+    (`NativeLoader.loadLibrary("pytorch_jni")`).
 
     ## Why is this bad?
     `org.pytorch:executorch-android` loads programs from a file path only (`Module.load`), and
@@ -53,7 +56,12 @@ class PytorchAndroidClass(AppRule):
     name = "pytorch-android-class"
     message = "A PyTorch Android helper with no ExecuTorch counterpart"
     languages = JVM
-    tokens = (("loadModuleFromAsset",), ("setNumThreads", "org.pytorch"))
+    tokens = (
+        ("loadModuleFromAsset",),
+        ("setNumThreads", "org.pytorch"),
+        ("loadLibrary", "pytorch_jni"),
+        ("loadLibrary", "torchvision_ops"),
+    )
 
     VALID = [
         Valid("import org.pytorch.executorch.Module;\nModule m = Module.load(path);\n", "A.java"),
@@ -73,6 +81,17 @@ class PytorchAndroidClass(AppRule):
     ]
 
     def check(self) -> Iterator[Hit]:
+        source = self.source
+        for literal in source.strings:
+            if literal.value in LIBRARIES and _LOAD_LIBRARY.search(
+                source.masked, source.line_start(literal.start), literal.start
+            ):
+                yield Hit(
+                    literal.start,
+                    literal.end,
+                    f"`{literal.value}` is PyTorch Mobile's native library, gone with its AAR: the ExecuTorch AAR "
+                    "loads its own (`executorch`), so remove the call",
+                )
         masked = self.source.masked
         for match in self.search(_CALL):
             end = masked.find(")", match.end())

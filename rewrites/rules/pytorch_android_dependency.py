@@ -8,6 +8,11 @@ from rewrites.app_source import Literal
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
 
+# Gradle configurations that put a library on the app's classpath; others (a native build's
+# `extractForNativeBuild`) use the AAR's files, which a different AAR does not have.
+_CLASSPATH = re.compile(r"(?i)^(?:\w*implementation|api|\w*api|compile|\w*compileonly|\w*runtimeonly)$")
+_CONFIGURATION = re.compile(r"[ \t]*(?P<name>\w+)[ \t]*(?:\(|[\"']|group\b)")
+_VISION_OPS = re.compile(r"org\.pytorch:torchvision_ops(?::.*)?")
 _COORDINATE = re.compile(
     r"org\.pytorch:(?P<artifact>pytorch_android(?:_torchvision)?(?:_lite)?)(?P<version>:[^:@]*)?(?P<rest>[:@].*)?"
 )
@@ -53,7 +58,9 @@ class PytorchAndroidDependency(AppRule):
     coordinate changes; the version written is `executorch-android-version` from
     `[tool.migrate]`, by default the release matching the executorch this tool pins. In a catalog
     the version is one `executorch` entry in `[versions]`. A torchvision line next to a core
-    PyTorch dependency is removed; alone, it becomes the ExecuTorch dependency.
+    PyTorch dependency is removed; alone, it becomes the ExecuTorch dependency. A coordinate in a
+    configuration that feeds a native build (`extractForNativeBuild`) and
+    `org.pytorch:torchvision_ops` are reported without a fix.
     """
 
     code = "MIG601"
@@ -65,7 +72,7 @@ class PytorchAndroidDependency(AppRule):
     fix_title = "Depend on `org.pytorch:executorch-android`"
     fix_safety = FixSafety.SAFE
     languages = frozenset({"groovy", "kotlin", "toml"})
-    tokens = (("pytorch_android",),)
+    tokens = (("pytorch_android",), ("torchvision_ops",))
 
     VALID = [
         Valid(
@@ -113,6 +120,14 @@ class PytorchAndroidDependency(AppRule):
             path="gradle/libs.versions.toml",
         ),
         Invalid(
+            "dependencies {\n    extractForNativeBuild 'org.pytorch:pytorch_android:1.6.0'\n"
+            "    implementation 'org.pytorch:torchvision_ops:0.10.0'\n}\n",
+            count=2,
+            expected="dependencies {\n    extractForNativeBuild 'org.pytorch:pytorch_android:1.6.0'\n"
+            "    implementation 'org.pytorch:torchvision_ops:0.10.0'\n}\n",
+            path="NativeApp/app/build.gradle",
+        ),
+        Invalid(
             '[libraries]\ntorch = { group = "org.pytorch", name = "pytorch_android", version = "1.13.1" }\n',
             expected='[libraries]\ntorch = { group = "org.pytorch", name = "executorch-android", version = "1.5.1" }\n',
             path="gradle/libs.versions.toml",
@@ -124,10 +139,35 @@ class PytorchAndroidDependency(AppRule):
         found = [(lit, _COORDINATE.fullmatch(lit.value)) for lit in source.strings]
         core = any(m is not None and "torchvision" not in m.group("artifact") for _, m in found)
         for literal, match in found:
-            if match is not None:
+            configuration = self._configuration(literal)
+            if (match is not None or _VISION_OPS.fullmatch(literal.value)) and configuration is not None:
+                if not _CLASSPATH.match(configuration):
+                    yield Hit(
+                        literal.start,
+                        literal.end,
+                        f"`{configuration}` uses the files inside PyTorch's AAR (headers, `libpytorch_jni.so`) "
+                        "for a native build: build native code against ExecuTorch's C++ library instead "
+                        "(see MIG610-MIG614)",
+                    )
+                    continue
+            if _VISION_OPS.fullmatch(literal.value):
+                yield Hit(
+                    literal.start,
+                    literal.end,
+                    "`org.pytorch:torchvision_ops` (nms, roi_align for PyTorch Mobile) has no ExecuTorch AAR: "
+                    "export those operators into the program (decomposed or as a custom op) and remove it",
+                )
+            elif match is not None:
                 yield self._coordinate(literal, match, core)
             elif _ARTIFACT.fullmatch(literal.value) and self._in_pytorch_group(literal):
                 yield self._named(literal)
+
+    def _configuration(self, literal: Literal) -> str | None:
+        """The Gradle configuration a coordinate is declared in (None in a catalog)."""
+        if self.source.language == "toml":
+            return None
+        match = _CONFIGURATION.match(self.source.masked, self.source.line_start(literal.start))
+        return None if match is None else match.group("name")
 
     def _message(self, artifact: str) -> str:
         if "torchvision" in artifact:

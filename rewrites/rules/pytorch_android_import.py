@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from rewrites.app_engine import AppRule, Hit, TextEdit
@@ -21,7 +22,13 @@ GONE = {
     "Device": "a `.pte` runs where its delegates put it: drop the device argument",
     "PyTorchAndroid": "it has no ExecuTorch counterpart (see MIG608 for its calls)",
     "LitePyTorchAndroid": "it has no ExecuTorch counterpart (see MIG608 for its calls)",
+    "INativePeer": "it has no ExecuTorch counterpart",
+    "NativePeer": "it has no ExecuTorch counterpart",
+    "LiteNativePeer": "it has no ExecuTorch counterpart",
 }
+_CONTAINERS = re.compile(
+    r"\bIValue\s*\.\s*(?:listFrom|tupleFrom|dictStringKeyFrom|dictLongKeyFrom|optionalNull)\b"
+)
 
 
 class PytorchAndroidImport(AppRule):
@@ -30,7 +37,8 @@ class PytorchAndroidImport(AppRule):
     ## What it does
     Reports `import org.pytorch.Module`, `Tensor`, `IValue`, `LiteModuleLoader`, `DType`,
     `org.pytorch.*` and the classes that have no ExecuTorch counterpart (`MemoryFormat`,
-    `Device`, `PyTorchAndroid`). `org.pytorch.torchvision` is MIG606's.
+    `Device`, `PyTorchAndroid`). `org.pytorch.torchvision` is MIG606's; other packages under
+    `org.pytorch` (the demo apps' own `org.pytorch.demo`) are not PyTorch's.
 
     ## Why is this bad?
     `org.pytorch:executorch-android` puts its Java API in `org.pytorch.executorch`: `Module`
@@ -53,7 +61,8 @@ class PytorchAndroidImport(AppRule):
     ## Fix safety
     Unsafe: it goes with the call-site fixes (MIG602, MIG604, MIG605); alone it leaves
     `LiteModuleLoader` and `IValue` uses that no longer resolve. An import that would repeat one
-    already there is removed.
+    already there is removed, and so is an import of a class with no counterpart that the file
+    never uses. `IValue` stays imported while `IValue.listFrom` (and the like) is still there.
     """
 
     code = "MIG603"
@@ -68,6 +77,7 @@ class PytorchAndroidImport(AppRule):
         Valid("import org.pytorch.executorch.Module;\nimport org.pytorch.executorch.EValue;\n", "A.java"),
         Valid("// import org.pytorch.Module;\nimport org.pytorchx.Module\n", "A.kt"),
         Valid("import org.pytorch.torchvision.TensorImageUtils;\n", "A.java"),
+        Valid("import org.pytorch.demo.aslrecognition.MainActivity;\nimport org.pytorch.demo.R;\n", "A.java"),
     ]
     INVALID = [
         Invalid(
@@ -87,8 +97,18 @@ class PytorchAndroidImport(AppRule):
             path="Detector.kt",
         ),
         Invalid(
-            "import org.pytorch.MemoryFormat;\n",
-            expected="import org.pytorch.MemoryFormat;\n",
+            "import org.pytorch.MemoryFormat;\nclass A { MemoryFormat f = MemoryFormat.CHANNELS_LAST; }\n",
+            expected="import org.pytorch.MemoryFormat;\nclass A { MemoryFormat f = MemoryFormat.CHANNELS_LAST; }\n",
+            path="A.java",
+        ),
+        Invalid(
+            "import org.pytorch.PyTorchAndroid;\nimport org.pytorch.demo.R;\nclass A {}\n",
+            expected="import org.pytorch.demo.R;\nclass A {}\n",
+            path="A.java",
+        ),
+        Invalid(
+            "import org.pytorch.IValue;\nclass A { Object x = m.forward(IValue.listFrom(t)); }\n",
+            expected="import org.pytorch.IValue;\nclass A { Object x = m.forward(IValue.listFrom(t)); }\n",
             path="A.java",
         ),
     ]
@@ -107,9 +127,23 @@ class PytorchAndroidImport(AppRule):
                 continue
             short = name[len("org.pytorch.") :]
             start, end = match.start("name"), match.end("name")
+            if short in GONE:
+                if len(re.findall(rf"\b{short}\b", self.source.masked)) == 1:  # imported, never used
+                    yield Hit(
+                        start, end, f"`{name}` is PyTorch Mobile's and unused", (self.delete_line(start),)
+                    )
+                else:
+                    yield Hit(start, end, f"`{name}` is PyTorch Mobile's and {GONE[short]}")
+                continue
             if short not in RENAMES:
-                why = GONE.get(short, "it has no ExecuTorch counterpart")
-                yield Hit(start, end, f"`{name}` is PyTorch Mobile's and {why}")
+                continue  # the app's own package (org.pytorch.demo...)
+            if short in ("IValue", "*") and _CONTAINERS.search(self.source.masked):
+                yield Hit(
+                    start,
+                    end,
+                    f"`{name}` stays until the `IValue.listFrom` / `tupleFrom` / `dict...From` inputs are "
+                    "restructured (MIG604): ExecuTorch has no container values",
+                )
                 continue
             target = f"org.pytorch.executorch.{RENAMES[short]}"
             if (target, alias) in seen:

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from rewrites.app_engine import AppRule, Hit
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
-from rewrites.rules._app import JVM, package_of
+from rewrites.rules._app import JVM, arguments, closing, package_of
 
-_USE = re.compile(r"(?<![\w.])TensorImageUtils\s*\.\s*(?P<member>\w+)")
+_USE = re.compile(r"(?<![\w.])TensorImageUtils\s*\.\s*(?P<member>\w+)(?P<call>\s*\()?")
+_HELPER_ARITIES = {3, 7}  # bitmapToFloat32Tensor(bitmap, mean, std) and (bitmap, x, y, w, h, mean, std)
 _IMPORT = "org.pytorch.torchvision.TensorImageUtils"
 HELPER_MEMBERS = frozenset({"bitmapToFloat32Tensor", "TORCHVISION_NORM_MEAN_RGB", "TORCHVISION_NORM_STD_RGB"})
 HELPER_FILE = "TensorImageUtils.java"
@@ -78,7 +79,8 @@ class TensorImageUtilsImport(AppRule):
     ## Fix safety
     Unsafe: it removes the import and adds `TensorImageUtils.java` beside the file (same
     package, same arithmetic, documented in the file). A file that uses other members
-    (`imageYUV420CenterCropToFloat32Tensor`, ...) is left as a finding naming them.
+    (`imageYUV420CenterCropToFloat32Tensor`, the `MemoryFormat` overload, ...) is left as a
+    finding naming them; an import the file never uses is removed.
     """
 
     code = "MIG606"
@@ -114,6 +116,18 @@ class TensorImageUtilsImport(AppRule):
             "fun f(image: Image) = TensorImageUtils.imageYUV420CenterCropToFloat32Tensor(image, 0, 224, 224, m, s)\n",
             path="A.kt",
         ),
+        Invalid(
+            "import org.pytorch.torchvision.TensorImageUtils;\nclass A {\n  Tensor t = TensorImageUtils.bitmapToFloat32Tensor(b, m, s,"
+            " MemoryFormat.CHANNELS_LAST);\n}\n",
+            expected="import org.pytorch.torchvision.TensorImageUtils;\nclass A {\n  Tensor t = TensorImageUtils.bitmapToFloat32Tensor(b, m, s,"
+            " MemoryFormat.CHANNELS_LAST);\n}\n",
+            path="A.java",
+        ),
+        Invalid(
+            "import org.pytorch.torchvision.TensorImageUtils;\nclass A {}\n",
+            expected="class A {}\n",
+            path="A.java",
+        ),
     ]
 
     def check(self) -> Iterator[Hit]:
@@ -121,7 +135,20 @@ class TensorImageUtilsImport(AppRule):
             if match.group("name") != _IMPORT:
                 continue
             start, end = match.start("name"), match.end("name")
-            members = {m.group("member") for m in self.search(_USE)}
+            uses = list(self.search(_USE))
+            if not uses:
+                yield Hit(
+                    start, end, "`TensorImageUtils` is imported but never used", (self.delete_line(start),)
+                )
+                continue
+            members = {m.group("member") for m in uses}
+            masked = self.source.masked
+            for use in uses:
+                if use.group("call") and use.group("member") == "bitmapToFloat32Tensor":
+                    close = closing(masked, use.end() - 1)
+                    count = len(arguments(masked, use.end() - 1, close)) if close is not None else 0
+                    if count not in _HELPER_ARITIES:
+                        members.add(f"bitmapToFloat32Tensor with {count} arguments (a MemoryFormat)")
             missing = sorted(members - HELPER_MEMBERS)
             if missing:
                 names = ", ".join(f"`{m}`" for m in missing)
