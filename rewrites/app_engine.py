@@ -209,7 +209,7 @@ def fix_app(
     baseline: int | None = None
     try:
         for round_ in range(_MAX_ROUNDS + 1):
-            source = parse_app(state.text, language, path)
+            source = parse_app(state.text, language, path, count_errors=True)
             baseline = source.errors if baseline is None else baseline
             if source.errors > baseline:
                 return FixOutcome(

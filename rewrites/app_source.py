@@ -111,9 +111,10 @@ class AppSource:
     strings: tuple[Literal, ...]
     comments: tuple[tuple[int, int], ...]
     errors: int  # ERROR and MISSING nodes: a fix must not add any
+    line_starts: tuple[int, ...]
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        starts = _line_starts(self.text)
+        starts = self.line_starts
         line = bisect.bisect_right(starts, offset)
         return line, offset - starts[line - 1] + 1
 
@@ -126,50 +127,80 @@ class AppSource:
         return len(self.text) if end < 0 else end + 1
 
 
-@cache
-def _line_starts(text: str) -> list[int]:
-    return [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]
+def _line_starts(text: str) -> tuple[int, ...]:
+    return (0, *(m.end() for m in _NEWLINE.finditer(text)))
 
 
-def parse_app(text: str, language: str, path: str = "") -> AppSource:
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def parse_app(text: str, language: str, path: str = "", *, count_errors: bool = False) -> AppSource:
+    """``count_errors`` walks the whole tree for ERROR / MISSING nodes (fixes need it, scans not)."""
     if language in LEXED:
         return _lexed(text, language, path)
     data = text.encode("utf-8", "surrogatepass")
     tree = _parser(language).parse(data)
     to_char = _char_offsets(text, data)
-    masked = list(text)
+    blanks: list[tuple[int, int]] = []
     strings: list[Literal] = []
     comments: list[tuple[int, int]] = []
-    errors = 0
-    cursor = tree.walk()
-    visited_children = False
-    while True:
-        if not visited_children:
-            node = cursor.node
-            kind = node.type
-            if node.is_error or node.is_missing:
-                errors += 1
-            atomic = "comment" in kind or kind in _STRING_TYPES
-            if atomic:
-                start, end = to_char(node.start_byte), to_char(node.end_byte)
-                if "comment" in kind:
-                    comments.append((start, end))
-                    _blank(masked, start, end)
-                else:
-                    value_start, value_end = _string_value(text, start, end)
-                    strings.append(
-                        Literal(start, end, value_start, value_end, text[value_start:value_end], kind)
-                    )
-                    _blank(masked, value_start, value_end)
-            if not atomic and cursor.goto_first_child():
-                continue
-        if cursor.goto_next_sibling():
-            visited_children = False
-        elif cursor.goto_parent():
-            visited_children = True
+    covered = -1
+    nodes = sorted(
+        (node for found in _query(language).captures(tree.root_node).values() for node in found),
+        key=lambda node: node.start_byte,
+    )
+    for node in nodes:
+        if node.start_byte < covered:
+            continue  # a string inside a string (a Kotlin template): the outer one covers it
+        covered = node.end_byte
+        start, end = to_char(node.start_byte), to_char(node.end_byte)
+        if "comment" in node.type:
+            comments.append((start, end))
+            blanks.append((start, end))
         else:
-            break
-    return AppSource(path, language, text, "".join(masked), tuple(strings), tuple(comments), errors)
+            value_start, value_end = _string_value(text, start, end)
+            strings.append(
+                Literal(start, end, value_start, value_end, text[value_start:value_end], node.type)
+            )
+            blanks.append((value_start, value_end))
+    errors = _errors(tree) if count_errors else 0
+    return AppSource(
+        path,
+        language,
+        text,
+        _masked(text, blanks),
+        tuple(strings),
+        tuple(comments),
+        errors,
+        _line_starts(text),
+    )
+
+
+@cache
+def _query(language: str) -> Any:
+    """A tree-sitter query capturing the grammar's comment and string-literal nodes (run natively:
+    walking every node from Python took twice as long as parsing)."""
+    import tree_sitter
+
+    grammar = tree_sitter.Language(importlib.import_module(GRAMMARS[language]).language())
+    kinds = {grammar.node_kind_for_id(i) for i in range(grammar.node_kind_count)}
+    wanted = sorted(
+        k for k in kinds if k and not k.startswith("_") and ("comment" in k or k in _STRING_TYPES)
+    )
+    return tree_sitter.QueryCursor(tree_sitter.Query(grammar, " ".join(f"({k}) @x" for k in wanted)))
+
+
+def _errors(tree: Any) -> int:
+    if not tree.root_node.has_error:
+        return 0
+    count, stack = 0, [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        if node.has_error:
+            stack.extend(node.children)
+    return count
 
 
 _QUOTES = ('"""', "'''", '"', "'", "<")
@@ -192,10 +223,18 @@ def _string_value(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _blank(chars: list[str], start: int, end: int) -> None:
-    for i in range(start, end):
-        if chars[i] not in "\r\n":
-            chars[i] = " "
+_VISIBLE = re.compile(r"[^\r\n]")
+
+
+def _masked(text: str, blanks: list[tuple[int, int]]) -> str:
+    """``text`` with the ``blanks`` spans (in order, not overlapping) turned to spaces, line
+    breaks kept, so offsets and line numbers stay the same."""
+    pieces, last = [], 0
+    for start, end in blanks:
+        pieces += [text[last:start], _VISIBLE.sub(" ", text[start:end])]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _char_offsets(text: str, data: bytes):  # type: ignore[no-untyped-def]
@@ -215,7 +254,7 @@ def _char_offsets(text: str, data: bytes):  # type: ignore[no-untyped-def]
 def _lexed(text: str, language: str, path: str) -> AppSource:
     """Comments and strings of a C-family file: ``//``, ``/* */``, ``"..."``, ``'...'``, triple
     quotes (Groovy) and ``@"..."`` (Objective-C); an unterminated string ends at its line."""
-    masked = list(text)
+    blanks: list[tuple[int, int]] = []
     strings: list[Literal] = []
     comments: list[tuple[int, int]] = []
     i, n = 0, len(text)
@@ -225,13 +264,13 @@ def _lexed(text: str, language: str, path: str) -> AppSource:
             end = text.find("\n", i)
             end = n if end < 0 else end
             comments.append((i, end))
-            _blank(masked, i, end)
+            blanks.append((i, end))
             i = end
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             end = n if end < 0 else end + 2
             comments.append((i, end))
-            _blank(masked, i, end)
+            blanks.append((i, end))
             i = end
         elif char in "\"'" or (char == "@" and text.startswith('"', i + 1)):
             start = i
@@ -244,8 +283,10 @@ def _lexed(text: str, language: str, path: str) -> AppSource:
             value_start, value_end = i + len(quote), min(j, n)
             end = value_end + (len(quote) if closed else 0)
             strings.append(Literal(start, end, value_start, value_end, text[value_start:value_end], "string"))
-            _blank(masked, value_start, value_end)
+            blanks.append((value_start, value_end))
             i = end
         else:
             i += 1
-    return AppSource(path, language, text, "".join(masked), tuple(strings), tuple(comments), 0)
+    return AppSource(
+        path, language, text, _masked(text, blanks), tuple(strings), tuple(comments), 0, _line_starts(text)
+    )

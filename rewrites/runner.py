@@ -62,15 +62,22 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     errors = [FileError(_relative(path, root), message) for path, message in found.errors]
     cache = ResultCache(options.cache_dir, options.rules)
     outcomes: dict[str, FileOutcome] = {}
-    pending: list[tuple[str, str, str, tuple[str, ...]]] = []
+    pending: list[tuple[str, str, ScanJob]] = []  # (path, cache key, job)
     total, done, hits = len(found.files), 0, 0
+    app_codes = tuple(r.code for r in app_rules(options.rules))
     for path in found.files:
         rel = _relative(path, root)
         data, problem = _read(path, options.max_file_bytes)
         if data is None:
             errors.append(FileError(rel, problem))
-        elif language_of(path.name) is not None:
-            outcomes[rel] = check_app(data, rel, app_rules(options.rules), dict(options.app_settings))
+        elif (language := language_of(path.name)) is not None:
+            digest = content_digest(language.encode() + b"\0" + data)
+            cached = cache.get(digest)
+            if cached is None:
+                pending.append((rel, digest, ("app", data, rel, app_codes)))
+                continue
+            outcomes[rel] = cached
+            hits += 1
         else:
             digest = content_digest(data)
             cached = cache.get(digest)
@@ -83,14 +90,15 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
                     hits += 1
             else:
                 text, active = screened
-                pending.append((rel, digest, text, tuple(r.code for r in active)))
+                pending.append((rel, digest, ("python", text, rel, tuple(r.code for r in active))))
                 continue
         done += 1
         if progress is not None:
             progress(done, total)
     crashed = FileOutcome(error="the parser crashed on this file", parsed=True)
-    work = [(text, codes) for _, _, text, codes in pending]
-    for index, outcome in _parallel(_analyse_job, work, [len(t) for t, _ in work], options.jobs, crashed):
+    work = [job for _, _, job in pending]
+    sizes = [len(job[1]) for job in work]
+    for index, outcome in _parallel(_scan_job, work, sizes, options.jobs, crashed):
         rel, digest = pending[index][:2]
         outcomes[rel] = outcome
         cache.put(digest, outcome)
@@ -272,10 +280,16 @@ def _rules_by_code() -> dict[str, type[Rule]]:
     return {rule.code: rule for rule in all_rules()}
 
 
-def _analyse_job(job: tuple[str, tuple[str, ...]]) -> FileOutcome:
-    text, codes = job
+# ("python", decoded text, path, rule codes) or ("app", bytes, path, rule codes)
+ScanJob = tuple[str, "str | bytes", str, tuple[str, ...]]
+
+
+def _scan_job(job: ScanJob) -> FileOutcome:
+    _kind, source, rel, codes = job
     rules = _rules_by_code()
-    return analyse(text, [rules[code] for code in codes])
+    if isinstance(source, bytes):
+        return check_app(source, rel, [rules[c] for c in codes])
+    return analyse(source, [rules[c] for c in codes])
 
 
 def _fix_job(job: tuple[bytes, tuple[str, ...], bool]) -> FixOutcome:

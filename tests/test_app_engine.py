@@ -146,7 +146,9 @@ def test_apply_migrates_the_android_sample(android: Path) -> None:
         text = path.read_text()
         assert "org.pytorch.executorch." in text
         assert not re.search(r"import org\.pytorch\.(?!executorch\.)", text), path
-        assert parse_app(text, language_of(path.name) or "").errors == 0, f"{path.name} no longer parses"
+        assert parse_app(text, language_of(path.name) or "", count_errors=True).errors == 0, (
+            f"{path.name} no longer parses"
+        )
     main = (sources / "MainActivity.java").read_text()
     assert 'Module.load(assetFilePath(this, "model.pte"))' in main
     assert ".forward(EValue.from(inputTensor))[0].toTensor()" in main

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from rewrites.app_engine import AppRule, Hit
@@ -71,13 +71,41 @@ class NativeNames(AppRule):
     languages = NATIVE
 
     def check(self) -> Iterator[Hit]:
-        seen: set[int] = set()
-        for name, advice in self.spellings.items():
-            patterns = [qualified(name)]
-            last = name.rsplit("::", 1)[-1]
-            if last in self.unqualified:
-                patterns.append(rf"(?<![\w:])(?<!::\s){re.escape(last)}\b")
-            for match in self.search(re.compile("|".join(f"(?:{p})" for p in patterns))):
-                if match.start() not in seen:
-                    seen.add(match.start())
-                    yield Hit(match.start(), match.end(), f"`{name}`: {advice}")
+        for match in self.search(QUALIFIED):
+            name = _known_prefix(re.sub(r"\s+", "", match.group(0)), self.spellings)
+            if name is not None:
+                yield Hit(
+                    match.start(),
+                    match.start() + _span(match.group(0), name),
+                    f"`{name}`: {self.spellings[name]}",
+                )
+        for bare in self.unqualified:
+            name = next(n for n in self.spellings if n.endswith("::" + bare))
+            for match in self.search(re.compile(rf"(?<![\w:])(?<!::\s){re.escape(bare)}\b")):
+                yield Hit(match.start(), match.end(), f"`{name}`: {self.spellings[name]}")
+
+
+# A LibTorch qualified name, as long as it goes (``torch::jit::mobile::Module``)
+QUALIFIED = re.compile(r"(?<![\w:])(?:torch|at|c10|caffe2)(?:\s*::\s*\w+)+")
+
+
+def _known_prefix(name: str, known: Mapping[str, object] | frozenset[str]) -> str | None:
+    """The longest leading part of ``name`` (by ``::`` parts) that is in ``known``."""
+    parts = name.split("::")
+    for i in range(len(parts), 1, -1):
+        prefix = "::".join(parts[:i])
+        if prefix in known:
+            return prefix
+    return None
+
+
+def _span(spelled: str, name: str) -> int:
+    """How many characters of ``spelled`` (which may have spaces around ``::``) spell ``name``."""
+    wanted = len(name)
+    seen = 0
+    for i, char in enumerate(spelled):
+        if not char.isspace():
+            seen += 1
+            if seen == wanted:
+                return i + 1
+    return len(spelled)

@@ -5,14 +5,13 @@ from collections.abc import Iterator
 
 from rewrites.app_engine import AppRule, Hit
 from rewrites.rule import Invalid, Valid
-from rewrites.rules._app import NATIVE
+from rewrites.rules._app import NATIVE, QUALIFIED, _known_prefix
 from rewrites.rules.libtorch_inference_mode import LibTorchInferenceMode
 from rewrites.rules.libtorch_load import LibTorchLoad
 from rewrites.rules.libtorch_module import LibTorchModule
 from rewrites.rules.libtorch_tensor import LibTorchTensor
 
-_NAME = re.compile(r"(?<![\w:])(?:torch|at|c10|caffe2)(?:\s*::\s*\w+)+")
-_CLAIMED = tuple(
+_CLAIMED = frozenset(
     name
     for rule in (LibTorchLoad, LibTorchModule, LibTorchTensor, LibTorchInferenceMode)
     for name in rule.spellings
@@ -49,7 +48,7 @@ class LibTorchApi(AppRule):
     name = "libtorch-api"
     message = "LibTorch API that the ExecuTorch runtime does not have"
     languages = NATIVE
-    tokens = (("torch",), ("at",), ("c10",), ("caffe2",))
+    tokens = (("torch::",), ("at::",), ("c10::",), ("caffe2::",))
 
     VALID = [
         Valid("executorch::extension::Module module(path);\n// at::globalContext()\n", "a.cpp"),
@@ -66,9 +65,9 @@ class LibTorchApi(AppRule):
     ]
 
     def check(self) -> Iterator[Hit]:
-        for match in self.search(_NAME):
+        for match in self.search(QUALIFIED):
             name = re.sub(r"\s+", "", match.group(0))
-            if not any(name == c or name.startswith(c + "::") for c in _CLAIMED):
+            if _known_prefix(name, _CLAIMED) is None:
                 yield Hit(
                     match.start(),
                     match.end(),
