@@ -105,3 +105,60 @@ def test_apply_on_mutated_examples_is_stable(source: str) -> None:
 @given(st.lists(st.sampled_from(EXAMPLES), min_size=1, max_size=4))
 def test_apply_on_combined_examples_is_stable(sources: list[str]) -> None:
     assert_fix_is_stable("\n".join(sources).encode())
+
+
+APP_FILES = [
+    "A.java",
+    "A.kt",
+    "build.gradle",
+    "build.gradle.kts",
+    "libs.versions.toml",
+    "Podfile",
+    "a.cpp",
+    "T.mm",
+    "V.swift",
+]
+APP_EXAMPLES = [
+    case.code for rule in RULES if "python" not in rule.languages for case in (*rule.VALID, *rule.INVALID)
+]
+APP_SNIPPETS = [
+    "/*",
+    "*/",
+    "//",
+    '"',
+    "'",
+    '"""',
+    "{",
+    "}",
+    "(",
+    ")",
+    "[0]",
+    "::",
+    "#include <",
+    "\\",
+    "\r\n",
+    "é",
+    "\x00",
+    "${",
+    '@"',
+]
+
+
+@SETTINGS
+@given(
+    name=st.sampled_from(APP_FILES),
+    parts=st.lists(st.sampled_from(APP_EXAMPLES + APP_SNIPPETS), max_size=6),
+    noise=st.binary(max_size=40),
+)
+def test_app_files_never_raise_and_fixes_converge(name: str, parts: list[str], noise: bytes) -> None:
+    """Mutated app examples: scanning returns a value, and a fixed file has nothing left to fix."""
+    from rewrites.app_engine import check_app, fix_app
+
+    data = "\n".join(parts).encode("utf-8", "surrogatepass") + noise
+    outcome = check_app(data, name, RULES)
+    assert isinstance(outcome, FileOutcome)
+    fixed = fix_app(data, name, RULES, unsafe=True)
+    assert isinstance(fixed, FixOutcome)
+    if fixed.data is not None:
+        again = fix_app(fixed.data, name, RULES, unsafe=True)
+        assert again.error is None and again.data is None, (data, fixed.text, again.text)
