@@ -19,7 +19,8 @@ _ADVICE = {
         "`assetFilePath(context, name)`) and `Module.load(path)` the `.pte`"
     ),
     "setNumThreads": (
-        "ExecuTorch's XNNPACK delegate sizes its own thread pool from the CPU count: remove the call"
+        "ExecuTorch takes the thread count when it loads a program: "
+        "`Module.load(path, Module.LOAD_MODE_FILE, numThreads)` (0 picks one for the device)"
     ),
 }
 
@@ -35,7 +36,8 @@ class PytorchAndroidClass(AppRule):
 
     ## Why is this bad?
     `org.pytorch:executorch-android` loads programs from a file path only (`Module.load`), and
-    its XNNPACK thread pool is not set from Java. Code calling these helpers stops compiling.
+    its thread count is an argument of `Module.load(path, loadMode, numThreads)`. Code calling
+    these helpers stops compiling.
 
     ## Example
     ```java
