@@ -37,6 +37,10 @@ def _handle_errors(command: F) -> F:
             sys.exit(2)
         except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
             raise
+        except BrokenPipeError:
+            # `migrate scan | head`: the reader has what it wanted; say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as exc:
             if os.environ.get("MIGRATE_DEBUG"):
                 raise

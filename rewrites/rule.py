@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import libcst as cst
 
@@ -72,6 +72,7 @@ class FileContext:
         self.imports = imports
         self.stack: list[cst.CSTNode] = []
         self.reports: list[Report] = []
+        self.memo: dict[object, Any] = {}  # what a rule computed once for this file
 
     def resolve(self, node: cst.CSTNode) -> str | None:
         return self.imports.resolve(node)

@@ -282,3 +282,18 @@ def test_rules_listing_and_docs(cli) -> None:
     shown = cli("rules", "show", "jit-annotate")
     assert shown.exit_code == 0 and shown.stdout.startswith("# MIG306 jit-annotate")
     assert cli("rules", "show", "MIG999").exit_code == 2
+
+
+def test_a_reader_that_stops_early_gets_no_internal_error(tmp_path: Path) -> None:
+    """`migrate scan | head -1`: the closed pipe ends the run quietly."""
+    (tmp_path / "many.py").write_text("import torch\n" + "torch.jit.script(m)\n" * 200)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migrate", "scan", str(tmp_path), "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the report is written, as `| tail -0` or a quick `head` does
+    error = process.stderr.read().decode()
+    assert process.wait() in (0, 1) and "internal error" not in error, error

@@ -133,27 +133,30 @@ def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpressi
     this statement, or a variable named like example inputs."""
     model_code = cst.Module([]).code_for_node(model)
     for statement in statements_before(rule, innermost_scope=True):
-        called = _find_call_of(statement, model_code)
-        if called is not None:
-            return called
+        # each statement's calls are listed once per file: a file with thousands of
+        # `torch.jit.script` lines would otherwise cost quadratic time
+        calls = rule.ctx.memo.get(id(statement))
+        if calls is None:
+            calls = rule.ctx.memo[id(statement)] = _calls_in(statement)
+        for func, args in calls:
+            if func == model_code:
+                return args
     for name in _EXAMPLE_NAMES:
         if assigned_value(rule, name) is not None:
             return as_args(rule, cst.Name(name))
     return None
 
 
-def _find_call_of(scope: cst.CSTNode, model_code: str) -> cst.BaseExpression | None:
-    """The arguments of the first call ``model(...)`` in ``scope``, as a tuple."""
+def _calls_in(scope: cst.CSTNode) -> list[tuple[str, cst.Tuple]]:
+    """The calls with positional arguments only in ``scope``, in order: (callee code, args)."""
     empty = cst.Module([])
-    for node in subtree(scope):
-        if (
-            isinstance(node, cst.Call)
-            and node.args
-            and all(a.keyword is None and not a.star for a in node.args)
-        ):
-            if empty.code_for_node(node.func) == model_code:
-                return cst.Tuple([cst.Element(a.value) for a in node.args])
-    return None
+    return [
+        (empty.code_for_node(node.func), cst.Tuple([cst.Element(a.value) for a in node.args]))
+        for node in subtree(scope)
+        if isinstance(node, cst.Call)
+        and node.args
+        and all(a.keyword is None and not a.star for a in node.args)
+    ]
 
 
 def pte_path(path: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, str | None]]]:
