@@ -31,7 +31,7 @@ GRAMMARS = {
     "swift": "tree_sitter_swift",
     "ruby": "tree_sitter_ruby",
 }
-LEXED = frozenset({"groovy", "objc"})
+LEXED = frozenset({"groovy", "objc", "cmake"})
 LANGUAGES = frozenset(GRAMMARS) | LEXED
 
 _SUFFIXES = {
@@ -49,8 +49,9 @@ _SUFFIXES = {
     ".m": "objc",
     ".swift": "swift",
     ".podspec": "ruby",
+    ".cmake": "cmake",
 }
-_NAMES = {"Podfile": "ruby"}
+_NAMES = {"Podfile": "ruby", "CMakeLists.txt": "cmake"}
 
 # What discovery looks for besides Python: suffixes and exact names.
 APP_SUFFIXES = (*_SUFFIXES, ".versions.toml")
@@ -253,31 +254,34 @@ def _char_offsets(text: str, data: bytes):  # type: ignore[no-untyped-def]
 
 def _lexed(text: str, language: str, path: str) -> AppSource:
     """Comments and strings of a C-family file: ``//``, ``/* */``, ``"..."``, ``'...'``, triple
-    quotes (Groovy) and ``@"..."`` (Objective-C); an unterminated string ends at its line."""
+    quotes (Groovy) and ``@"..."`` (Objective-C); an unterminated string ends at its line.
+    CMake: ``#`` comments and ``"..."`` arguments (which may span lines)."""
+    cmake = language == "cmake"
+    line_comment, block_comment, quotes = ("#", "", '"') if cmake else ("//", "/*", "\"'")
     blanks: list[tuple[int, int]] = []
     strings: list[Literal] = []
     comments: list[tuple[int, int]] = []
     i, n = 0, len(text)
     while i < n:
         char = text[i]
-        if text.startswith("//", i):
+        if text.startswith(line_comment, i):
             end = text.find("\n", i)
             end = n if end < 0 else end
             comments.append((i, end))
             blanks.append((i, end))
             i = end
-        elif text.startswith("/*", i):
+        elif block_comment and text.startswith(block_comment, i):
             end = text.find("*/", i + 2)
             end = n if end < 0 else end + 2
             comments.append((i, end))
             blanks.append((i, end))
             i = end
-        elif char in "\"'" or (char == "@" and text.startswith('"', i + 1)):
+        elif char in quotes or (char == "@" and text.startswith('"', i + 1) and not cmake):
             start = i
             i += char == "@"
             quote = text[i : i + 3] if language == "groovy" and text[i : i + 3] in ('"""', "'''") else text[i]
             j = i + len(quote)
-            while j < n and not text.startswith(quote, j) and (len(quote) == 3 or text[j] != "\n"):
+            while j < n and not text.startswith(quote, j) and (len(quote) == 3 or cmake or text[j] != "\n"):
                 j += 2 if text[j] == "\\" else 1
             closed = text.startswith(quote, j)
             value_start, value_end = i + len(quote), min(j, n)

@@ -117,6 +117,7 @@ APP_FILES = [
     "a.cpp",
     "T.mm",
     "V.swift",
+    "CMakeLists.txt",
 ]
 APP_EXAMPLES = [
     case.code for rule in RULES if "python" not in rule.languages for case in (*rule.VALID, *rule.INVALID)
