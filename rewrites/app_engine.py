@@ -115,17 +115,25 @@ def _admitted(text: str, language: str, rules: Sequence[type[Rule]]) -> list[typ
     ]
 
 
+def _read(data: bytes, path: str) -> tuple[str, str] | str | None:
+    """(language, text) of an app file, or the one-line reason it cannot be read (None: not app code)."""
+    language = language_of(path.rsplit("/", 1)[-1])
+    if language is None:
+        return None
+    try:
+        return language, decode_app(data)
+    except AppSourceError as exc:
+        return str(exc)
+
+
 def check_app(
     data: bytes, path: str, rules: Sequence[type[Rule]], settings: Mapping[str, str] = DEFAULT_SETTINGS
 ) -> FileOutcome:
     """Findings of the app ``rules`` in one file; never raises."""
-    language = language_of(path.rsplit("/", 1)[-1])
-    if language is None:
-        return FileOutcome()
-    try:
-        text = decode_app(data)
-    except AppSourceError as exc:
-        return FileOutcome(error=str(exc))
+    read = _read(data, path)
+    if not isinstance(read, tuple):
+        return FileOutcome(error=read)
+    language, text = read
     active = _admitted(text, language, rules)
     if not active:
         return FileOutcome()
@@ -197,13 +205,10 @@ def fix_app(
     settings: Mapping[str, str] = DEFAULT_SETTINGS,
 ) -> FixOutcome:
     """Fix one app file; never raises. A fix that would make the file stop parsing is refused."""
-    language = language_of(path.rsplit("/", 1)[-1])
-    if language is None:
-        return FixOutcome()
-    try:
-        original = decode_app(data)
-    except AppSourceError as exc:
-        return FixOutcome(error=str(exc))
+    read = _read(data, path)
+    if not isinstance(read, tuple):
+        return FixOutcome(error=read)
+    language, original = read
     allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
     state = _Fixing(original)
     baseline: int | None = None
