@@ -20,6 +20,7 @@ from typing import Any
 
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
+from migrate.recurrent import lower_recurrent
 from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import quiet_torch
 
@@ -169,6 +170,10 @@ def _export(
     export_seconds = time.perf_counter() - started
 
     progress(f"lowering ({options.backend})")
+    if options.backend == "xnnpack":
+        for name in programs:
+            programs[name], notes = lower_recurrent(programs[name])
+            source.notes.extend(n for n in notes if n not in source.notes)
     started = time.perf_counter()
     from executorch.exir import to_edge_transform_and_lower
 

@@ -163,7 +163,15 @@ def test_apply_migrates_the_android_sample(android: Path) -> None:
     again = api.apply([android], unsafe=True)
     assert again.changes == ()
     rescan = api.scan([android], use_cache=False)
-    assert {f.code for f in rescan.findings} <= {"MIG610", "MIG611", "MIG612", "MIG613", "MIG614", "MIG615", "MIG699"}
+    assert {f.code for f in rescan.findings} <= {
+        "MIG610",
+        "MIG611",
+        "MIG612",
+        "MIG613",
+        "MIG614",
+        "MIG615",
+        "MIG699",
+    }
 
 
 def test_a_helper_file_that_exists_is_not_overwritten(android: Path) -> None:

@@ -353,3 +353,32 @@ def test_int8_static_quantization_with_calibration_data(artifacts: Path) -> None
         quantized.flatten(), eager("make_conv", x).flatten(), dim=0
     )
     assert cosine > 0.98
+
+
+@pytest.mark.parametrize("factory", ["make_recurrent", "make_bidirectional"])
+def test_recurrent_layers_stay_inside_the_delegate(factory: str, artifacts: Path) -> None:
+    """GRU and LSTM (two layers, bidirectional too) lower to XNNPACK without leaving the delegate
+    at each step, and compute what eager computes."""
+    out = artifacts / f"{factory}.pte"
+    code, _, stderr = run_cli(
+        "export", f"tiny_models:{factory}", "--input-shape", "frames=2x6x8", "-o", str(out)
+    )
+    assert code == 0, stderr
+    x = torch.randn(2, 6, 8)
+    got = load_program(out).load_method("forward").execute([x])[0]
+    torch.testing.assert_close(got, eager(factory, x), atol=1e-5, rtol=0)
+    manifest = json.loads(out.with_name(f"{factory}.manifest.json").read_text())
+    delegation = manifest["methods"][0]["delegation"]
+    assert delegation["delegated_subgraphs"] <= 2
+    assert not {"aten::split_with_sizes_copy", "aten::squeeze_copy"} & set(delegation["non_delegated_ops"])
+    assert any(note.startswith("GRU and LSTM lowered step by step") for note in manifest["notes"])
+
+
+def test_recurrent_layers_it_does_not_cover_keep_the_default_lowering() -> None:
+    """An LSTM with a projection is left to ExecuTorch's own decomposition, unchanged."""
+    from migrate.recurrent import lower_recurrent
+
+    model = torch.nn.LSTM(4, 6, proj_size=3, batch_first=True).eval()
+    program = torch.export.export(model, (torch.randn(1, 5, 4),))
+    lowered, notes = lower_recurrent(program)
+    assert lowered is program and notes == []
