@@ -20,9 +20,9 @@ from typing import Any
 
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
-from migrate.recurrent import lower_recurrent
 from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import quiet_torch
+from migrate.recurrent import lower_recurrent
 
 SEED = 0
 _DTYPES = {"float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
