@@ -246,7 +246,7 @@ def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cac
 
 
 def _export(work: Path, pte: Path, args: list[str], cache: Path) -> str | None:
-    key = _digest(work, *args, _torch_version())
+    key = _digest(work, *args, _torch_version(), _exporter_digest())
     cached = cache / f"{key}.pte"
     cached_manifest = cache / f"{key}.manifest.json"
     if not (cached.is_file() and cached_manifest.is_file()):
@@ -289,6 +289,15 @@ def _digest(folder: Path, *parts: str) -> str:
     digest = hashlib.sha256("\0".join(parts).encode())
     for path in sorted(folder.rglob("*.py")):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _exporter_digest() -> str:
+    """The exporter's own code: a change to how models are lowered makes new `.pte` files."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("export.py", "recurrent.py", "manifest.py"):
+        digest.update((package / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
