@@ -27,8 +27,8 @@ from pathlib import Path
 
 def tree_size(root: Path) -> tuple[int, int]:
     """Source files the scan reads (Python and app code), and their bytes."""
-    from rewrites.files import SUFFIXES
     from rewrites.app_source import APP_NAMES
+    from rewrites.files import SUFFIXES
 
     files = [p for p in root.rglob("*") if (p.name.endswith(SUFFIXES) or p.name in APP_NAMES) and p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
