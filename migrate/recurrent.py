@@ -26,7 +26,11 @@ def lower_recurrent(program: Any) -> tuple[Any, list[str]]:
     wanted = {op: fn for op, fn in table.items() if op in _ops(program)}
     if not wanted:
         return program, []
-    lowered = program.run_decompositions(wanted)
+    try:
+        lowered = program.run_decompositions(wanted)
+    except Exception as exc:  # torch cannot always re-trace a program (unbacked sizes in a cond)
+        reason = " ".join(str(exc).split())[:160]
+        return program, [f"recurrent layers keep ExecuTorch's own lowering: re-tracing failed ({reason})"]
     left = _ops(lowered)
     changed = sorted(str(op).split(".")[1].upper() for op in wanted if op not in left)
     if not changed:  # every layer was of a kind these decompositions leave alone
