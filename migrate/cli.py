@@ -279,6 +279,11 @@ def apply(
     "--bundle", is_flag=True, help="Also write a .bpte bundled program with the example as a test case."
 )
 @click.option("--strict", is_flag=True, help="Strict (TorchDynamo) export instead of non-strict.")
+@click.option(
+    "--optimize",
+    is_flag=True,
+    help="Lower several ways, time each against eager in the harness, keep the fastest that matches.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_handle_errors
 def export_command(
@@ -295,6 +300,7 @@ def export_command(
     etrecord: bool,
     bundle: bool,
     strict: bool,
+    optimize: bool,
     fmt: str,
 ) -> None:
     """Export ENTRY (pkg.module:factory, or a legacy .pt / .ptl archive) to an ExecuTorch .pte."""
@@ -310,6 +316,7 @@ def export_command(
         etrecord=etrecord,
         bundle=bundle,
         strict=strict,
+        optimize=optimize,
     )
     manifest = exporter.export(
         entry,

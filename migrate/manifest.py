@@ -107,6 +107,8 @@ class Manifest:
     versions: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # `migrate export --optimize`: each lowering tried, its p50 and error against eager, the choice
+    optimize: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +122,7 @@ class Manifest:
             "versions": dict(self.versions),
             "options": dict(self.options),
             "notes": list(self.notes),
+            "optimize": dict(self.optimize),
         }
 
     def to_json(self) -> str:
@@ -139,6 +142,7 @@ class Manifest:
             dict(data.get("versions", {})),
             dict(data.get("options", {})),
             tuple(data.get("notes", ())),
+            dict(data.get("optimize", {})),
         )
 
 

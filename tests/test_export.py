@@ -382,3 +382,26 @@ def test_recurrent_layers_it_does_not_cover_keep_the_default_lowering() -> None:
     program = torch.export.export(model, (torch.randn(1, 5, 4),))
     lowered, notes = lower_recurrent(program)
     assert lowered is program and notes == []
+
+
+def test_optimize_tries_each_lowering_and_keeps_one_that_matches(artifacts: Path) -> None:
+    out = artifacts / "conv-optimized.pte"
+    code, stdout, stderr = run_cli(
+        "export", "tiny_models:make_conv", "--inputs", "tiny_models:conv_inputs", "--optimize", "-o", str(out)
+    )
+    assert code == 0, stderr
+    manifest = json.loads(out.with_name("conv-optimized.manifest.json").read_text())
+    tried = manifest["optimize"]["candidates"]
+    assert [t["lowering"] for t in tried] == [
+        "xnnpack",
+        "xnnpack (ExecuTorch's own recurrent lowering)",
+        "portable",
+    ]
+    assert all(t["p50_ms"] > 0 and t["max_abs_error"] <= manifest["optimize"]["error_bound"] for t in tried)
+    (chosen,) = [t for t in tried if t["chosen"]]
+    assert f"--optimize: {chosen['lowering']}" in stdout
+    calls = manifest["methods"][0]["delegation"]["delegated_subgraphs"]
+    assert (calls == 0) == (chosen["lowering"] == "portable"), "the .pte written is the lowering chosen"
+    image = torch.randn(1, 3, 16, 16)
+    got = load_program(out).load_method("forward").execute([image])[0]
+    torch.testing.assert_close(got, eager("make_conv", image), atol=1e-5, rtol=0)

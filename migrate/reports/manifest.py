@@ -32,6 +32,12 @@ def render_manifest(manifest: Manifest) -> str:
         lines.append(f"  export {manifest.export_seconds:.1f} s, lowering {manifest.lowering_seconds:.1f} s")
     if manifest.versions:
         lines.append("  " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.versions.items())))
+    for tried in manifest.optimize.get("candidates", ()):
+        timing = "did not run" if tried.get("p50_ms") is None else f"p50 {tried['p50_ms']:.3f} ms"
+        error = tried.get("max_abs_error")
+        numerics = "" if error is None else f", max abs error {error:.1e}"
+        mark = "  <- chosen" if tried.get("chosen") else ""
+        lines.append(f"  --optimize: {tried['lowering']}: {timing}{numerics}{mark}")
     for note in manifest.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n"
