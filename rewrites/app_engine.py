@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rewrites.app_source import AppSource, language_of, parse_app
@@ -189,13 +189,6 @@ def _suppressions(source: AppSource) -> dict[int, set[str] | None]:
 _MAX_ROUNDS = 10
 
 
-@dataclass
-class _Fixing:
-    text: str
-    fixed: list[Finding] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)
-
-
 def fix_app(
     data: bytes,
     path: str,
@@ -210,44 +203,46 @@ def fix_app(
         return FixOutcome(error=read)
     language, original = read
     allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
-    state = _Fixing(original)
+    text = original
+    fixed: list[Finding] = []
+    files: dict[str, str] = {}
     baseline: int | None = None
     try:
         for round_ in range(_MAX_ROUNDS + 1):
-            source = parse_app(state.text, language, path, count_errors=True)
+            source = parse_app(text, language, path, count_errors=True)
             baseline = source.errors if baseline is None else baseline
             if source.errors > baseline:
                 return FixOutcome(
                     error=f"a fix would leave {language} that does not parse; the file is left as it is "
                     "(please report)"
                 )
-            found = _run(source, _admitted(state.text, language, rules), settings)
+            found = _run(source, _admitted(text, language, rules), settings)
             remaining = tuple(f for _, f in found)
             chosen = _independent([(h, f) for (r, h), f in found if h.fixable and r.fix_safety in allowed])
             if not chosen or round_ == _MAX_ROUNDS:
                 break
-            text = state.text
+            new = text
             for edit in sorted((e for h, _ in chosen for e in h.edits), key=lambda e: e.start, reverse=True):
-                text = text[: edit.start] + edit.text + text[edit.end :]
+                new = new[: edit.start] + edit.text + new[edit.end :]
             for hit, finding in chosen:
-                state.fixed.append(finding)
+                fixed.append(finding)
                 for name, content in hit.files:
-                    state.files.setdefault(name, content)
-            if text == state.text:
+                    files.setdefault(name, content)
+            if new == text:
                 break
-            state.text = text
+            text = new
     except Exception as exc:  # a bug in a fix must not end the run or touch the file
         return FixOutcome(
             error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}"
         )
-    changed = state.text != original
+    changed = text != original
     return FixOutcome(
         original,
-        state.text if changed else None,
-        state.text.encode("utf-8") if changed else None,
-        tuple(state.fixed),
+        text if changed else None,
+        text.encode("utf-8") if changed else None,
+        tuple(fixed),
         remaining,
-        created=tuple(sorted(state.files.items())),
+        created=tuple(sorted(files.items())),
     )
 
 

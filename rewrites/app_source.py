@@ -15,12 +15,13 @@ from those files is where comments and strings are.
 
 from __future__ import annotations
 
-import bisect
 import importlib
 import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from rewrites.positions import line_col, line_starts
 
 # language -> the tree-sitter grammar package
 GRAMMARS = {
@@ -115,9 +116,7 @@ class AppSource:
     line_starts: tuple[int, ...]
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        starts = self.line_starts
-        line = bisect.bisect_right(starts, offset)
-        return line, offset - starts[line - 1] + 1
+        return line_col(self.line_starts, offset)
 
     def line_start(self, offset: int) -> int:
         return self.text.rfind("\n", 0, offset) + 1
@@ -126,13 +125,6 @@ class AppSource:
         """The offset just past the newline that ends the line holding ``offset``."""
         end = self.text.find("\n", offset)
         return len(self.text) if end < 0 else end + 1
-
-
-def _line_starts(text: str) -> tuple[int, ...]:
-    return (0, *(m.end() for m in _NEWLINE.finditer(text)))
-
-
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 def parse_app(text: str, language: str, path: str = "", *, count_errors: bool = False) -> AppSource:
@@ -173,7 +165,7 @@ def parse_app(text: str, language: str, path: str = "", *, count_errors: bool = 
         tuple(strings),
         tuple(comments),
         errors,
-        _line_starts(text),
+        line_starts(text),
     )
 
 
@@ -292,5 +284,5 @@ def _lexed(text: str, language: str, path: str) -> AppSource:
         else:
             i += 1
     return AppSource(
-        path, language, text, _masked(text, blanks), tuple(strings), tuple(comments), 0, _line_starts(text)
+        path, language, text, _masked(text, blanks), tuple(strings), tuple(comments), 0, line_starts(text)
     )

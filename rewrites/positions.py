@@ -87,14 +87,20 @@ def positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) -> di
         module._codegen(state)
     except _Done:
         pass
-    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(text)]
-
-    def line_col(offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(line_starts, offset)
-        return line, offset - line_starts[line - 1] + 1
-
+    starts = line_starts(text)
     result: dict[cst.CSTNode, Span] = {}
     for node in nodes:
         start, end = state.spans[node]
-        result[node] = (*line_col(start), *line_col(end))
+        result[node] = (*line_col(starts, start), *line_col(starts, end))
     return result
+
+
+def line_starts(text: str) -> tuple[int, ...]:
+    """The offset where each line of ``text`` starts (any of the three line endings)."""
+    return (0, *(match.end() for match in _NEWLINE.finditer(text)))
+
+
+def line_col(starts: tuple[int, ...], offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset``, given ``line_starts`` of its text."""
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1

@@ -74,7 +74,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
             digest = content_digest(language.encode() + b"\0" + data)
             cached = cache.get(digest)
             if cached is None:
-                pending.append((rel, digest, ("app", data, rel, app_codes)))
+                pending.append((rel, digest, (data, rel, app_codes)))
                 continue
             outcomes[rel] = cached
             hits += 1
@@ -90,14 +90,14 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
                     hits += 1
             else:
                 text, active = screened
-                pending.append((rel, digest, ("python", text, rel, tuple(r.code for r in active))))
+                pending.append((rel, digest, (text, rel, tuple(r.code for r in active))))
                 continue
         done += 1
         if progress is not None:
             progress(done, total)
     crashed = FileOutcome(error="the parser crashed on this file", parsed=True)
     work = [job for _, _, job in pending]
-    sizes = [len(job[1]) for job in work]
+    sizes = [len(job[0]) for job in work]
     for index, outcome in _parallel(_scan_job, work, sizes, options.jobs, crashed):
         rel, digest = pending[index][:2]
         outcomes[rel] = outcome
@@ -175,11 +175,7 @@ def apply(
         data, problem = _read(path, options.max_file_bytes)
         rules = _rules_for(rel, options)
         if data is not None and language_of(path.name) is not None:
-            app = fix_app(data, rel, app_rules(rules), unsafe=unsafe, settings=dict(options.app_settings))
-            _collect(rel, content_digest(data), app, root, errors, findings, fixed, changes)
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            pending.append((rel, content_digest(data), data, tuple(r.code for r in app_rules(rules))))
             continue
         rules = python_rules(rules)
         screened = screen(data, rules) if data is not None else FileOutcome(error=problem)
@@ -193,9 +189,10 @@ def apply(
             # every rule the file is under, not just those its text admits now: a fix can
             # write what another rule reports
             pending.append((rel, content_digest(data), data, tuple(r.code for r in rules)))
-    work = [(data, codes, unsafe) for _, _, data, codes in pending]
+    settings = options.app_settings
+    work = [(data, rel, codes, unsafe, settings) for rel, _, data, codes in pending]
     crashed = FixOutcome(error="the parser crashed on this file")
-    for index, outcome in _parallel(_fix_job, work, [len(d) for d, _, _ in work], options.jobs, crashed):
+    for index, outcome in _parallel(_fix_job, work, [len(job[0]) for job in work], options.jobs, crashed):
         rel, digest = pending[index][:2]
         _collect(rel, digest, outcome, root, errors, findings, fixed, changes)
         done += 1
@@ -280,22 +277,24 @@ def _rules_by_code() -> dict[str, type[Rule]]:
     return {rule.code: rule for rule in all_rules()}
 
 
-# ("python", decoded text, path, rule codes) or ("app", bytes, path, rule codes)
-ScanJob = tuple[str, "str | bytes", str, tuple[str, ...]]
+# (source, path, rule codes): app code as its bytes, Python as the text screen() decoded
+ScanJob = tuple["str | bytes", str, tuple[str, ...]]
 
 
 def _scan_job(job: ScanJob) -> FileOutcome:
-    _kind, source, rel, codes = job
+    source, rel, codes = job
     rules = _rules_by_code()
     if isinstance(source, bytes):
         return check_app(source, rel, [rules[c] for c in codes])
     return analyse(source, [rules[c] for c in codes])
 
 
-def _fix_job(job: tuple[bytes, tuple[str, ...], bool]) -> FixOutcome:
-    data, codes, unsafe = job
-    rules = _rules_by_code()
-    return fix_source(data, [rules[code] for code in codes], unsafe=unsafe)
+def _fix_job(job: tuple[bytes, str, tuple[str, ...], bool, tuple[tuple[str, str], ...]]) -> FixOutcome:
+    data, rel, codes, unsafe, settings = job
+    rules = [_rules_by_code()[code] for code in codes]
+    if language_of(rel.rsplit("/", 1)[-1]) is not None:
+        return fix_app(data, rel, rules, unsafe=unsafe, settings=dict(settings))
+    return fix_source(data, rules, unsafe=unsafe)
 
 
 T = TypeVar("T")
