@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed-all
 LEGACY := .venv-legacy
 LEGACY_STAMP := $(LEGACY)/.installed
 # torch is pinned in pyproject.toml: an unpinned torch would pull a multi-GB CUDA build.
+# No pip cache: the wheels would stay on disk beside what they installed (several GB here).
+export PIP_NO_CACHE_DIR := 1
 
 .PHONY: install legacy-env demo test bench lint clean
 
@@ -22,6 +24,7 @@ install: $(STAMP)
 $(LEGACY_STAMP):
 	@test -x $(LEGACY)/bin/python || $(PYTHON) -m venv $(LEGACY)
 	$(LEGACY)/bin/python -m pip install --quiet torch==2.12.1 numpy
+	$(LEGACY)/bin/python -m pip uninstall --quiet --yes triton  # GPU compiler, 0.7 GB, never used here
 	@touch $(LEGACY_STAMP)
 
 legacy-env: $(LEGACY_STAMP)
