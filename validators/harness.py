@@ -3,7 +3,9 @@
 Measured on this kind of machine: several runtimes in one process slowed torch 5-10x at 2
 threads, and ``ru_maxrss`` of a child is inherited from a large parent. So every artifact gets
 a fresh worker; latency is timed in rounds that alternate the workers, so machine noise hits
-them all alike; peak memory is the worker's ``VmHWM`` minus that of a worker that only imported
+them all alike, and what is timed is each runtime's own call with the inputs already converted
+to its types (``Runner.call``: the bindings' array conversions differ by tens of microseconds,
+more than a small model's whole run); peak memory is the worker's ``VmHWM`` minus that of a worker that only imported
 the same runtime. A worker that crashes or hangs becomes a result with the reason.
 """
 

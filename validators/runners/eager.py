@@ -3,11 +3,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
 from validators.model import TensorSpec
-from validators.runners import flatten
+from validators.runners import flatten, no_grad_call
 
 
 class EagerRunner:
@@ -41,6 +42,9 @@ class EagerRunner:
 
         with torch.no_grad():
             return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
+
+    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
+        return no_grad_call(self.entry, inputs)
 
     def close(self) -> None:
         self.model = None

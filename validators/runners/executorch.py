@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from validators.model import TensorSpec
@@ -51,6 +53,12 @@ class ExecuTorchRunner:
 
         outputs = self.method.execute([torch.from_numpy(np.ascontiguousarray(a)) for a in inputs])
         return [o.numpy() if hasattr(o, "numpy") else np.asarray(o) for o in outputs]
+
+    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
+        import torch
+
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
+        return lambda: self.method.execute(tensors)
 
     def close(self) -> None:
         self.method = self.program = None

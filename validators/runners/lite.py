@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from validators.model import TensorSpec
-from validators.runners import explain_load_failure, flatten
+from validators.runners import explain_load_failure, flatten, no_grad_call
 
 
 class LiteRunner:
@@ -28,6 +30,9 @@ class LiteRunner:
 
         with torch.no_grad():
             return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
+
+    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
+        return no_grad_call(self.entry, inputs)
 
     def close(self) -> None:
         self.module = None

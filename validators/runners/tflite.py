@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,13 +36,16 @@ class TFLiteRunner:
         return specs
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        self.call(inputs)()
+        outputs = [np.array(self.interpreter.get_tensor(d["index"])) for d in self.outputs]
+        return [o.transpose(0, 3, 1, 2) if self.nhwc and o.ndim == 4 else o for o in outputs]
+
+    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
         for detail, value in zip(self.inputs, inputs, strict=True):
             if self.nhwc and value.ndim == 4:
                 value = value.transpose(0, 2, 3, 1)  # the declared NCHW -> NHWC adapter
             self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(value, dtype=detail["dtype"]))
-        self.interpreter.invoke()
-        outputs = [np.array(self.interpreter.get_tensor(d["index"])) for d in self.outputs]
-        return [o.transpose(0, 3, 1, 2) if self.nhwc and o.ndim == 4 else o for o in outputs]
+        return self.interpreter.invoke  # the inputs stay set
 
     def close(self) -> None:
         self.interpreter = None
