@@ -23,6 +23,7 @@ from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import quiet_torch
 from migrate.recurrent import lower_recurrent
+from migrate.xnnpack_views import views_for_xnnpack
 
 SEED = 0
 _DTYPES = {"float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
@@ -270,6 +271,9 @@ def _lower(programs: dict[str, Any], how: Lowering, etrecord: bool) -> tuple[Any
             for name in programs:
                 programs[name], added = lower_recurrent(programs[name])
                 notes.extend(n for n in added if n not in notes)
+        for name in programs:
+            programs[name], added = views_for_xnnpack(programs[name])
+            notes.extend(n for n in added if n not in notes)
     edge = to_edge_transform_and_lower(programs, partitioner=partitioner, generate_etrecord=etrecord)
     return edge, edge.to_executorch(), notes
 

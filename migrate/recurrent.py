@@ -178,7 +178,6 @@ def _recurrence(
     """Layers x directions x steps of ``cell``; the outputs and final states as aten returns them.
     States are kept as (batch, 1, hidden), the shape a step's slice of the input has, so steps
     need no reshapes."""
-    import torch
     from torch.nn.functional import linear
 
     directions = 2 if bidirectional else 1
@@ -201,9 +200,17 @@ def _recurrence(
             for t in reversed(range(steps)) if direction else range(steps):
                 state = cell([p.narrow(1, t, 1) for p in projected], hidden, state, size)
                 per_step[t] = state[0]
-            outputs.append(torch.cat(per_step, 1))
+            outputs.append(_join(per_step, 1))
             for kept, s in zip(finals, state, strict=True):
                 kept.append(s.reshape(1, batch, size))
-        x = outputs[0] if directions == 1 else torch.cat(outputs, 2)
+        x = _join(outputs, 2)
     out = x if batch_first else x.transpose(0, 1)
-    return (out, *(torch.cat(kept, 0) for kept in finals))
+    return (out, *(_join(kept, 0) for kept in finals))
+
+
+def _join(parts: list[Any], dim: int) -> Any:
+    """``torch.cat``, but one part is itself: XNNPACK does not take a one-input concatenation
+    (one step, one layer: a decoder's single-token step)."""
+    import torch
+
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim)

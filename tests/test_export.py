@@ -421,6 +421,39 @@ def test_recurrent_decompositions_compute_what_torch_computes(
     torch.testing.assert_close(lowered.module()(x, state), model(x, state), atol=1e-6, rtol=0)
 
 
+class _Views(torch.nn.Module):
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> Any:
+        a = x[0].unsqueeze(0) * 2  # select on a dimension of one, unsqueeze
+        b = x[:, 2] + h.squeeze(1)  # select on a longer one, squeeze
+        return a.sum() + b, h[:, 0]  # the second output is a select itself
+
+
+def test_views_become_reshapes_and_slices_xnnpack_takes(artifacts: Path) -> None:
+    """select / squeeze / unsqueeze with static shapes become view_copy (and slice_copy), the
+    program computes the same, and no view is left for a portable kernel; a select that is an
+    output stays (the signature names it)."""
+    from migrate.xnnpack_views import views_for_xnnpack
+
+    x, h = torch.randn(1, 4, 6), torch.randn(1, 1, 6)
+    program = torch.export.export(_Views(), (x, h))
+    expected = _Views()(x, h)
+    lowered, notes = views_for_xnnpack(program)
+    assert notes == ["4 select / squeeze / unsqueeze view(s) lowered as reshapes and slices XNNPACK takes"]
+    torch.testing.assert_close(lowered.module()(x, h), expected, atol=0, rtol=0)
+    targets = [n.target for n in lowered.graph.nodes]
+    assert targets.count(torch.ops.aten.select.int) == 1  # the output
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    edge = to_edge_transform_and_lower(lowered, partitioner=[XnnpackPartitioner()])
+    outside = {str(n.target) for n in edge.exported_program().graph.nodes if n.op == "call_function"}
+    assert not any(view in text for text in outside for view in ("squeeze_copy", "unsqueeze_copy"))
+    path = artifacts / "views.pte"
+    path.write_bytes(edge.to_executorch().buffer)
+    got = load_program(path).load_method("forward").execute([x, h])
+    torch.testing.assert_close(list(got), list(expected), atol=1e-6, rtol=0)
+
+
 def test_recurrent_layers_it_does_not_cover_keep_the_default_lowering() -> None:
     """An LSTM with a projection is left to ExecuTorch's own decomposition, unchanged."""
     from migrate.recurrent import lower_recurrent
