@@ -494,3 +494,26 @@ def test_what_is_not_the_verdict_is_a_note(artifacts: Path, tmp_path: Path) -> N
     markdown = (tmp_path / "report.md").read_text()
     assert "✅ **PASS**" in markdown and "### Notes (not the verdict)" in markdown
     assert "| differs (note) |" in markdown
+
+
+def test_a_factory_without_example_inputs_gets_its_baseline_from_the_pte(tmp_path: Path) -> None:
+    """A module with no example_inputs() (a real project's model file): the TFLite baseline is
+    converted with the shapes the candidate .pte declares, and all three runtimes report."""
+    (tmp_path / "noexamples.py").write_text(
+        "import torch\n\n"
+        "def make_model():\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU()).eval()\n"
+    )
+    exported = migrate(
+        "export", "noexamples:make_model", "--input-shape", "x=2x6", "-o", "m.pte", cwd=tmp_path
+    )
+    assert exported.returncode == 0, exported.stderr
+    done = migrate(
+        "validate", "--model", "noexamples:make_model", "--candidate", "m.pte", "--runs", "5",
+        "--artifacts", str(tmp_path), "--report-json", "r.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    runtimes = {r["kind"]: r for r in json.loads((tmp_path / "r.json").read_text())["runtimes"]}
+    assert runtimes["tflite"]["error"] is None and runtimes["tflite"]["latency"]["p50"] > 0
+    assert list(tmp_path.glob("noexamples.make_model-*.tflite"))
