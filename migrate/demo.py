@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -293,10 +294,13 @@ def _digest(folder: Path, *parts: str) -> str:
 
 
 def _exporter_digest() -> str:
-    """The exporter's own code: a change to how models are lowered makes new `.pte` files."""
+    """The exporter's own code, export.py and the migrate modules it imports: a change to how
+    models are lowered makes new `.pte` files."""
     package = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in ("export.py", "recurrent.py", "manifest.py"):
+    source = (package / "export.py").read_text(encoding="utf-8")
+    names = sorted({f"{name}.py" for name in re.findall(r"^from migrate\.(\w+) import", source, re.M)})
+    digest = hashlib.sha256(source.encode())
+    for name in names:
         digest.update((package / name).read_bytes())
     return digest.hexdigest()[:16]
 
