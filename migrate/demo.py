@@ -178,7 +178,9 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
         command += ["--inputs", str(data["inputs"].resolve())]
     command += [*recipe.validate, "--artifacts", str(cache.resolve() / "baselines")]
     command += ["--report-json", str(report_json.resolve()), "--report-md", str(report_md.resolve())]
-    key = _digest(work, *command[:-4], _file_digest(pte), _file_digest(shipped), _torch_version())
+    key = _digest(
+        work, *command[:-4], _file_digest(pte), _file_digest(shipped), _torch_version(), _measuring_digest()
+    )
     cached = cache / "validations" / key
     if (cached / "validate.json").is_file():
         _say("      (the same artifacts and options were measured before; `make clean` measures again)")
@@ -302,6 +304,15 @@ def _exporter_digest() -> str:
     digest = hashlib.sha256(source.encode())
     for name in names:
         digest.update((package / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _measuring_digest() -> str:
+    """How validations are measured (validators/, migrate/validate.py): a change measures again."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256((root / "migrate" / "validate.py").read_bytes())
+    for path in sorted((root / "validators").rglob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
