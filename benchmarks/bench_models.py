@@ -5,6 +5,11 @@ calls and kernels left outside the delegate (from the manifest), then p50 latenc
 memory of eager, `.pte` and `.tflite` at 1 thread, measured in alternation in one
 `migrate validate` run, and the `.pte` / `.tflite` ratio. The target (issue 4) is a ratio of
 at most 1.0 for every model; this benchmark reports, it does not assert.
+
+Then what each runtime costs per operator, which bounds the ratio of models made of many
+small operators (an unrolled GRU): chains of 20 and 200 small elementwise ops, lowered to
+XNNPACK and converted with litert-torch, timed in the same harness; the slope is the cost of
+one more op, the intercept the cost of a call.
 """
 
 from __future__ import annotations
@@ -64,8 +69,11 @@ def main() -> int:
                 "tflite_error": by_kind.get("tflite", {}).get("error"),
             }
         )
+    print("per-operator cost: chains of 20 and 200 elementwise ops ...", flush=True)
+    overhead = _per_op_cost(args.runs)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"runs": args.runs, "threads": 1, "models": rows}, indent=2) + "\n")
+    result = {"runs": args.runs, "threads": 1, "models": rows, "per_op_cost": overhead}
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\n{'model':<18}{'delegates':>10}{'outside':>9}{'.pte p50':>11}{'.tflite p50':>13}{'ratio':>8}")
     for row in rows:
         if "error" in row:
@@ -77,8 +85,64 @@ def main() -> int:
             f"{row['model']:<18}{row['delegate_calls']:>10}{outside:>9}{_ms(row['pte_p50_ms']):>11}"
             f"{_ms(row['tflite_p50_ms']):>13}{ratio:>8}"
         )
+    for kind, cost in overhead.items():
+        print(f"{kind:<11} {cost['per_op_us']:.3f} us per op, {cost['per_call_us']:.1f} us per call")
     print(f"\nwritten to {args.output}")
     return 0
+
+
+def _chain(length: int):  # type: ignore[no-untyped-def]
+    """``length`` steps of small elementwise ops on a (1, 48) tensor: ``x + 0.5`` and
+    ``sigmoid(x) * x`` in turn, so ``length * 3 // 2`` ops."""
+    import torch
+
+    class Chain(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for i in range(length):
+                x = torch.sigmoid(x) * x if i % 2 else x + 0.5
+            return x
+
+    return Chain().eval()
+
+
+def _per_op_cost(runs: int) -> dict[str, dict[str, float]]:
+    import tempfile
+
+    import litert_torch
+    import numpy as np
+    import torch
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    from validators.harness import HarnessOptions, Target, measure
+
+    x = torch.randn(1, 48)
+    lengths = (20, 200)
+    with tempfile.TemporaryDirectory(prefix="bench-chain-") as scratch:
+        targets = []
+        for length in lengths:
+            model = _chain(length)
+            lowered = to_edge_transform_and_lower(
+                torch.export.export(model, (x,)), partitioner=[XnnpackPartitioner()]
+            )
+            pte = Path(scratch) / f"chain{length}.pte"
+            pte.write_bytes(lowered.to_executorch().buffer)
+            tflite = Path(scratch) / f"chain{length}.tflite"
+            litert_torch.convert(model, (x,)).export(str(tflite))
+            targets += [
+                Target(f"executorch-{length}", "executorch", str(pte)),
+                Target(f"tflite-{length}", "tflite", str(tflite)),
+            ]
+        measured = measure(targets, [[x.numpy()]], HarnessOptions(threads=1, runs=runs, rounds=5))
+    p50 = {r.label: r.latency.p50 * 1e6 for r in measured.results if r.latency is not None}
+    ops = [n * 3 // 2 for n in lengths]
+    cost = {}
+    for kind in ("executorch", "tflite"):
+        short, long = (p50.get(f"{kind}-{n}", np.nan) for n in lengths)
+        slope = (long - short) / (ops[1] - ops[0])
+        if np.isfinite(slope):  # both chains ran
+            cost[kind] = {"per_op_us": slope, "per_call_us": short - slope * ops[0]}
+    return cost
 
 
 def _p50(by_kind: dict, kind: str) -> float | None:
