@@ -151,14 +151,19 @@ def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> tuple
     if tflite is not None:
         artifacts.append(str(tflite))
     targets, seen = [], set()
+    kinds = []
     for artifact in artifacts:
         if ":" not in artifact and not Path(artifact).is_file():
             raise UsageError(f"{artifact}: no such file")
         try:
-            kind = kind_for(artifact)
+            kinds.append(kind_for(artifact))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    for artifact, kind in zip(artifacts, kinds, strict=True):
         label = _LABELS[kind]
+        if kinds.count(kind) > 1 and ":" not in artifact:  # two of a kind: told apart by file name
+            runtime = label.rsplit(" ", 1)[0] if label.split()[-1].startswith(".") else label
+            label = f"{runtime} {Path(artifact).name}"
         while label in seen:
             label += "'"
         seen.add(label)

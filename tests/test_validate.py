@@ -136,10 +136,13 @@ def test_markdown_leads_with_the_verdict(validated: tuple) -> None:
 
 
 def test_a_pte_with_other_weights_fails_with_its_errors(artifacts: Path) -> None:
+    """Two .pte candidates, named by their files: the one with other weights fails the verdict."""
     done = migrate(
         "validate",
         "--model",
         "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "conv.pte"),
         "--candidate",
         str(artifacts / "wrong.pte"),
         "--no-tflite",
@@ -151,9 +154,12 @@ def test_a_pte_with_other_weights_fails_with_its_errors(artifacts: Path) -> None
     assert done.returncode == 1, done.stderr
     report = json.loads((artifacts / "wrong.json").read_text())
     assert not report["passed"]
-    (comparison,) = report["comparisons"]
-    assert comparison["passed"] is False and comparison["outputs"][0]["max_abs_error"] > 1e-2
-    assert report["reasons"][0].startswith("ExecuTorch .pte outputs differ from eager: max abs error")
+    right, wrong = report["comparisons"]
+    assert right["passed"] and right["outputs"][0]["max_abs_error"] < 1e-5
+    assert wrong["passed"] is False and wrong["outputs"][0]["max_abs_error"] > 1e-2
+    assert report["reasons"] == [report["reasons"][0]]
+    assert report["reasons"][0].startswith("ExecuTorch wrong.pte outputs differ from eager: max abs error")
+    assert "ExecuTorch conv.pte " in done.stdout
 
 
 def test_budgets_fail_the_verdict(artifacts: Path) -> None:

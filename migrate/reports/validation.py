@@ -54,17 +54,18 @@ def render_console(report: ValidationReport) -> str:
     ]
     lines += [f"  - {reason}" for reason in report.reasons]
     lines += [f"  note: {note}" for note in report.notes]
-    header = f"{'runtime':<22}{'p50':>11}{'p90':>11}{'load':>11}{'first run':>11}{'peak mem':>11}{'size':>11}  max abs err"
+    width = max([22, *(len(r.label) + 2 for r in report.runtimes)])
+    header = f"{'runtime':<{width}}{'p50':>11}{'p90':>11}{'load':>11}{'first run':>11}{'peak mem':>11}{'size':>11}  max abs err"
     lines += ["", header]
     for result in report.runtimes:
         latency = result.latency
         lines.append(
-            f"{result.label:<22}{_ms(latency.p50 if latency else None):>11}{_ms(latency.p90 if latency else None):>11}"
+            f"{result.label:<{width}}{_ms(latency.p50 if latency else None):>11}{_ms(latency.p90 if latency else None):>11}"
             f"{_ms(result.load_seconds):>11}{_ms(result.first_run_seconds):>11}{_mib(result.peak_memory_bytes):>11}"
             f"{_mib(result.size_bytes):>11}  {_max_error(report, result)}"
         )
         if result.error is not None:
-            lines.append(f"{'':<22}did not run: {result.error}")
+            lines.append(f"{'':<{width}}did not run: {result.error}")
     return "\n".join(lines) + "\n"
 
 
