@@ -84,16 +84,13 @@ def flatten(value: object) -> list[np.ndarray]:
 
 
 def no_grad_call(entry: Callable[..., object], inputs: list[np.ndarray]) -> Callable[[], object]:
-    """A torch module's call on these inputs as tensors, without autograd, as an app runs it."""
+    """A torch module's call on these inputs as tensors, without autograd, as an app runs it
+    (off for the whole worker: a worker serves one runner)."""
     import torch
 
+    torch.set_grad_enabled(False)
     tensors = [torch.from_numpy(a) for a in inputs]
-
-    def call() -> object:
-        with torch.no_grad():
-            return entry(*tensors)
-
-    return call
+    return lambda: entry(*tensors)
 
 
 PREPACKED_HINT = (
