@@ -170,6 +170,10 @@ def _export(
     if options.quantize != "none":
         progress(f"quantizing ({options.quantize}) with PT2E")
         programs = {name: _quantize(programs[name], source, name, options) for name in programs}
+    if options.backend == "xnnpack":  # once, before the candidates: every lowering reads the same program
+        for name in programs:
+            programs[name], added = views_for_xnnpack(programs[name])
+            source.notes.extend(n for n in added if n not in source.notes)
     export_seconds = time.perf_counter() - started
 
     candidates = _candidates(options)
@@ -271,9 +275,6 @@ def _lower(programs: dict[str, Any], how: Lowering, etrecord: bool) -> tuple[Any
             for name in programs:
                 programs[name], added = lower_recurrent(programs[name])
                 notes.extend(n for n in added if n not in notes)
-        for name in programs:
-            programs[name], added = views_for_xnnpack(programs[name])
-            notes.extend(n for n in added if n not in notes)
     edge = to_edge_transform_and_lower(programs, partitioner=partitioner, generate_etrecord=etrecord)
     return edge, edge.to_executorch(), notes
 

@@ -36,7 +36,7 @@ def lower_recurrent(program: Any) -> tuple[Any, list[str]]:
         _read_steps(lowered)
     except Exception as exc:  # torch cannot always re-trace a program (unbacked sizes in a cond)
         reason = " ".join(str(exc).split())[:160]
-        return program, [f"recurrent layers keep ExecuTorch's own lowering: re-tracing failed ({reason})"]
+        return program, [f"recurrent layers keep ExecuTorch's own lowering: {type(exc).__name__} ({reason})"]
     left = _ops(lowered)
     changed = sorted(str(op).split(".")[1].upper() for op in wanted if op not in left)
     if not changed:  # every layer was of a kind these decompositions leave alone
@@ -50,7 +50,8 @@ def lower_recurrent(program: Any) -> tuple[Any, list[str]]:
 
 def _fold_weight_cuts(program: Any) -> Any:
     """Fold the gates' rows cut from the weights into constants, as XNNPACK takes a linear only
-    with constant weights; nothing else is folded (a quantized weight's dequantize stays)."""
+    with constant weights. Only slices, concatenations and copies of constants are folded (a
+    quantized weight's dequantize stays), which elsewhere in a model can only add a constant."""
     import torch
     from executorch.exir.passes.constant_prop_pass import constant_prop_pass
 
@@ -71,7 +72,7 @@ def _read_steps(program: Any) -> None:
         if node.target is not aten.select.int or any(user.op == "output" for user in node.users):
             continue
         source, dim, index = node.args
-        if getattr(source, "target", None) is not aten.cat.default:
+        if getattr(source, "target", None) is not aten.cat.default or not isinstance(index, int):
             continue
         parts = source.args[0]
         rank = source.meta["val"].dim()
@@ -80,7 +81,8 @@ def _read_steps(program: Any) -> None:
             continue
         if not all(isinstance(size, int) for size in shape):  # dynamic sizes: leave it
             continue
-        if any(part.meta["val"].shape[dim] != 1 for part in parts):
+        sizes = [part.meta["val"].shape[dim] for part in parts]
+        if not all(isinstance(size, int) and size == 1 for size in sizes):  # one step each, not symbolic
             continue
         with graph.inserting_before(node):
             step = graph.call_function(aten.view.default, (parts[index], list(shape)))

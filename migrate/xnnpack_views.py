@@ -15,8 +15,8 @@ from typing import Any
 
 
 def views_for_xnnpack(program: Any) -> tuple[Any, list[str]]:
-    """``program`` with its static selects, squeezes and unsqueezes rewritten, and a note
-    counting them. In place: the program computes the same, whatever lowers it next."""
+    """``program`` with its static selects, squeezes and unsqueezes rewritten (in place), and a
+    note counting them."""
     import torch
 
     aten = torch.ops.aten
@@ -47,7 +47,7 @@ def views_for_xnnpack(program: Any) -> tuple[Any, list[str]]:
         return program, []
     program.graph_module.recompile()
     return program, [
-        f"{count} select / squeeze / unsqueeze view(s) lowered as reshapes and slices XNNPACK takes"
+        f"{count} select / squeeze / unsqueeze view(s) rewritten as the reshapes and slices XNNPACK takes"
     ]
 
 
