@@ -223,19 +223,20 @@ def _convert_with_litert(
     """The default baseline: the same source model through litert-torch (NCHW kept at the
     boundary, so inputs need no layout adapter)."""
     require("litert_torch", "tflite")
-    from migrate.export import InputShape, _factory_source
+    from migrate.export import InputShape, _factory_source, _import
     from migrate.quiet import quiet_torch
 
+    shapes: list[InputShape] = []
     with quiet_torch():
-        try:
-            source = _factory_source(model, None, (), ())
-        except UsageError:  # no example_inputs() beside the factory: the shapes the .pte declares
-            candidates = [Target("candidate", "executorch", str(c)) for c in options.candidates]
-            declared = next(filter(None, load_specs(candidates, options.harness).values()), None)
-            if not declared:
-                raise
-            shapes = [InputShape(s.name, tuple(s.shape), s.dtype) for s in declared]
-            source = _factory_source(model, None, shapes, ())
+        module = _import(model.partition(":")[0])
+    if not callable(getattr(module, "example_inputs", None)):
+        # no example_inputs() beside the factory: the shapes the first .pte candidate declares
+        pte = next((c for c in options.candidates if kind_for(str(c)) == "executorch"), None)
+        if pte is not None:
+            declared = load_specs([Target("candidate", "executorch", str(pte))], options.harness)
+            shapes = [InputShape(s.name, tuple(s.shape), s.dtype) for s in declared["candidate"] or []]
+    with quiet_torch():
+        source = _factory_source(model, None, shapes, ())
     module, args = source.methods["forward"]
     path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
     if path.is_file():
