@@ -70,7 +70,11 @@ def main() -> int:
             }
         )
     print("per-operator cost: chains of 20 and 200 elementwise ops ...", flush=True)
-    overhead = _per_op_cost(args.runs)
+    try:
+        overhead = _per_op_cost(args.runs)
+    except Exception as exc:  # the model rows are measured already: keep them
+        print(f"per-operator cost not measured: {type(exc).__name__}: {exc}", flush=True)
+        overhead = {}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result = {"runs": args.runs, "threads": 1, "models": rows, "per_op_cost": overhead}
     args.output.write_text(json.dumps(result, indent=2) + "\n")
