@@ -91,8 +91,8 @@ def run(samples: Path, out: Path) -> int:
     legacy = str(LEGACY_PYTHON.absolute()) if LEGACY_PYTHON.is_file() else None  # a venv: keep the link
     if legacy is None:
         _say(
-            f"{LEGACY_PYTHON} is missing (`make legacy-env`): legacy artifacts are built with torch "
-            f"{_torch_version()}, which cannot run optimize_for_mobile"
+            f"{LEGACY_PYTHON} is missing (`make legacy-env`): legacy artifacts are built with "
+            f"torch {_version('torch')}, which cannot run optimize_for_mobile"
         )
     cache = Path(".migrate_cache") / "demo"
     out.mkdir(parents=True, exist_ok=True)
@@ -179,7 +179,7 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     command += [*recipe.validate, "--artifacts", str(cache.resolve() / "baselines")]
     command += ["--report-json", str(report_json.resolve()), "--report-md", str(report_md.resolve())]
     key = _digest(
-        work, *command[:-4], _file_digest(pte), _file_digest(shipped), _torch_version(), _measuring_digest()
+        work, *command[:-4], _file_digest(pte), _file_digest(shipped), _versions(), _measuring_digest()
     )
     cached = cache / "validations" / key
     if (cached / "validate.json").is_file():
@@ -249,7 +249,7 @@ def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cac
 
 
 def _export(work: Path, pte: Path, args: list[str], cache: Path) -> str | None:
-    key = _digest(work, *args, _torch_version(), _exporter_digest())
+    key = _digest(work, *args, _versions(), _exporter_digest())
     cached = cache / f"{key}.pte"
     cached_manifest = cache / f"{key}.manifest.json"
     if not (cached.is_file() and cached_manifest.is_file()):
@@ -296,23 +296,37 @@ def _digest(folder: Path, *parts: str) -> str:
 
 
 def _exporter_digest() -> str:
-    """The exporter's own code, export.py and the migrate modules it imports: a change to how
-    models are lowered makes new `.pte` files."""
-    package = Path(__file__).resolve().parent
-    source = (package / "export.py").read_text(encoding="utf-8")
-    names = sorted({f"{name}.py" for name in re.findall(r"^from migrate\.(\w+) import", source, re.M)})
-    digest = hashlib.sha256(source.encode())
-    for name in names:
-        digest.update((package / name).read_bytes())
-    return digest.hexdigest()[:16]
+    """The exporter's own code, export.py and the modules of this repository it imports: a
+    change to how models are lowered makes new `.pte` files."""
+    return _code_digest("migrate/export.py")
 
 
 def _measuring_digest() -> str:
-    """How validations are measured (validators/, migrate/validate.py): a change measures again."""
+    """How validations are measured and written (migrate/validate.py and what it imports: the
+    harness, the runners, the report): a change measures again."""
+    return _code_digest("migrate/validate.py", "migrate/reports/validation.py", *_RUNNERS)
+
+
+_RUNNERS = tuple(
+    f"validators/runners/{name}.py" for name in ("eager", "torchscript", "lite", "executorch", "tflite")
+)
+
+
+def _code_digest(*files: str) -> str:
+    """These files and, transitively, the repository modules they import."""
     root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256((root / "migrate" / "validate.py").read_bytes())
-    for path in sorted((root / "validators").rglob("*.py")):
-        digest.update(path.read_bytes())
+    digest, seen, todo = hashlib.sha256(), set(), list(files)
+    while todo:
+        name = todo.pop()
+        path = root / name
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        text = path.read_text(encoding="utf-8")
+        digest.update(name.encode() + b"\0" + text.encode())
+        for package, module in re.findall(r"^\s*from (migrate|validators)((?:\.\w+)*) import", text, re.M):
+            stem = package + module.replace(".", "/")
+            todo += [f"{stem}.py", f"{stem}/__init__.py"]
     return digest.hexdigest()[:16]
 
 
@@ -343,10 +357,15 @@ def _last_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[-1].strip() if lines else f"exit status {result.returncode}"
 
 
-def _torch_version() -> str:
+def _version(package: str) -> str:
     from importlib.metadata import version
 
-    return version("torch")
+    return version(package)
+
+
+def _versions() -> str:
+    """torch's and executorch's versions: either changes what export writes and what runs it."""
+    return f"torch {_version('torch')}, executorch {_version('executorch')}"
 
 
 def _say(text: str) -> None:
