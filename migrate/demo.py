@@ -304,9 +304,12 @@ def _exporter_digest() -> str:
 def _measuring_digest() -> str:
     """How validations are measured and written (migrate/validate.py and what it imports: the
     harness, the runners, the report): a change measures again."""
-    return _code_digest("migrate/validate.py", "migrate/reports/validation.py", *_RUNNERS)
+    return _code_digest(
+        "migrate/validate.py", "migrate/reports/validation.py", "validators/worker.py", *_RUNNERS
+    )
 
 
+# the worker and the runners are started by name, never imported by a `from ... import` line
 _RUNNERS = tuple(
     f"validators/runners/{name}.py" for name in ("eager", "torchscript", "lite", "executorch", "tflite")
 )
