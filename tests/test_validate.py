@@ -523,3 +523,26 @@ def test_a_factory_without_example_inputs_gets_its_baseline_from_the_pte(tmp_pat
     runtimes = {r["kind"]: r for r in json.loads((tmp_path / "r.json").read_text())["runtimes"]}
     assert runtimes["tflite"]["error"] is None and runtimes["tflite"]["latency"]["p50"] > 0
     assert list(tmp_path.glob("noexamples.make_model-*.tflite"))
+
+
+def test_the_timed_call_runs_the_model_on_its_inputs(validated: tuple, artifacts: Path) -> None:
+    """What latency times (Runner.call) computes what run() returns, for the .pte and the
+    TFLite baseline: the inputs it set are the ones given, and the outputs are left in place."""
+    from validators.runners.executorch import ExecuTorchRunner
+    from validators.runners.tflite import TFLiteRunner
+
+    x = np.random.default_rng(3).standard_normal((1, 3, 16, 16)).astype(np.float32)
+    pte = ExecuTorchRunner()
+    pte.load(str(artifacts / "conv.pte"), threads=1)
+    expected = pte.run([x])[0]
+    pte.run([np.zeros_like(x)])  # other inputs in between: call() must set its own
+    pte.call([x])()
+    np.testing.assert_array_equal(pte.method._method.get_outputs()[0].numpy(), expected)
+
+    (baseline,) = artifacts.glob("tiny_models.make_conv-*.tflite")
+    lite = TFLiteRunner()
+    lite.load(str(baseline), threads=1)
+    expected = lite.run([x])[0]
+    lite.run([np.zeros_like(x)])
+    lite.call([x])()
+    np.testing.assert_array_equal(lite.interpreter.get_tensor(lite.outputs[0]["index"]), expected)

@@ -45,10 +45,7 @@ class TFLiteRunner:
             if self.nhwc and value.ndim == 4:
                 value = value.transpose(0, 2, 3, 1)  # the declared NCHW -> NHWC adapter
             self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(value, dtype=detail["dtype"]))
-        invoke, get = self.interpreter.invoke, self.interpreter.get_tensor
-        indices = [d["index"] for d in self.outputs]
-        # the inputs stay set; the outputs are read (copied), as executorch's execute copies them
-        return lambda: (invoke(), [get(i) for i in indices])
+        return self.interpreter.invoke  # the inputs stay set, the outputs stay in the interpreter
 
     def close(self) -> None:
         self.interpreter = None
