@@ -64,6 +64,7 @@ class ExecuTorchRunner:
         # inputs set once, outputs left in the method, as TFLite's call: Method.execute([...])
         # converts every input and clones every output, 30 us of a 50 us model here
         native.set_inputs(tensors)
+        self.inputs = tensors  # the method reads them in place at every call: keep them alive
         return native.execute
 
     def close(self) -> None:
