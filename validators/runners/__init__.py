@@ -29,10 +29,10 @@ class Runner(Protocol):
         """Outputs flattened in order (pytree order for nested outputs)."""
 
     def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
-        """The runtime's own call on these inputs, set beforehand, its outputs left where the
-        runtime puts them: what latency times. Converting arrays in and outputs out costs each
-        Python binding differently (executorch's execute: 30 us of a 50 us model here), and an
-        app pays none of it."""
+        """The runtime's own call on these inputs, already in its types: set them and run, the
+        outputs left where the runtime puts them. What latency times. Converting arrays in and
+        outputs out costs each Python binding differently (executorch's execute: 30 us of a
+        50 us model here), and an app pays none of it."""
 
     def close(self) -> None: ...
 

@@ -61,11 +61,11 @@ class ExecuTorchRunner:
         native = getattr(self.method, "_method", None)  # executorch.runtime's pybind method (1.5.1)
         if native is None or not hasattr(native, "set_inputs"):
             return lambda: self.method.execute(tensors)
-        # inputs set once, outputs left in the method, as TFLite's call: Method.execute([...])
-        # converts every input and clones every output, 30 us of a 50 us model here
-        native.set_inputs(tensors)
-        self.inputs = tensors  # the method reads them in place at every call: keep them alive
-        return native.execute
+        # inputs set and the method run, outputs left in it, as TFLite's call; Method.execute([...])
+        # also converts every input and clones every output: 30 us of a 50 us model here. Inputs
+        # are set at every call: a program with data-dependent sizes refuses a second execute()
+        self.inputs = tensors  # the method may read them in place: keep them alive
+        return lambda: (native.set_inputs(tensors), native.execute())
 
     def close(self) -> None:
         self.method = self.program = None

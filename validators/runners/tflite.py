@@ -41,11 +41,19 @@ class TFLiteRunner:
         return [o.transpose(0, 3, 1, 2) if self.nhwc and o.ndim == 4 else o for o in outputs]
 
     def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
+        values = []
         for detail, value in zip(self.inputs, inputs, strict=True):
             if self.nhwc and value.ndim == 4:
                 value = value.transpose(0, 2, 3, 1)  # the declared NCHW -> NHWC adapter
-            self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(value, dtype=detail["dtype"]))
-        return self.interpreter.invoke  # the inputs stay set, the outputs stay in the interpreter
+            values.append((detail["index"], np.ascontiguousarray(value, dtype=detail["dtype"])))
+        set_tensor, invoke = self.interpreter.set_tensor, self.interpreter.invoke
+
+        def call() -> None:  # the inputs copied in and the model run; the outputs stay in place
+            for index, value in values:
+                set_tensor(index, value)
+            invoke()
+
+        return call
 
     def close(self) -> None:
         self.interpreter = None
