@@ -63,8 +63,8 @@ class ExecuTorchRunner:
             return lambda: self.method.execute(tensors)
         # inputs set and the method run, outputs left in it, as TFLite's call; Method.execute([...])
         # also converts every input and clones every output: 30 us of a 50 us model here. Inputs
-        # are set at every call: a program with data-dependent sizes refuses a second execute()
-        self.inputs = tensors  # the method may read them in place: keep them alive
+        # are set at every call: a program may reuse its input buffers for what it computes (the
+        # text encoder's second run on inputs set once read garbage token ids)
         return lambda: (native.set_inputs(tensors), native.execute())
 
     def close(self) -> None:
