@@ -2,7 +2,7 @@
 
 ``select_copy``, ``squeeze_copy`` and ``unsqueeze_copy`` have no XNNPACK partitioner config, so
 each one runs in a portable kernel between two delegate calls (a seq2seq decoder's
-``embedded[0]``, ``hidden[0]``, ``.unsqueeze(0)``: 7 delegate calls). With static shapes they
+``embedded[0]``, ``hidden[0]``, ``.unsqueeze(0)``: 6 delegate calls, 1 with this). With static shapes they
 are a reshape (``view_copy``, XNNPACK's static reshape), and a select on a dimension longer than
 one is a one-wide slice (``slice_copy``, XNNPACK's static slice) and then that reshape. The
 rewrite is on the exported graph itself, so it needs no re-tracing (which programs with a data
@@ -32,8 +32,11 @@ def views_for_xnnpack(program: Any) -> tuple[Any, list[str]]:
         shape = _static(node)
         if shape is None or _static(source) is None:
             continue
+        cut = node.target is aten.select.int and source.meta["val"].shape[node.args[1]] != 1
+        if cut and not isinstance(node.args[2], int):  # an index computed from data: leave it
+            continue
         with graph.inserting_before(node):
-            if node.target is aten.select.int and source.meta["val"].shape[node.args[1]] != 1:
+            if cut:
                 dim, size = node.args[1], source.meta["val"].shape[node.args[1]]
                 start = node.args[2] % size
                 source = graph.call_function(aten.slice_copy.Tensor, (source, dim, start, start + 1))

@@ -456,6 +456,23 @@ def test_views_become_reshapes_and_slices_xnnpack_takes(artifacts: Path) -> None
     torch.testing.assert_close(list(got), list(expected), atol=1e-6, rtol=0)
 
 
+class _DataIndex(torch.nn.Module):
+    def forward(self, x: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        n = i.item()
+        torch._check(n >= 0)
+        torch._check(n < x.shape[1])
+        return x[:, n] * 2
+
+
+def test_a_select_at_an_index_computed_from_data_is_left_alone() -> None:
+    from migrate.xnnpack_views import views_for_xnnpack
+
+    x = torch.randn(2, 4, 3)
+    lowered, notes = views_for_xnnpack(torch.export.export(_DataIndex(), (x, torch.tensor(1))))
+    assert notes == []
+    torch.testing.assert_close(lowered.module()(x, torch.tensor(2)), x[:, 2] * 2)
+
+
 def test_recurrent_layers_it_does_not_cover_keep_the_default_lowering() -> None:
     """An LSTM with a projection is left to ExecuTorch's own decomposition, unchanged."""
     from migrate.recurrent import lower_recurrent
