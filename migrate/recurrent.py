@@ -27,7 +27,10 @@ def lower_recurrent(program: Any) -> tuple[Any, list[str]]:
     import torch
 
     aten = torch.ops.aten
-    table = {aten.gru.input: _gru, aten.lstm.input: _lstm}
+    table = {
+        aten.gru.input: _decomposition(_gru_cell, _GRU_GATES),
+        aten.lstm.input: _decomposition(_lstm_cell, _LSTM_GATES),
+    }
     wanted = {op: fn for op, fn in table.items() if op in _ops(program)}
     if not wanted:
         return program, []
@@ -97,36 +100,28 @@ def _ops(program: Any) -> set[Any]:
     return {node.target for node in program.graph.nodes if node.op == "call_function"}
 
 
-def _gru(
-    input: Any,
-    hx: Any,
-    params: list[Any],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> Any:
-    return _recurrence(
-        _gru_cell, _GRU_GATES, input, [hx], params, has_biases, num_layers, bidirectional, batch_first
-    )
+def _decomposition(cell: Any, gates: tuple[tuple[int, ...], ...]) -> Any:
+    """The decomposition of ``aten.gru.input`` / ``aten.lstm.input`` (one schema: input, hx,
+    params, has_biases, num_layers, dropout, train, bidirectional, batch_first) with this cell;
+    hx is one tensor for a GRU, (h, c) for an LSTM."""
 
+    def decomposed(
+        input: Any,
+        hx: Any,
+        params: list[Any],
+        has_biases: bool,
+        num_layers: int,
+        dropout: float,
+        train: bool,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> Any:
+        states = list(hx) if isinstance(hx, (list, tuple)) else [hx]
+        return _recurrence(
+            cell, gates, input, states, params, has_biases, num_layers, bidirectional, batch_first
+        )
 
-def _lstm(
-    input: Any,
-    hx: list[Any],
-    params: list[Any],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> Any:
-    return _recurrence(
-        _lstm_cell, _LSTM_GATES, input, list(hx), params, has_biases, num_layers, bidirectional, batch_first
-    )
+    return decomposed
 
 
 # Each cell reads its gates in groups, one matrix product per group, so that gates passed through
