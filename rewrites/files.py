@@ -6,11 +6,18 @@ Skipped by default while walking: hidden entries, ``.gitignore``d paths (from th
 root down), virtualenvs (any folder with ``pyvenv.cfg``), ``site-packages``, ``__pycache__``
 and ``node_modules``. A path named on the command line is always taken. Symlinked folders
 are not followed, so a symlink loop cannot trap the walk.
+
+A symlinked file is read (and fixed) as its target when the target lies inside the scanned
+folder, once however many links point to it; a link out of the folder is an error line and is not
+read. Only regular files are read, and never more than the size limit: a FIFO or a link to
+``/dev/zero`` is a line, not a hang.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +49,54 @@ class _Ignore:
         return self.spec.check_file(rel + "/" if is_dir else rel).include
 
 
-def _read_gitignore(directory: Path) -> _Ignore | None:
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_regular(path: Path, limit: int) -> tuple[bytes | None, str]:
+    """(bytes, "") or (None, one line saying why not): a regular file, not a link, at most ``limit``
+    bytes, counted as read (``st_size`` says 0 for ``/proc`` files and devices)."""
     try:
-        lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                return None, f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'not a file')}): not read"
+            if (size := os.fstat(fd).st_size) > limit:
+                return None, _too_big(f"{size / 2**20:.1f} MiB is over", limit)
+            chunks, size = [], 0
+            while size <= limit:
+                chunk = handle.read(min(limit + 1 - size, 1 << 20))
+                if not chunk:
+                    return b"".join(chunks), ""
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            return None, f"cannot read: {exc.strerror or exc}"
+    return None, _too_big("more than", limit)
+
+
+def _too_big(size: str, limit: int) -> str:
+    return f"skipped: {size} the {limit / 2**20:g} MiB limit (max-file-size-mb in [tool.migrate])"
+
+
+# what output.write_atomic leaves behind when it is killed between creating and renaming
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def _read_gitignore(directory: Path) -> _Ignore | None:
+    data, _ = read_regular(directory / ".gitignore", 1 << 20)
+    if data is None:
         return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
     return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines))
 
 
@@ -55,7 +105,7 @@ def _repository_ignores(start: Path) -> list[_Ignore]:
     chain: list[Path] = []
     for parent in start.parents:
         chain.append(parent)
-        if (parent / ".git").exists():
+        if os.path.lexists(parent / ".git"):
             break
     else:
         return []
@@ -84,6 +134,8 @@ def discover(
     ``exclude`` holds gitignore-style patterns relative to ``exclude_base``.
     """
     found = Discovery()
+    folders = [p if p.is_dir() else p.parent for p in (Path(os.path.abspath(x)) for x in paths)]
+    tree = Path(os.path.commonpath(folders)) if folders else Path.cwd()
     user_excludes: list[_Ignore] = []
     if exclude:
         base = exclude_base or Path.cwd()
@@ -100,8 +152,30 @@ def discover(
             _walk(path, inherited, excludes, respect_gitignore, found)
         else:
             found.files.append(path)
+    files, found.files = found.files, []
+    for path in files:
+        target = _through_links(path, tree, found)
+        if target is not None:
+            found.files.append(target)
     found.files = sorted(set(found.files))
     return found
+
+
+def _through_links(path: Path, tree: Path, found: Discovery) -> Path | None:
+    """``path``, or for a symlink its target as a path under ``tree``; None (and an error) for a
+    link that leads out of ``tree`` or nowhere."""
+    if not os.path.islink(path):
+        return path
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+        real_tree = Path(os.path.realpath(tree, strict=True))
+    except OSError as exc:
+        found.errors.append((path, f"cannot read: {exc.strerror or exc}"))
+        return None
+    if not target.is_relative_to(real_tree):
+        found.errors.append((path, f"symbolic link to {target}, outside the scanned folder {tree}: not read"))
+        return None
+    return tree / target.relative_to(real_tree)
 
 
 def _walk(
@@ -123,9 +197,15 @@ def _walk(
         except OSError as exc:
             found.errors.append((directory, f"cannot list folder: {exc.strerror or exc}"))
             continue
+        names = {entry.name for entry in entries}
         for entry in entries:
             name = entry.name
             if name.startswith("."):
+                left = _TEMPORARY.fullmatch(name)
+                if left is not None and left["name"] in names:
+                    found.errors.append(
+                        (Path(entry.path), f"left by an interrupted write to {left['name']}: delete it")
+                    )
                 continue
             path = Path(entry.path)
             try:
@@ -133,7 +213,8 @@ def _walk(
             except OSError:
                 is_dir = False
             if is_dir:
-                if name in SKIPPED_DIRS or (path / "pyvenv.cfg").exists():
+                # os.path: Path.exists raises on a folder we may not enter; scandir says so below
+                if name in SKIPPED_DIRS or os.path.lexists(path / "pyvenv.cfg"):
                     continue
                 if _ignored(ignores, path, True) or _ignored(user_excludes, path, True):
                     continue

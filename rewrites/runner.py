@@ -19,7 +19,7 @@ from rewrites.app_engine import DEFAULT_SETTINGS, app_rules, check_app, fix_app,
 from rewrites.app_source import language_of
 from rewrites.cache import ResultCache, content_digest
 from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
-from rewrites.files import discover
+from rewrites.files import discover, read_regular
 from rewrites.model import FileError, Finding, ScanResult
 from rewrites.registry import all_rules
 from rewrites.rule import Rule
@@ -67,7 +67,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     app_codes = tuple(r.code for r in app_rules(options.rules))
     for path in found.files:
         rel = _relative(path, root)
-        data, problem = _read(path, options.max_file_bytes)
+        data, problem = read_regular(path, options.max_file_bytes)
         if data is None:
             errors.append(FileError(rel, problem))
         elif (language := language_of(path.name)) is not None:
@@ -172,7 +172,7 @@ def apply(
     total, done = len(found.files), 0
     for path in found.files:
         rel = _relative(path, root)
-        data, problem = _read(path, options.max_file_bytes)
+        data, problem = read_regular(path, options.max_file_bytes)
         rules = _rules_for(rel, options)
         if data is not None and language_of(path.name) is not None:
             pending.append((rel, content_digest(data), data, tuple(r.code for r in app_rules(rules))))
@@ -253,19 +253,6 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def _read(path: Path, limit: int) -> tuple[bytes | None, str]:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            return None, (
-                f"skipped: {size / 2**20:.1f} MiB is over the {limit / 2**20:.0f} MiB limit "
-                "(max-file-size-mb in [tool.migrate])"
-            )
-        return path.read_bytes(), ""
-    except OSError as exc:
-        return None, f"cannot read: {exc.strerror or exc}"
 
 
 def _ignored_codes(rel: str, per_file_ignores: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:

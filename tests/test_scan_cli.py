@@ -297,3 +297,71 @@ def test_a_reader_that_stops_early_gets_no_internal_error(tmp_path: Path) -> Non
     process.stdout.close()  # before the report is written, as `| tail -0` or a quick `head` does
     error = process.stderr.read().decode()
     assert process.wait() in (0, 1) and "internal error" not in error, error
+
+
+def _scan_in_a_process(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    """A scan in its own process, with a memory cap and a deadline: what read without bound
+    fails on its own instead of taking the machine or the test run with it."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    command = [sys.executable, "-m", "migrate", "scan", str(root), "--no-cache", "--format", "json", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=root, timeout=120, preexec_fn=cap, **kwargs
+    )
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    """A FIFO named *.py hung the scan; a link to /dev/zero (st_size 0) read until memory ran out."""
+    import os
+
+    root = write(tmp_path / "hostile", {"ok.py": "import torch\ntorch.jit.script(m)\n"})
+    os.mkfifo(root / "fifo.py")
+    (root / "zero.py").symlink_to("/dev/zero")
+    (root / "inside.py").symlink_to(root / "fifo.py")
+    done = _scan_in_a_process(root)
+    assert done.returncode == 2, done.stderr
+    report = json.loads(done.stdout)
+    assert [f["path"] for f in report["findings"]] == ["ok.py"]
+    errors = {e["path"]: e["message"] for e in report["errors"]}
+    assert errors["fifo.py"] == "not a regular file (a FIFO): not read"
+    assert errors["zero.py"].startswith("symbolic link to /dev/zero, outside the scanned folder")
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 2
+
+
+def test_the_size_limit_counts_bytes_read(tmp_path: Path) -> None:
+    """/proc files say st_size 0: the limit applies to the bytes read, not to what stat says."""
+    from rewrites.files import read_regular
+
+    (tmp_path / "ok.py").write_bytes(b"x = 1\n")
+    assert read_regular(tmp_path / "ok.py", 6) == (b"x = 1\n", "")
+    assert read_regular(tmp_path / "ok.py", 5)[0] is None
+    assert Path("/proc/self/status").stat().st_size == 0
+    data, problem = read_regular(Path("/proc/self/status"), 16)
+    assert data is None
+    assert problem == "skipped: more than the 1.52588e-05 MiB limit (max-file-size-mb in [tool.migrate])"
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop the override capabilities")
+def test_an_unreadable_folder_is_one_line_and_the_scan_goes_on(tmp_path: Path) -> None:
+    """chmod 000 on a folder: its one line, and the other files' findings (the virtualenv probe
+    raised first). Root reads through chmod, so as root the scan runs without the capabilities
+    that let it (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), as any other user would."""
+    root = write(
+        tmp_path / "tree", {"ok.py": "import torch\ntorch.jit.script(m)\n", "locked/x.py": "x = 1\n"}
+    )
+    (root / "locked").chmod(0)
+    command = [sys.executable, "-m", "migrate", "scan", str(root), "--no-cache", "--format", "json"]
+    if is_root():
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=120)
+    finally:
+        (root / "locked").chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    report = json.loads(done.stdout)
+    assert [f["path"] for f in report["findings"]] == ["ok.py"]
+    assert report["errors"] == [{"path": "locked", "message": "cannot list folder: Permission denied"}]
+    assert "internal error" not in done.stderr
