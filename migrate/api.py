@@ -11,7 +11,7 @@ from migrate import __version__
 from migrate.config import Config, find_config, load_config
 from migrate.errors import UsageError
 from migrate.output import write_new_atomic, write_source_atomic
-from migrate.vcs import uncommitted
+from migrate.vcs import UncheckedError, uncommitted
 from rewrites.app_engine import DEFAULT_SETTINGS
 from rewrites.model import FileError, ScanResult
 from rewrites.registry import select_rules, unknown_selectors
@@ -114,7 +114,13 @@ def write_changes(result: ApplyResult, *, allow_dirty: bool = False) -> WriteOut
     root = Path(result.report.root)
     targets = {change.path: root / change.path for change in result.changes}
     if not allow_dirty:
-        dirty = uncommitted(t for t in targets.values() if t.exists())
+        try:
+            dirty = uncommitted(t for t in targets.values() if t.exists())
+        except UncheckedError as exc:
+            raise UsageError(
+                f"cannot tell whether the files have uncommitted changes ({exc}): nothing written "
+                "(pass --allow-dirty to write anyway)"
+            ) from None
         if dirty:
             names = ", ".join(str(p) for p in dirty)
             raise UsageError(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, write
+from tests.conftest import FIXTURES, is_root, write
 
 MODEL = (
     "# Model code, TorchScript era.\n"
@@ -187,3 +187,45 @@ def test_what_apply_leaves_is_what_a_rescan_finds(sample: str, tmp_path: Path) -
     assert [(f.path, f.line, f.code) for f in applied.report.findings] == [
         (f.path, f.line, f.code) for f in rescan.findings
     ]
+
+
+def _dirty_refusal(result) -> bool:  # type: ignore[no-untyped-def]
+    return result.exit_code == 2 and "--allow-dirty" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(not is_root(), reason="makes a checkout owned by another user, as in a CI container")
+def test_a_repository_git_refuses_is_not_written(cli, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "dubious ownership": git refuses the checkout, so nothing says the files are committed."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with (repo / "models/block.py").open("a") as handle:
+        handle.write("# local edit\n")
+    for path in [repo, *repo.rglob("*")]:
+        os.lchown(path, 65534, 65534)
+    refused = cli("apply", ".", "--fix", cwd=repo)
+    assert _dirty_refusal(refused), refused.stderr
+    assert "dubious ownership" in refused.stderr
+    assert (repo / "models/block.py").read_text() == MODEL + "# local edit\n"
+
+
+def test_without_git_a_checkout_is_not_written(cli, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (repo / "models/block.py").open("a") as handle:
+        handle.write("# local edit\n")
+    monkeypatch.setenv("PATH", str(repo / "models"))  # no git there
+    refused = cli("apply", ".", "--fix", cwd=repo)
+    assert _dirty_refusal(refused), refused.stderr
+    assert "git is not installed" in refused.stderr
+    assert (repo / "models/block.py").read_text() == MODEL + "# local edit\n"
+
+
+def test_an_ignored_file_named_explicitly_counts_as_uncommitted(cli, repo: Path) -> None:
+    """Git holds nothing to review or undo a rewrite of an ignored file."""
+    write(repo, {".gitignore": "generated/\n", "generated/block.py": MODEL})
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore")
+    refused = cli("apply", "generated/block.py", "--fix", cwd=repo)
+    assert _dirty_refusal(refused), refused.stderr
+    assert str(repo / "generated/block.py") in refused.stderr
+    assert (repo / "generated/block.py").read_text() == MODEL
+    assert cli("apply", "generated/block.py", "--fix", "--allow-dirty", cwd=repo).exit_code == 0
+    assert (repo / "generated/block.py").read_text() == FIXED
