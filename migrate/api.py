@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrate import __version__
@@ -107,6 +107,7 @@ def apply(
 class WriteOutcome:
     written: tuple[str, ...]
     errors: tuple[FileError, ...]
+    report: ScanResult  # the apply report as written: what failed to write is still to fix
 
 
 def write_changes(result: ApplyResult, *, allow_dirty: bool = False) -> WriteOutcome:
@@ -137,4 +138,23 @@ def write_changes(result: ApplyResult, *, allow_dirty: bool = False) -> WriteOut
             written.append(change.path)
         except OSError as exc:
             errors.append(FileError(change.path, f"not written: {exc.strerror or exc}"))
-    return WriteOutcome(tuple(written), tuple(errors))
+    return WriteOutcome(tuple(written), tuple(errors), _as_written(result, set(written), errors))
+
+
+def _as_written(result: ApplyResult, written: set[str], errors: list[FileError]) -> ScanResult:
+    """The report from what is on disk: a file that was not written keeps its findings (scanned
+    again, so lines are those of the file as it is) and its fixes do not count."""
+    report, root = result.report, Path(result.report.root)
+    unwritten = {c.path for c in result.changes if c.path not in written and c.digest != NEW_FILE}
+    findings = [f for f in report.findings if f.path not in unwritten]
+    if unwritten and result.options is not None:
+        again = run_scan([root / path for path in sorted(unwritten)], replace(result.options, cache_dir=None))
+        findings += [
+            replace(f, path=(Path(again.root) / f.path).relative_to(root).as_posix()) for f in again.findings
+        ]
+    return replace(
+        report,
+        findings=tuple(sorted(findings, key=lambda f: (f.path, f.line, f.column, f.code))),
+        fixed=tuple(f for f in report.fixed if f.path in written),
+        errors=tuple(sorted([*report.errors, *errors], key=lambda e: e.path)),
+    )

@@ -227,6 +227,7 @@ def apply(
             f"Fixed {count} finding{'s' * (count != 1)} in {len(written)} file{'s' * (len(written) != 1)}.",
             err=True,
         )
+        report = outcome.report
         _emit(report, fmt, output)
     else:
         if fmt == "concise" and output is None:

@@ -151,6 +151,7 @@ class FileChange:
 class ApplyResult:
     changes: tuple[FileChange, ...]
     report: ScanResult  # what is left, with ``fixed`` listing what the changes fix
+    options: ScanOptions | None = None  # to scan again what could not be written
 
 
 def apply(
@@ -208,7 +209,7 @@ def apply(
         rules=tuple(r.code for r in options.rules),
         fixed=tuple(sorted(fixed, key=lambda f: (f.path, f.line, f.column, f.code))),
     )
-    return ApplyResult(tuple(sorted(_unique(changes), key=lambda c: c.path)), report)
+    return ApplyResult(tuple(sorted(_unique(changes), key=lambda c: c.path)), report, options)
 
 
 def _collect(

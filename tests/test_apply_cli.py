@@ -229,3 +229,41 @@ def test_an_ignored_file_named_explicitly_counts_as_uncommitted(cli, repo: Path)
     assert (repo / "generated/block.py").read_text() == MODEL
     assert cli("apply", "generated/block.py", "--fix", "--allow-dirty", cwd=repo).exit_code == 0
     assert (repo / "generated/block.py").read_text() == FIXED
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop the override capabilities")
+def test_reports_say_what_was_written(tmp_path: Path) -> None:
+    """A file that could not be written keeps its findings; its fixes are not counted; its failure
+    is an error in the JSON, and `migrate report` does not call the result ready. (Root writes
+    through chmod, so as root the run drops the capabilities that let it.)"""
+    import json
+    import sys
+
+    root = write(tmp_path / "ro", {"locked/block.py": MODEL, "open/block.py": MODEL})
+    (root / "locked").chmod(0o555)
+    command = [sys.executable, "-m", "migrate", "apply", ".", "--fix", "--format", "json", "-o", "apply.json"]
+    if is_root():
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=120)
+    finally:
+        (root / "locked").chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert (root / "locked/block.py").read_text() == MODEL
+    assert (root / "open/block.py").read_text() == FIXED
+    report = json.loads((root / "apply.json").read_text())
+    assert {f["path"] for f in report["fixed"]} == {"open/block.py"}
+    assert len(report["fixed"]) == 4
+    assert [(f["path"], f["line"], f["code"]) for f in report["findings"]] == [
+        ("locked/block.py", 7, "MIG308"),
+        ("locked/block.py", 8, "MIG307"),
+        ("locked/block.py", 14, "MIG301"),
+        ("locked/block.py", 19, "MIG310"),
+    ]
+    assert [e["path"] for e in report["errors"]] == ["locked/block.py"]
+    assert report["errors"][0]["message"].startswith("not written: ")
+    assert "Fixed 4 findings in 1 file." in done.stderr
+    combined = subprocess.run(
+        [sys.executable, "-m", "migrate", "report", "apply.json"], capture_output=True, text=True, cwd=root
+    )
+    assert combined.returncode == 1 and "Needs work" in combined.stdout
