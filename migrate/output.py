@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,17 @@ from pathlib import Path
 
 def write_atomic(path: Path, write: Callable[[str], object]) -> None:
     """Let ``write`` fill a temporary file beside ``path``, then rename it into place with the
-    mode a new file gets (mkstemp's 0600 would hide a report or a .pte from the app build)."""
+    mode a new file gets (mkstemp's 0600 would hide a report or a .pte from the app build).
+
+    A device or FIFO (``-o /dev/null``, ``-o /dev/stdout``), or a link to one, is written into,
+    never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = stat.S_IFREG
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        write(str(path))
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -36,8 +47,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_source_atomic(path: Path, data: bytes, expected_digest: str) -> None:
     """Replace a source file's bytes, keeping its mode; refuse if it changed since it was read."""
     from rewrites.cache import content_digest
+    from rewrites.files import read_regular
 
-    current = path.read_bytes()
+    current, problem = read_regular(path, 1 << 32)
+    if current is None:
+        raise OSError(problem)
     if content_digest(current) != expected_digest:
         raise OSError(f"{path} changed while migrate was running; not written")
     mode = path.stat().st_mode & 0o7777

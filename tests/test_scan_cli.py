@@ -365,3 +365,21 @@ def test_an_unreadable_folder_is_one_line_and_the_scan_goes_on(tmp_path: Path) -
     assert [f["path"] for f in report["findings"]] == ["ok.py"]
     assert report["errors"] == [{"path": "locked", "message": "cannot list folder: Permission denied"}]
     assert "internal error" not in done.stderr
+
+
+def test_a_report_onto_a_device_or_a_link_to_one_writes_into_it(cli, project: Path, tmp_path: Path) -> None:
+    """`-o /dev/null` replaced the system's /dev/null with a regular file (as root)."""
+    import os
+    import stat
+
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("cannot make a device node here")
+    (tmp_path / "link").symlink_to(node)
+    for target in (node, tmp_path / "link"):
+        assert cli("scan", str(project), "-o", str(target), "--no-cache").exit_code == 1
+    assert stat.S_ISCHR(node.lstat().st_mode)
+    assert (tmp_path / "link").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "null", "project"]
