@@ -53,7 +53,14 @@ def decode_source(data: bytes) -> str:
         raise SourceError("binary file (contains NUL bytes), not Python source")
     encoding = source_encoding(data)
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
+        # unicode_escape and the like: what is decoded is not what is written back
+        if encoding != "utf-8" and text.encode(encoding) != data:
+            raise SourceError(
+                f"declares the encoding {encoding!r}, which does not give back the same bytes: "
+                "not read (declare utf-8 or a plain text encoding)"
+            )
+        return text
     except UnicodeDecodeError as exc:
         raise SourceError(
             f"not valid {encoding} text (byte {exc.object[exc.start]:#04x} at offset {exc.start}) "
@@ -188,8 +195,9 @@ class FixOutcome:
     created: tuple[tuple[str, str], ...] = ()
 
 
-# Each round applies the fixes that do not touch each other; the rest wait for the next round.
-_MAX_ROUNDS = 10
+# Each round applies the fixes that do not touch each other; the rest wait for the next round
+# (a fix nested in another's waits one round per level). Past the cap, what is left is an error.
+_MAX_ROUNDS = 100
 
 
 def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False) -> FixOutcome:
@@ -199,7 +207,7 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
         return FixOutcome(remaining=screened.findings, error=screened.error)
     original = screened[0]
     try:
-        text, fixed, remaining = fix_text(original, rules, unsafe=unsafe)
+        text, fixed, remaining, settled = _fix_rounds(original, rules, unsafe=unsafe)
         new_data = None if text == original else text.encode(source_encoding(data))
     except cst.ParserSyntaxError as exc:
         return FixOutcome(error=_syntax_error(exc))
@@ -211,9 +219,10 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
         return FixOutcome(
             error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}"
         )
+    unsettled = None if settled else f"fixes still pending after {_MAX_ROUNDS} rounds: run apply again"
     if new_data is None:
-        return FixOutcome(original, None, None, fixed, remaining)
-    return FixOutcome(original, text, new_data, fixed, remaining)
+        return FixOutcome(original, None, None, fixed, remaining, unsettled)
+    return FixOutcome(original, text, new_data, fixed, remaining, unsettled)
 
 
 def fix_text(
@@ -223,6 +232,13 @@ def fix_text(
 
     Each round prefilters ``rules`` again: a fix can write what another rule reports (the
     example-inputs placeholder an export fix leaves is MIG113's)."""
+    return _fix_rounds(text, rules, unsafe=unsafe)[:3]
+
+
+def _fix_rounds(
+    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False
+) -> tuple[str, tuple[Finding, ...], tuple[Finding, ...], bool]:
+    """:func:`fix_text`, and whether the text settled (False: fixes were left at the cap)."""
     allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
     fixed: list[Finding] = []
     for _ in range(_MAX_ROUNDS):
@@ -233,14 +249,14 @@ def fix_text(
             [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
         )
         if not chosen:
-            return text, tuple(fixed), tuple(f for _, f in found)
+            return text, tuple(fixed), tuple(f for _, f in found), True
         new_text = _apply(module, [r.edit for r, _ in chosen if r.edit is not None]).code
         if new_text == text:
-            return text, tuple(fixed), tuple(f for _, f in found)
+            return text, tuple(fixed), tuple(f for _, f in found), True
         cst.parse_module(new_text)  # a fix must never produce code that does not parse
         fixed.extend(f for _, f in chosen)
         text = new_text
-    return text, tuple(fixed), lint_text(text, rules)
+    return text, tuple(fixed), lint_text(text, rules), False
 
 
 def _independent(pairs: list[tuple[Report, Finding]]) -> list[tuple[Report, Finding]]:

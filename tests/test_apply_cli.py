@@ -267,3 +267,58 @@ def test_reports_say_what_was_written(tmp_path: Path) -> None:
         [sys.executable, "-m", "migrate", "report", "apply.json"], capture_output=True, text=True, cwd=root
     )
     assert combined.returncode == 1 and "Needs work" in combined.stdout
+
+
+def test_symlinked_sources_are_fixed_once_through_the_link(cli, tmp_path: Path) -> None:
+    """A link into the tree is its target, fixed once; the link stays. A link out of the tree is
+    not read, and says so."""
+    outside = write(tmp_path / "outside", {"x.py": MODEL})
+    root = write(tmp_path / "tree", {"model.py": MODEL})
+    (root / "alias.py").symlink_to("model.py")
+    (root / "linked.py").symlink_to("../outside/x.py")
+    result = cli("apply", ".", "--fix", "--format", "json", cwd=root)
+    assert result.exit_code == 2
+    assert (root / "model.py").read_text() == FIXED
+    assert os.readlink(root / "alias.py") == "model.py"
+    assert os.readlink(root / "linked.py") == "../outside/x.py"
+    assert (outside / "x.py").read_text() == MODEL
+    report = result.json()
+    assert {f["path"] for f in report["fixed"]} == {"model.py"} and len(report["fixed"]) == 4
+    assert [e["path"] for e in report["errors"]] == ["linked.py"]
+    assert report["errors"][0]["message"].startswith(f"symbolic link to {outside / 'x.py'}, outside the")
+
+
+def test_leftover_temporary_files_are_reported(cli, tmp_path: Path) -> None:
+    """What a write killed between creating and renaming its temporary file leaves behind."""
+    root = write(tmp_path / "t", {"model.py": FIXED, ".model.py.k3j_9xq2.tmp": "", ".other.tmp": ""})
+    result = cli("scan", ".", "--format", "json", "--no-cache", cwd=root)
+    assert result.exit_code == 2
+    assert result.json()["errors"] == [
+        {"path": ".model.py.k3j_9xq2.tmp", "message": "left by an interrupted write to model.py: delete it"}
+    ]
+
+
+def test_a_coding_that_does_not_read_back_is_not_rewritten(cli, tmp_path: Path) -> None:
+    """`# coding: unicode_escape` decoded and encoded again turned the file into one line."""
+    source = b'# coding: unicode_escape\nimport torch\n@torch.jit.unused\ndef f():\n    return "ab"\n'
+    root = write(tmp_path / "u", {"m.py": source})
+    result = cli("apply", ".", "--fix", "--format", "json", cwd=root)
+    assert (root / "m.py").read_bytes() == source
+    assert result.exit_code == 2
+    [error] = result.json()["errors"]
+    assert error["path"] == "m.py" and "unicode_escape" in error["message"]
+
+
+def test_one_apply_reaches_the_fixed_point(cli, tmp_path: Path) -> None:
+    """Each round fixes one level of nested is_scripting() branches; 14 levels took two applies."""
+    body, indent = "", "    "
+    for level in range(14):
+        body += f"{indent}if torch.jit.is_scripting():\n{indent}    y = {level}\n{indent}else:\n"
+        indent += "    "
+    source = f"import torch\n\n\ndef f():\n{body}{indent}y = 99\n    return y\n"
+    root = write(tmp_path / "n", {"m.py": source})
+    first = cli("apply", ".", "--fix", "--format", "json", cwd=root)
+    assert first.exit_code == 0, first.stderr
+    assert (root / "m.py").read_text().endswith("\ndef f():\n    y = 99\n    return y\n")
+    assert len(first.json()["fixed"]) == 14
+    assert cli("apply", ".", "--fix", "--format", "json", cwd=root).json()["fixed"] == []
