@@ -60,7 +60,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         respect_gitignore=options.respect_gitignore,
     )
     errors = [FileError(_relative(path, root), message) for path, message in found.errors]
-    cache = ResultCache(options.cache_dir, options.rules)
+    cache = ResultCache(options.cache_dir, options.rules, options.exclude_base)
     outcomes: dict[str, FileOutcome] = {}
     pending: list[tuple[str, str, ScanJob]] = []  # (path, cache key, job)
     total, done, hits = len(found.files), 0, 0

@@ -307,7 +307,7 @@ def _scan_in_a_process(root: Path, *args: str, **kwargs) -> subprocess.Completed
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
-    command = [sys.executable, "-m", "migrate", "scan", str(root), "--no-cache", "--format", "json", *args]
+    command = [sys.executable, "-m", "migrate", "scan", str(root), "--format", "json", *args]
     return subprocess.run(
         command, capture_output=True, text=True, cwd=root, timeout=120, preexec_fn=cap, **kwargs
     )
@@ -321,7 +321,7 @@ def test_only_regular_files_are_read(tmp_path: Path) -> None:
     os.mkfifo(root / "fifo.py")
     (root / "zero.py").symlink_to("/dev/zero")
     (root / "inside.py").symlink_to(root / "fifo.py")
-    done = _scan_in_a_process(root)
+    done = _scan_in_a_process(root, "--no-cache")
     assert done.returncode == 2, done.stderr
     report = json.loads(done.stdout)
     assert [f["path"] for f in report["findings"]] == ["ok.py"]
@@ -383,3 +383,52 @@ def test_a_report_onto_a_device_or_a_link_to_one_writes_into_it(cli, project: Pa
     assert stat.S_ISCHR(node.lstat().st_mode)
     assert (tmp_path / "link").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "null", "project"]
+
+
+def test_a_committed_cache_is_not_believed(cli, project: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A pull request can add a cache that says "nothing here" for every file: only entries
+    signed with the key outside the project (in the user's cache folder) are read."""
+    from rewrites.cache import content_digest
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    findings = cli("scan", ".", "--format", "json", cwd=project).json()["findings"]
+    assert findings
+    [cached] = (project / ".migrate_cache").glob("scan-*.json")
+    forged = {content_digest(p.read_bytes()): {} for p in project.rglob("*.py")}
+    for text in (json.dumps(forged), "0" * 64 + "\n" + json.dumps(forged)):
+        cached.write_text(text)
+        again = cli("scan", ".", "--format", "json", cwd=project).json()
+        assert again["findings"] == findings and again["cache_hits"] == 0
+    assert cli("scan", ".", "--format", "json", cwd=project).json()["cache_hits"] == 5
+
+
+def test_the_cache_follows_no_link(cli, project: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / ".migrate_cache").symlink_to(elsewhere)
+    assert cli("scan", ".", cwd=project).exit_code == 1
+    assert list(elsewhere.iterdir()) == []
+    (project / ".migrate_cache").unlink()
+    (project / ".migrate_cache").mkdir()
+    (project / ".migrate_cache" / ".gitignore").symlink_to(elsewhere / "created")
+    assert cli("scan", ".", cwd=project).exit_code == 1
+    assert list(elsewhere.iterdir()) == []
+    assert len(list((project / ".migrate_cache").glob("scan-*.json"))) == 1
+
+
+def test_a_cache_file_that_is_a_fifo_or_dev_zero_is_ignored(project: Path, tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    first = _scan_in_a_process(project, env=env)
+    [cached] = (project / ".migrate_cache").glob("scan-*.json")
+    cached.unlink()
+    cached.symlink_to("/dev/zero")
+    done = _scan_in_a_process(project, env=env)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["findings"] == json.loads(first.stdout)["findings"]
+    cached.unlink()
+    os.mkfifo(cached)
+    done = _scan_in_a_process(project, env=env)
+    assert done.returncode == 1, done.stderr
