@@ -38,6 +38,12 @@ def choose_rules(
     unknown = unknown_selectors([*(chosen_select or []), *chosen_ignore])
     if unknown:
         raise UsageError(f"no rule matches {', '.join(map(repr, unknown))} (see `migrate rules`)")
+    unknown = unknown_selectors(c for _, codes in config.per_file_ignores for c in codes)
+    if unknown:
+        raise UsageError(
+            f"{config.source}: [tool.migrate] per-file-ignores: no rule matches "
+            f"{', '.join(map(repr, unknown))} (see `migrate rules`)"
+        )
     return select_rules(chosen_select, chosen_ignore)
 
 

@@ -16,6 +16,7 @@ executorch-android-version = "1.5.1"        # what Gradle fixes write (default: 
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -64,7 +65,8 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                if "migrate" in _read(candidate).get("tool", {}):
+                tool = _read(candidate).get("tool")
+                if isinstance(tool, dict) and "migrate" in tool:
                     return candidate
             except UsageError:
                 return candidate  # report the broken file rather than skip it
@@ -74,30 +76,63 @@ def find_config(start: Path) -> Path | None:
 def load_config(path: Path | None, default_base: Path) -> Config:
     if path is None:  # no project configuration: cache where the command runs, as ruff does
         return Config(base=default_base, cache_dir=Path.cwd() / ".migrate_cache")
-    table = _read(path).get("tool", {}).get("migrate", {})
+    tool = _read(path).get("tool", {})
+    table = tool.get("migrate", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.migrate] must be a table")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise UsageError(f"{path}: unknown [tool.migrate] key(s): {', '.join(unknown)}")
     base = path.parent.resolve()
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
-        raise UsageError(f"{path}: per-file-ignores must be a table of pattern = [codes]")
+        raise UsageError(f"{path}: [tool.migrate] per-file-ignores must be a table of pattern = [codes]")
     return Config(
         base=base,
         source=path,
-        select=None if "select" not in table else _strings(path, "select", table["select"]),
-        ignore=_strings(path, "ignore", table.get("ignore", [])),
+        select=None if "select" not in table else _selectors(path, "select", table["select"]),
+        ignore=_selectors(path, "ignore", table.get("ignore", [])),
         extend_exclude=_strings(path, "extend-exclude", table.get("extend-exclude", [])),
         per_file_ignores=tuple(
-            (pattern, _strings(path, f"per-file-ignores.{pattern}", codes))
+            (pattern, _selectors(path, f"per-file-ignores.{pattern!r}", codes))
             for pattern, codes in per_file.items()
         ),
-        max_file_size_mb=float(table.get("max-file-size-mb", 10.0)),
-        respect_gitignore=bool(table.get("respect-gitignore", True)),
-        cache_dir=base / str(table.get("cache-dir", ".migrate_cache")),
-        legacy_python=None if "legacy-python" not in table else str(base / str(table["legacy-python"])),
+        max_file_size_mb=_size(path, table.get("max-file-size-mb", 10.0)),
+        respect_gitignore=_boolean(path, "respect-gitignore", table.get("respect-gitignore", True)),
+        cache_dir=base / _string(path, "cache-dir", table.get("cache-dir", ".migrate_cache")),
+        legacy_python=(
+            None
+            if "legacy-python" not in table
+            else str(base / _string(path, "legacy-python", table["legacy-python"]))
+        ),
         executorch_android_version=_version(path, table.get("executorch-android-version")),
     )
+
+
+def _boolean(path: Path, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{path}: [tool.migrate] {key} must be true or false, not {value!r}")
+    return value
+
+
+def _string(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{path}: [tool.migrate] {key} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _size(path: Path, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise UsageError(f"{path}: [tool.migrate] max-file-size-mb must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _selectors(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    """Rule codes, prefixes or names: an empty one would match every rule."""
+    selectors = _strings(path, key, value)
+    if any(not s.strip() for s in selectors):
+        raise UsageError(f"{path}: [tool.migrate] {key} holds an empty rule selector")
+    return selectors
 
 
 def _read(path: Path) -> dict[str, Any]:

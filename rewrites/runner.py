@@ -21,7 +21,7 @@ from rewrites.cache import ResultCache, content_digest
 from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
 from rewrites.files import discover, read_regular
 from rewrites.model import FileError, Finding, ScanResult
-from rewrites.registry import all_rules
+from rewrites.registry import all_rules, select_rules
 from rewrites.rule import Rule
 
 Progress = Callable[[int, int], None]
@@ -111,12 +111,8 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     for rel, outcome in outcomes.items():
         if outcome.error is not None:
             errors.append(FileError(rel, outcome.error))
-        ignored = _ignored_codes(rel, options.per_file_ignores)
-        findings.extend(
-            replace(f, path=rel)
-            for f in outcome.findings
-            if not any(f.code.startswith(c) or f.name == c for c in ignored)
-        )
+        ignored = _ignored_rules(root / rel, options)
+        findings.extend(replace(f, path=rel) for f in outcome.findings if f.code not in ignored)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     errors.sort(key=lambda e: e.path)
     return ScanResult(
@@ -174,7 +170,7 @@ def apply(
     for path in found.files:
         rel = _relative(path, root)
         data, problem = read_regular(path, options.max_file_bytes)
-        rules = _rules_for(rel, options)
+        rules = _rules_for(path, options)
         if data is not None and language_of(path.name) is not None:
             pending.append((rel, content_digest(data), data, tuple(r.code for r in app_rules(rules))))
             continue
@@ -244,9 +240,9 @@ def _unique(changes: list[FileChange]) -> list[FileChange]:
     return list(seen.values())
 
 
-def _rules_for(rel: str, options: ScanOptions) -> list[type[Rule]]:
-    ignored = _ignored_codes(rel, options.per_file_ignores)
-    return [r for r in options.rules if not any(r.code.startswith(c) or r.name == c for c in ignored)]
+def _rules_for(path: Path, options: ScanOptions) -> list[type[Rule]]:
+    ignored = _ignored_rules(path, options)
+    return [r for r in options.rules if r.code not in ignored]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -256,8 +252,18 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _ignored_codes(rel: str, per_file_ignores: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
-    return [code for pattern, codes in per_file_ignores if fnmatch.fnmatch(rel, pattern) for code in codes]
+def _ignored_rules(path: Path, options: ScanOptions) -> frozenset[str]:
+    """The codes per-file-ignores turns off for ``path``: its patterns match the path relative to
+    the configuration's folder (as extend-exclude's do), whatever folder was scanned; the codes
+    select rules as --select does."""
+    if not options.per_file_ignores:
+        return frozenset()
+    base = os.path.realpath(options.exclude_base or Path.cwd())
+    rel = Path(os.path.relpath(os.path.realpath(path), base)).as_posix()
+    if rel == ".." or rel.startswith("../"):
+        return frozenset()
+    selectors = [c for pattern, codes in options.per_file_ignores if fnmatch.fnmatch(rel, pattern) for c in codes]
+    return frozenset(rule.code for rule in select_rules(selectors)) if selectors else frozenset()
 
 
 @lru_cache(maxsize=1)

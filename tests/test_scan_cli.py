@@ -432,3 +432,63 @@ def test_a_cache_file_that_is_a_fifo_or_dev_zero_is_ignored(project: Path, tmp_p
     os.mkfifo(cached)
     done = _scan_in_a_process(project, env=env)
     assert done.returncode == 1, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('respect-gitignore = "false"', "respect-gitignore must be true or false, not 'false'"),
+        ('ignore = [""]', "ignore holds an empty rule selector"),
+        ('select = ["MIG1", " "]', "select holds an empty rule selector"),
+        ('max-file-size-mb = "ten"', "max-file-size-mb must be a positive number, not 'ten'"),
+        ("max-file-size-mb = nan", "max-file-size-mb must be a positive number, not nan"),
+        ("max-file-size-mb = inf", "max-file-size-mb must be a positive number, not inf"),
+        ("max-file-size-mb = -1", "max-file-size-mb must be a positive number, not -1"),
+        ("max-file-size-mb = true", "max-file-size-mb must be a positive number, not True"),
+        ("cache-dir = 5", "cache-dir must be a non-empty string, not 5"),
+        ("legacy-python = []", "legacy-python must be a non-empty string, not []"),
+        (
+            'per-file-ignores = { "tests/*" = ["MIG40"], "x.py" = ["jit-scirpt"] }',
+            "no rule matches 'jit-scirpt'",
+        ),
+        (
+            'per-file-ignores = { "tests/*" = [""] }',
+            "per-file-ignores.'tests/*' holds an empty rule selector",
+        ),
+    ],
+)
+def test_every_configuration_key_is_type_checked(cli, project: Path, setting: str, message: str) -> None:
+    write(project, {"pyproject.toml": f"[tool.migrate]\n{setting}\n"})
+    result = cli("scan", ".", "--no-cache", cwd=project)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("migrate: error: ")
+    assert message in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_tool_table_that_is_not_a_table_is_one_line(cli, project: Path) -> None:
+    write(project, {"pyproject.toml": "[tool]\nmigrate = 5\n"})
+    result = cli("scan", ".", "--no-cache", "--config", "pyproject.toml", cwd=project)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "[tool.migrate] must be a table" in result.stderr
+    write(project, {"pyproject.toml": "tool = 5\n"})
+    assert cli("scan", ".", "--no-cache", cwd=project).exit_code == 1  # not ours: no configuration
+
+
+def test_per_file_ignores_match_from_the_configuration_folder(cli, project: Path) -> None:
+    """`scan scripts`, and the pre-commit hook (which names files), ignore what `scan .` ignores."""
+    write(
+        project,
+        {
+            "pyproject.toml": '[tool.migrate]\nper-file-ignores = { "scripts/*" = ["mig1", "optimize-for-mobile"] }\n'
+        },
+    )
+    expected = {("export_mobile.py", "MIG202"), ("check_model.py", "MIG204")}
+    for args in (["scripts"], ["scripts/export_mobile.py", "scripts/check_model.py"]):
+        report = cli("scan", *args, "--format", "json", "--no-cache", cwd=project).json()
+        assert {(Path(f["path"]).name, f["code"]) for f in report["findings"]} == expected
+    whole = cli("scan", ".", "--format", "json", "--no-cache", cwd=project).json()
+    assert {
+        (Path(f["path"]).name, f["code"]) for f in whole["findings"] if "scripts" in f["path"]
+    } == expected
+    applied = cli("apply", "scripts", "--format", "json", cwd=project).json()
+    assert "MIG201" not in {f["code"] for f in applied["fixed"] + applied["findings"]}
