@@ -262,7 +262,9 @@ def _ignored_rules(path: Path, options: ScanOptions) -> frozenset[str]:
     rel = Path(os.path.relpath(os.path.realpath(path), base)).as_posix()
     if rel == ".." or rel.startswith("../"):
         return frozenset()
-    selectors = [c for pattern, codes in options.per_file_ignores if fnmatch.fnmatch(rel, pattern) for c in codes]
+    selectors = [
+        c for pattern, codes in options.per_file_ignores if fnmatch.fnmatch(rel, pattern) for c in codes
+    ]
     return frozenset(rule.code for rule in select_rules(selectors)) if selectors else frozenset()
 
 
