@@ -72,7 +72,8 @@ def read_regular(path: Path, limit: int) -> tuple[bytes | None, str]:
                 return None, f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'not a file')}): not read"
             if (size := os.fstat(fd).st_size) > limit:
                 return None, _too_big(f"{size / 2**20:.1f} MiB is over", limit)
-            chunks, size = [], 0
+            chunks: list[bytes] = []
+            size = 0
             while size <= limit:
                 chunk = handle.read(min(limit + 1 - size, 1 << 20))
                 if not chunk:
