@@ -67,11 +67,12 @@ def read_regular(path: Path, limit: int) -> tuple[bytes | None, str]:
         return None, f"cannot read: {exc.strerror or exc}"
     with os.fdopen(fd, "rb", buffering=0) as handle:
         try:
-            mode = os.fstat(fd).st_mode
-            if not stat.S_ISREG(mode):
-                return None, f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'not a file')}): not read"
-            if (size := os.fstat(fd).st_size) > limit:
-                return None, _too_big(f"{size / 2**20:.1f} MiB is over", limit)
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a file")
+                return None, f"not a regular file ({kind}): not read"
+            if status.st_size > limit:
+                return None, _too_big(f"{status.st_size / 2**20:.1f} MiB is over", limit)
             chunks: list[bytes] = []
             size = 0
             while size <= limit:
