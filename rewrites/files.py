@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,17 @@ def _too_big(size: str, limit: int) -> str:
     return f"skipped: {size} the {limit / 2**20:g} MiB limit (max-file-size-mb in [tool.migrate])"
 
 
-# what output.write_atomic leaves behind when it is killed between creating and renaming
+# what output.write_atomic leaves behind when it is killed between creating and renaming;
+# one younger than a minute may be a write in progress (another apply) and is left alone
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp")
+_STALE_SECONDS = 60
+
+
+def _stale(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < time.time() - _STALE_SECONDS
+    except OSError:
+        return False
 
 
 def _read_gitignore(directory: Path) -> _Ignore | None:
@@ -204,7 +214,7 @@ def _walk(
             name = entry.name
             if name.startswith("."):
                 left = _TEMPORARY.fullmatch(name)
-                if left is not None and left["name"] in names:
+                if left is not None and left["name"] in names and _stale(entry):
                     found.errors.append(
                         (Path(entry.path), f"left by an interrupted write to {left['name']}: delete it")
                     )

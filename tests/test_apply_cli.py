@@ -290,7 +290,10 @@ def test_symlinked_sources_are_fixed_once_through_the_link(cli, tmp_path: Path) 
 
 def test_leftover_temporary_files_are_reported(cli, tmp_path: Path) -> None:
     """What a write killed between creating and renaming its temporary file leaves behind."""
-    root = write(tmp_path / "t", {"model.py": FIXED, ".model.py.k3j_9xq2.tmp": "", ".other.tmp": ""})
+    root = write(
+        tmp_path / "t", {"model.py": FIXED, ".model.py.k3j_9xq2.tmp": "", ".model.py.inflight.tmp": ""}
+    )
+    os.utime(root / ".model.py.k3j_9xq2.tmp", (0, 0))  # an earlier run's; the other is in progress
     result = cli("scan", ".", "--format", "json", "--no-cache", cwd=root)
     assert result.exit_code == 2
     assert result.json()["errors"] == [
