@@ -254,16 +254,20 @@ def _relative(path: Path, root: Path) -> str:
 
 def _ignored_rules(path: Path, options: ScanOptions) -> frozenset[str]:
     """The codes per-file-ignores turns off for ``path``: its patterns match the path relative to
-    the configuration's folder (as extend-exclude's do), whatever folder was scanned; the codes
-    select rules as --select does."""
+    the configuration's folder, whatever folder was scanned, and one without a ``/`` matches a
+    file name at any depth (as extend-exclude's do); the codes select rules as --select does."""
     if not options.per_file_ignores:
         return frozenset()
     base = os.path.realpath(options.exclude_base or Path.cwd())
     rel = Path(os.path.relpath(os.path.realpath(path), base)).as_posix()
     if rel == ".." or rel.startswith("../"):
         return frozenset()
+    name = rel.rpartition("/")[2]
     selectors = [
-        c for pattern, codes in options.per_file_ignores if fnmatch.fnmatch(rel, pattern) for c in codes
+        code
+        for pattern, codes in options.per_file_ignores
+        if fnmatch.fnmatch(rel, pattern) or ("/" not in pattern and fnmatch.fnmatch(name, pattern))
+        for code in codes
     ]
     return frozenset(rule.code for rule in select_rules(selectors)) if selectors else frozenset()
 

@@ -492,3 +492,6 @@ def test_per_file_ignores_match_from_the_configuration_folder(cli, project: Path
     } == expected
     applied = cli("apply", "scripts", "--format", "json", cwd=project).json()
     assert "MIG201" not in {f["code"] for f in applied["fixed"] + applied["findings"]}
+    write(project, {"pyproject.toml": '[tool.migrate]\nper-file-ignores = { "check_model.py" = ["MIG2"] }\n'})
+    named = cli("scan", ".", "--format", "json", "--no-cache", cwd=project).json()  # a name, at any depth
+    assert ("check_model.py", "MIG204") not in {(Path(f["path"]).name, f["code"]) for f in named["findings"]}
