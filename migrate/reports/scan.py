@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from migrate import __version__
-from migrate.reports.text import display_path, markdown_text
+from migrate.reports.text import code_span, display_path, markdown_text
 from rewrites.model import Finding, FixSafety, ScanResult
 from rewrites.registry import all_rules
 from rewrites.rule import Rule
@@ -189,7 +189,7 @@ def render_markdown(result: ScanResult, base: Path) -> str:
         out += ["### Needs attention", ""]
         for e in result.errors:
             out.append(
-                f"- could not scan `{_code_span(display_path(result.root, e.path, base))}`: {markdown_text(e.message)}"
+                f"- could not scan `{code_span(display_path(result.root, e.path, base))}`: {markdown_text(e.message)}"
             )
         if manual:
             counts = Counter(f.code for f in manual)
@@ -212,7 +212,7 @@ def render_markdown(result: ScanResult, base: Path) -> str:
         for f in result.findings:
             by_file.setdefault(f.path, []).append(f)
         for path, findings in by_file.items():
-            out.append(f"#### `{_code_span(display_path(result.root, path, base))}`")
+            out.append(f"#### `{code_span(display_path(result.root, path, base))}`")
             out.append("")
             for f in findings:
                 out.append(f"- L{f.line}:{f.column} **{f.code}** {_ours(f.message)}")
@@ -228,7 +228,7 @@ def _ours(text: str) -> str:
     if len(parts) % 2 == 0:  # an unpaired backtick: no spans at all
         return markdown_text(text)
     return "".join(
-        f"`{_code_span(part)}`" if index % 2 else _spaced(part, markdown_text(part))
+        f"`{code_span(part)}`" if index % 2 else _spaced(part, markdown_text(part))
         for index, part in enumerate(parts)
     )
 
@@ -238,8 +238,3 @@ def _spaced(original: str, escaped: str) -> str:
     if not escaped:
         return " " if original[:1].isspace() else ""
     return (" " if original[:1].isspace() else "") + escaped + (" " if original[-1:].isspace() else "")
-
-
-def _code_span(text: str) -> str:
-    """Inside backticks only a backtick or a newline can break out."""
-    return " ".join(text.replace("`", "'").split())
