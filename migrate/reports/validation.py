@@ -76,7 +76,7 @@ def latency_chart(report: ValidationReport) -> list[str]:
     timed = [(r.label, r.latency.p50 * 1000) for r in report.runtimes if r.latency is not None]
     if not timed:
         return []
-    width = max(8, 72 // len(timed))  # a label wider than its bar's slot is clipped by Mermaid
+    width = max(10, 88 // len(timed))  # a label wider than its bar's slot is clipped by Mermaid
     names = ", ".join(f'"{_chart_label(label, width)}"' for label, _ in timed)
     values = ", ".join(f"{ms:.3f}" for _, ms in timed)
     top = _round_up(max(ms for _, ms in timed) * 1.05)
@@ -93,11 +93,14 @@ def latency_chart(report: ValidationReport) -> list[str]:
 
 
 def _chart_label(label: str, width: int) -> str:
-    """A label Mermaid shows as written (no quote, backtick or tag), cut in the middle to
-    ``width`` characters so both the runtime and the end of the file name stay."""
+    """A label Mermaid shows as written (no quote, backtick or tag), at most ``width``
+    characters: the runtime's name stays whole and the file name keeps its end."""
     text = " ".join(label.translate(_CHART_UNSAFE).split())
     if len(text) <= width:
         return text
+    runtime, _, rest = text.partition(" ")
+    if rest and len(runtime) <= width - 6:
+        return f"{runtime} …{rest[len(rest) - (width - len(runtime) - 2) :]}"
     head = (width - 1) // 2
     return text[:head].rstrip() + "…" + text[len(text) - (width - 1 - head) :].lstrip()
 
