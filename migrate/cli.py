@@ -494,11 +494,17 @@ def _tolerances(values: Sequence[str]) -> tuple[float, dict[str, float]]:
 
 
 @main.command("report")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the Markdown here."
 )
 @click.option("--title", default="executorch-migrate report", show_default=True)
+@click.option(
+    "--problem",
+    "problems",
+    multiple=True,
+    help="A step that failed before the report, one line (repeatable): the report shows it and needs work.",
+)
 @click.option(
     "--github-comment", is_flag=True, help="Post (or update) the report as the pull request's comment."
 )
@@ -510,6 +516,7 @@ def report_command(
     files: tuple[Path, ...],
     output: Path | None,
     title: str,
+    problems: tuple[str, ...],
     github_comment: bool,
     repo: str | None,
     pr: int | None,
@@ -523,7 +530,10 @@ def report_command(
 
     from migrate.reports.combined import render_report, section_from_files
 
+    if not files and not problems:
+        raise UsageError("give the JSON reports to combine (or a --problem)")
     section = section_from_files(title, list(files))
+    section.problems += problems
     markdown = render_report([section], title)
     if output is not None:
         write_text_atomic(output, markdown)
