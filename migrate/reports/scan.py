@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-from migrate import __version__
+from migrate import REPOSITORY, RULE_DOCS, __version__
 from migrate.reports.text import code_span, display_path, markdown_text
 from rewrites.model import Finding, FixSafety, ScanResult
 from rewrites.registry import all_rules
 from rewrites.rule import Rule
 
 FORMATS = ("concise", "json", "sarif", "markdown", "github")
-INFORMATION_URI = "https://github.com/executorch-migrate/executorch-migrate"
 
 
 def render(result: ScanResult, fmt: str, base: Path) -> str:
@@ -109,12 +109,16 @@ def render_sarif(result: ScanResult, base: Path) -> str:
     selected = [rules[code] for code in result.rules if code in rules] or list(rules.values())
     index = {rule.code: i for i, rule in enumerate(selected)}
     results = []
+    seen: Counter[tuple[str, str, str]] = Counter()
     for f in result.findings:
+        path = display_path(result.root, f.path, base)
+        seen[(f.code, path, f.message)] += 1
         entry: dict[str, object] = {
             "ruleId": f.code,
             "level": "warning",
             "message": {"text": f.message},
-            "locations": [_sarif_location(display_path(result.root, f.path, base), f)],
+            "locations": [_sarif_location(path, f)],
+            "partialFingerprints": {"executorchMigrate/v1": _fingerprint(f.code, path, f.message, seen)},
         }
         if f.code in index:
             entry["ruleIndex"] = index[f.code]
@@ -136,11 +140,12 @@ def render_sarif(result: ScanResult, base: Path) -> str:
                     "driver": {
                         "name": "executorch-migrate",
                         "version": result.tool_version or __version__,
-                        "informationUri": INFORMATION_URI,
+                        "informationUri": REPOSITORY,
                         "rules": [_sarif_rule(rule) for rule in selected],
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": base.resolve().as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _folder_uri(base)}},
+                "columnKind": "unicodeCodePoints",
                 "invocations": [
                     {"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}
                 ],
@@ -149,6 +154,19 @@ def render_sarif(result: ScanResult, base: Path) -> str:
         ],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _folder_uri(folder: Path) -> str:
+    """``file:///project/`` (and ``file:///`` for the root, not ``file:////``)."""
+    uri = folder.resolve().as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _fingerprint(code: str, path: str, message: str, seen: Counter[tuple[str, str, str]]) -> str:
+    """Stable while lines move: the rule, the file, the message (which names the API) and
+    which occurrence of that triple in the file this is."""
+    key = f"{code}\0{path}\0{message}\0{seen[(code, path, message)]}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _sarif_location(path: str, finding: Finding | None) -> dict:
@@ -170,6 +188,7 @@ def _sarif_rule(rule: type[Rule]) -> dict:
     return {
         "id": rule.code,
         "name": rule.name,
+        "helpUri": f"{RULE_DOCS}/{rule.code}.md",
         "shortDescription": {"text": rule.message.replace("{name}", "this API")},
         "fullDescription": {"text": doc.split("\n\n")[0]},
         "help": {"text": doc, "markdown": doc},
