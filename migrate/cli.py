@@ -120,6 +120,11 @@ def _shared_options(command: F) -> F:
             click.option(
                 "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
             ),
+            click.option(
+                "--force-exclude",
+                is_flag=True,
+                help="Apply extend-exclude to paths named on the command line too (as pre-commit names them).",
+            ),
         ]
     ):
         command = option(command)
@@ -154,6 +159,7 @@ def scan(
     config_path: Path | None,
     jobs: int | None,
     progress: bool | None,
+    force_exclude: bool,
     exit_zero: bool,
     no_cache: bool,
 ) -> None:
@@ -168,6 +174,7 @@ def scan(
             use_cache=not no_cache,
             jobs=jobs,
             progress=bar,
+            force_exclude=force_exclude,
         )
     finally:
         bar.close()
@@ -193,6 +200,7 @@ def apply(
     config_path: Path | None,
     jobs: int | None,
     progress: bool | None,
+    force_exclude: bool,
     fix: bool,
     unsafe_fixes: bool,
     allow_dirty: bool,
@@ -212,6 +220,7 @@ def apply(
             unsafe=unsafe_fixes,
             jobs=jobs,
             progress=bar,
+            force_exclude=force_exclude,
         )
     finally:
         bar.close()
