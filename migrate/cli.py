@@ -95,7 +95,14 @@ def _shared_options(command: F) -> F:
     for option in reversed(
         [
             click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
-            click.option("--format", "fmt", type=click.Choice(FORMATS), default="concise", show_default=True),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(FORMATS),
+                default="concise",
+                show_default=True,
+                help="How to report: console lines, JSON, SARIF, pull-request Markdown or GitHub annotations.",
+            ),
             click.option(
                 "-o",
                 "--output",
@@ -270,12 +277,19 @@ def apply(
 )
 @click.option("--dynamic", multiple=True, help="NAME:DIM=MIN..MAX, a dynamic dimension and its bounds.")
 @click.option("--method", "methods", multiple=True, help="Also export this method (multi-method program).")
-@click.option("--backend", type=click.Choice(["xnnpack", "portable"]), default="xnnpack", show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["xnnpack", "portable"]),
+    default="xnnpack",
+    show_default=True,
+    help="Delegate to XNNPACK, or portable kernels only.",
+)
 @click.option(
     "--quantize",
     type=click.Choice(["none", "int8-dynamic", "int8-static"]),
     default="none",
     show_default=True,
+    help="PT2E int8 quantization (static needs --calibration).",
 )
 @click.option(
     "--calibration",
@@ -293,7 +307,14 @@ def apply(
     is_flag=True,
     help="Lower several ways, time each against eager in the harness, keep the fastest that matches.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
 @_handle_errors
 def export_command(
     entry: str,
@@ -368,7 +389,13 @@ def export_command(
     show_default=True,
     help="Random input samples when --inputs is not given.",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads each runtime may use (the same for all, so latencies compare).",
+)
 @click.option(
     "--runs", type=click.IntRange(min=1), default=30, show_default=True, help="Timed runs per runtime."
 )
@@ -393,12 +420,22 @@ def export_command(
     show_default=True,
     help="nhwc: the TFLite baseline takes NHWC tensors (converted from TensorFlow); a declared adapter.",
 )
-@click.option("--rtol", type=float, default=0.0, show_default=True)
+@click.option(
+    "--rtol",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Relative tolerance: adds rtol times the reference output's magnitude to --atol.",
+)
 @click.option(
     "--max-latency-ratio", type=float, help="Fail when a candidate's p50 exceeds this times the baseline's."
 )
 @click.option(
-    "--latency-baseline", type=click.Choice(["reference", "tflite"]), default="reference", show_default=True
+    "--latency-baseline",
+    type=click.Choice(["reference", "tflite"]),
+    default="reference",
+    show_default=True,
+    help="What --max-latency-ratio compares against.",
 )
 @click.option("--max-memory-mb", type=float, help="Fail when a candidate's peak memory exceeds this.")
 @click.option(
@@ -417,8 +454,16 @@ def export_command(
     type=click.Path(path_type=Path, file_okay=False),
     help="Where a converted TFLite baseline is written.",
 )
-@click.option("--report-json", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--report-md", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--report-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the report as JSON (what `migrate report` reads).",
+)
+@click.option(
+    "--report-md",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the report as Markdown for a pull request.",
+)
 @_handle_errors
 def validate_command(
     model: str | None,
@@ -507,7 +552,7 @@ def _tolerances(values: Sequence[str]) -> tuple[float, dict[str, float]]:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the Markdown here."
 )
-@click.option("--title", default="executorch-migrate report", show_default=True)
+@click.option("--title", default="executorch-migrate report", show_default=True, help="The report's heading.")
 @click.option(
     "--problem",
     "problems",
@@ -519,7 +564,13 @@ def _tolerances(values: Sequence[str]) -> tuple[float, dict[str, float]]:
 )
 @click.option("--repo", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
 @click.option("--pr", type=int, help="The pull request number.")
-@click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True)
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default="https://api.github.com",
+    show_default=True,
+    help="GitHub's REST API (default: $GITHUB_API_URL).",
+)
 @_handle_errors
 def report_command(
     files: tuple[Path, ...],
@@ -560,7 +611,14 @@ def report_command(
 
 @main.command("inspect")
 @click.argument("pte", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
 @_handle_errors
 def inspect_command(pte: Path, fmt: str) -> None:
     """Print what a .pte holds: methods, tensors, delegation and planned memory."""
@@ -571,7 +629,14 @@ def inspect_command(pte: Path, fmt: str) -> None:
 
 
 @main.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
 @click.pass_context
 def rules(ctx: click.Context, fmt: str) -> None:
     """List the rules (`migrate rules show CODE` prints one rule's documentation)."""
@@ -602,8 +667,16 @@ def rules(ctx: click.Context, fmt: str) -> None:
         click.echo(f"{rule.code}  {rule.name:<38} {rule.fix_safety.value:<13} {rule.doc().splitlines()[0]}")
 
 
+def _complete_rule(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Rule codes (and names) for the shell's completion."""
+    from rewrites.registry import all_rules
+
+    words = [word for rule in all_rules() for word in (rule.code, rule.name)]
+    return [word for word in words if word.lower().startswith(incomplete.lower())]
+
+
 @rules.command("show")
-@click.argument("selector")
+@click.argument("selector", shell_complete=_complete_rule)
 @_handle_errors
 def rules_show(selector: str) -> None:
     """Print the documentation of the rule with this code or name."""

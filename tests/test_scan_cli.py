@@ -297,3 +297,33 @@ def test_a_reader_that_stops_early_gets_no_internal_error(tmp_path: Path) -> Non
     process.stdout.close()  # before the report is written, as `| tail -0` or a quick `head` does
     error = process.stderr.read().decode()
     assert process.wait() in (0, 1) and "internal error" not in error, error
+
+
+def test_rule_codes_complete_in_the_shell() -> None:
+    """`migrate rules show MIG1<TAB>` offers the codes (click's bash completion protocol)."""
+    from click.testing import CliRunner
+
+    from migrate.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [],
+        prog_name="migrate",
+        complete_var="_MIGRATE_COMPLETE",
+        env={
+            "_MIGRATE_COMPLETE": "bash_complete",
+            "COMP_WORDS": "migrate rules show MIG10",
+            "COMP_CWORD": "3",
+        },
+    )
+    offered = [line.split(",", 1)[1] for line in result.output.splitlines()]
+    assert "MIG101" in offered and all(code.startswith("MIG10") for code in offered), result.output
+
+
+def test_every_option_has_help() -> None:
+    from migrate.cli import main
+
+    for command in main.commands.values():  # type: ignore[attr-defined]
+        for param in command.params:
+            if param.param_type_name == "option" and not getattr(param, "hidden", False):
+                assert getattr(param, "help", None), f"migrate {command.name} {param.opts[0]} has no help"
