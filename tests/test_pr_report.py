@@ -33,7 +33,7 @@ def finding(
     )  # fmt: skip
 
 
-def validation(passed: bool = True, error: str | None = None) -> ValidationReport:
+def validation(passed: bool = True, error: str | None = None, output: str = "output_0") -> ValidationReport:
     latency = Latency(0.002, 0.003, 0.0015, 0.0021, 30)
     return ValidationReport(
         reference="TorchScript .pt",
@@ -42,7 +42,7 @@ def validation(passed: bool = True, error: str | None = None) -> ValidationRepor
             RuntimeResult("ExecuTorch .pte", "executorch", "model.pte", 900, latency=latency, error=error),
             RuntimeResult("TFLite", "tflite", "model.tflite", 800, latency=latency),
         ),
-        comparisons=(Comparison("ExecuTorch .pte", (OutputComparison("output_0", 2e-6, 1e-7, 1e-6, 1.0),)),),
+        comparisons=(Comparison("ExecuTorch .pte", (OutputComparison(output, 2e-6, 1e-7, 1e-6, 1.0),)),),
         passed=passed,
         reasons=() if passed else ("ExecuTorch .pte outputs differ from TorchScript .pt: max abs error 0.5",),
     )
@@ -106,9 +106,10 @@ def test_outside_text_renders_as_written_without_links_or_mentions() -> None:
         scan = ScanResult(
             "/p", 1, (finding(path=name, message=name, fix=False),), errors=(FileError(name, name),)
         )
-        report = validation(passed=False, error=name)
+        report = validation(passed=False, error=name, output=name)
         text = render_report([Section(name, scan=scan, validation=report, problems=[name])], title=name)
         shown = render(text)
+        assert all(len(set(rows)) == 1 for rows in shown.tables), name
         assert shown.links == [] and shown.mentions == [], (name, shown.links, shown.mentions)
         assert shown.headings[0] == name, name
         assert shown.summaries[0] == name, name  # the collapsed section, an HTML block

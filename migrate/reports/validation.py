@@ -163,7 +163,7 @@ def render_markdown(report: ValidationReport) -> str:
             top1 = "-" if o.top1_agreement is None else f"{o.top1_agreement:.0%}"
             top5 = "-" if o.top5_agreement is None else f"{o.top5_agreement:.0%}"
             out.append(
-                f"| {markdown_text(comparison.label)} | {o.name} | {o.max_abs_error:.2e} | {o.mean_abs_error:.2e} "
+                f"| {markdown_text(comparison.label)} | {markdown_text(o.name)} | {o.max_abs_error:.2e} | {o.mean_abs_error:.2e} "
                 f"| {o.max_rel_error:.2e} | {o.cosine:.6f} | {top1} | {top5} | {'yes' if o.passed else 'no'} |"
             )
     tolerances = ", ".join(f"{k} {v:g}" for k, v in report.tolerances.items())
