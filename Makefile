@@ -11,7 +11,11 @@ LEGACY_STAMP := $(LEGACY)/.installed
 # No pip cache: the wheels would stay on disk beside what they installed (several GB here).
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: install legacy-env demo test bench lint clean
+# The report's tests render it as GitHub does: cmark-gfm (pip), Mermaid's renderer in Debian's
+# Chromium (npm, into the git-ignored .tools/), shellcheck and actionlint (pip) for the Action.
+MMDC := .tools/node_modules/.bin/mmdc
+
+.PHONY: install legacy-env tools demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +33,17 @@ $(LEGACY_STAMP):
 
 legacy-env: $(LEGACY_STAMP)
 
+$(MMDC):
+	@missing=""; for tool in chromium shellcheck npm; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix .tools --no-audit --no-fund --silent @mermaid-js/mermaid-cli@12.2.0
+
+tools: $(MMDC)
+
 demo: $(STAMP) $(LEGACY_STAMP)
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP) $(LEGACY_STAMP)
+test: $(STAMP) $(LEGACY_STAMP) $(MMDC)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(LEGACY_STAMP)
@@ -45,4 +56,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf demo-out bench-out .migrate_cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf demo-out bench-out .tools .migrate_cache .pytest_cache .mypy_cache .ruff_cache

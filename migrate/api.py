@@ -54,6 +54,7 @@ def _options(
     config_path: Path | None,
     use_cache: bool,
     jobs: int | None,
+    force_exclude: bool = False,
 ) -> ScanOptions:
     if not paths:
         raise UsageError("give at least one path")
@@ -67,6 +68,7 @@ def _options(
         exclude_base=config.base,
         per_file_ignores=config.per_file_ignores,
         respect_gitignore=config.respect_gitignore,
+        force_exclude=force_exclude,
         cache_dir=config.cache_dir if use_cache else None,
         jobs=jobs,
         max_file_bytes=int(config.max_file_size_mb * 1024 * 1024),
@@ -89,9 +91,11 @@ def scan(
     use_cache: bool = True,
     jobs: int | None = None,
     progress: Progress | None = None,
+    force_exclude: bool = False,
 ) -> ScanResult:
     """Find every TorchScript / PyTorch Mobile dependency under ``paths``."""
-    return run_scan(paths, _options(paths, select, ignore, config_path, use_cache, jobs), progress)
+    options = _options(paths, select, ignore, config_path, use_cache, jobs, force_exclude)
+    return run_scan(paths, options, progress)
 
 
 def apply(
@@ -103,9 +107,10 @@ def apply(
     unsafe: bool = False,
     jobs: int | None = None,
     progress: Progress | None = None,
+    force_exclude: bool = False,
 ) -> ApplyResult:
     """The rewrites the rules offer for ``paths`` (safe ones unless ``unsafe``); writes nothing."""
-    options = _options(paths, select, ignore, config_path, False, jobs)
+    options = _options(paths, select, ignore, config_path, False, jobs, force_exclude)
     return run_apply(paths, options, unsafe=unsafe, progress=progress)
 
 

@@ -95,7 +95,14 @@ def _shared_options(command: F) -> F:
     for option in reversed(
         [
             click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
-            click.option("--format", "fmt", type=click.Choice(FORMATS), default="concise", show_default=True),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(FORMATS),
+                default="concise",
+                show_default=True,
+                help="How to report: console lines, JSON, SARIF, pull-request Markdown or GitHub annotations.",
+            ),
             click.option(
                 "-o",
                 "--output",
@@ -119,6 +126,11 @@ def _shared_options(command: F) -> F:
             ),
             click.option(
                 "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
+            ),
+            click.option(
+                "--force-exclude",
+                is_flag=True,
+                help="Apply extend-exclude to paths named on the command line too (as pre-commit names them).",
             ),
         ]
     ):
@@ -154,6 +166,7 @@ def scan(
     config_path: Path | None,
     jobs: int | None,
     progress: bool | None,
+    force_exclude: bool,
     exit_zero: bool,
     no_cache: bool,
 ) -> None:
@@ -168,6 +181,7 @@ def scan(
             use_cache=not no_cache,
             jobs=jobs,
             progress=bar,
+            force_exclude=force_exclude,
         )
     finally:
         bar.close()
@@ -193,6 +207,7 @@ def apply(
     config_path: Path | None,
     jobs: int | None,
     progress: bool | None,
+    force_exclude: bool,
     fix: bool,
     unsafe_fixes: bool,
     allow_dirty: bool,
@@ -212,6 +227,7 @@ def apply(
             unsafe=unsafe_fixes,
             jobs=jobs,
             progress=bar,
+            force_exclude=force_exclude,
         )
     finally:
         bar.close()
@@ -262,12 +278,19 @@ def apply(
 )
 @click.option("--dynamic", multiple=True, help="NAME:DIM=MIN..MAX, a dynamic dimension and its bounds.")
 @click.option("--method", "methods", multiple=True, help="Also export this method (multi-method program).")
-@click.option("--backend", type=click.Choice(["xnnpack", "portable"]), default="xnnpack", show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["xnnpack", "portable"]),
+    default="xnnpack",
+    show_default=True,
+    help="Delegate to XNNPACK, or portable kernels only.",
+)
 @click.option(
     "--quantize",
     type=click.Choice(["none", "int8-dynamic", "int8-static"]),
     default="none",
     show_default=True,
+    help="PT2E int8 quantization (static needs --calibration).",
 )
 @click.option(
     "--calibration",
@@ -285,7 +308,14 @@ def apply(
     is_flag=True,
     help="Lower several ways, time each against eager in the harness, keep the fastest that matches.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
 @_handle_errors
 def export_command(
     entry: str,
@@ -360,7 +390,13 @@ def export_command(
     show_default=True,
     help="Random input samples when --inputs is not given.",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads each runtime may use (the same for all, so latencies compare).",
+)
 @click.option(
     "--runs", type=click.IntRange(min=1), default=30, show_default=True, help="Timed runs per runtime."
 )
@@ -385,12 +421,22 @@ def export_command(
     show_default=True,
     help="nhwc: the TFLite baseline takes NHWC tensors (converted from TensorFlow); a declared adapter.",
 )
-@click.option("--rtol", type=float, default=0.0, show_default=True)
+@click.option(
+    "--rtol",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Relative tolerance: adds rtol times the reference output's magnitude to --atol.",
+)
 @click.option(
     "--max-latency-ratio", type=float, help="Fail when a candidate's p50 exceeds this times the baseline's."
 )
 @click.option(
-    "--latency-baseline", type=click.Choice(["reference", "tflite"]), default="reference", show_default=True
+    "--latency-baseline",
+    type=click.Choice(["reference", "tflite"]),
+    default="reference",
+    show_default=True,
+    help="What --max-latency-ratio compares against.",
 )
 @click.option("--max-memory-mb", type=float, help="Fail when a candidate's peak memory exceeds this.")
 @click.option(
@@ -409,8 +455,16 @@ def export_command(
     type=click.Path(path_type=Path, file_okay=False),
     help="Where a converted TFLite baseline is written.",
 )
-@click.option("--report-json", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--report-md", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--report-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the report as JSON (what `migrate report` reads).",
+)
+@click.option(
+    "--report-md",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the report as Markdown for a pull request.",
+)
 @_handle_errors
 def validate_command(
     model: str | None,
@@ -495,22 +549,35 @@ def _tolerances(values: Sequence[str]) -> tuple[float, dict[str, float]]:
 
 
 @main.command("report")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the Markdown here."
 )
-@click.option("--title", default="executorch-migrate report", show_default=True)
+@click.option("--title", default="executorch-migrate report", show_default=True, help="The report's heading.")
+@click.option(
+    "--problem",
+    "problems",
+    multiple=True,
+    help="A step that failed before the report, one line (repeatable): the report shows it and needs work.",
+)
 @click.option(
     "--github-comment", is_flag=True, help="Post (or update) the report as the pull request's comment."
 )
 @click.option("--repo", envvar="GITHUB_REPOSITORY", help="owner/name (default: $GITHUB_REPOSITORY).")
 @click.option("--pr", type=int, help="The pull request number.")
-@click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True)
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default="https://api.github.com",
+    show_default=True,
+    help="GitHub's REST API (default: $GITHUB_API_URL).",
+)
 @_handle_errors
 def report_command(
     files: tuple[Path, ...],
     output: Path | None,
     title: str,
+    problems: tuple[str, ...],
     github_comment: bool,
     repo: str | None,
     pr: int | None,
@@ -524,7 +591,10 @@ def report_command(
 
     from migrate.reports.combined import render_report, section_from_files
 
+    if not files and not problems:
+        raise UsageError("give the JSON reports to combine (or a --problem)")
     section = section_from_files(title, list(files))
+    section.problems += problems
     markdown = render_report([section], title)
     if output is not None:
         write_text_atomic(output, markdown)
@@ -542,7 +612,14 @@ def report_command(
 
 @main.command("inspect")
 @click.argument("pte", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
 @_handle_errors
 def inspect_command(pte: Path, fmt: str) -> None:
     """Print what a .pte holds: methods, tensors, delegation and planned memory."""
@@ -553,7 +630,14 @@ def inspect_command(pte: Path, fmt: str) -> None:
 
 
 @main.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
 @click.pass_context
 def rules(ctx: click.Context, fmt: str) -> None:
     """List the rules (`migrate rules show CODE` prints one rule's documentation)."""
@@ -584,8 +668,16 @@ def rules(ctx: click.Context, fmt: str) -> None:
         click.echo(f"{rule.code}  {rule.name:<38} {rule.fix_safety.value:<13} {rule.doc().splitlines()[0]}")
 
 
+def _complete_rule(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Rule codes (and names) for the shell's completion."""
+    from rewrites.registry import all_rules
+
+    words = [word for rule in all_rules() for word in (rule.code, rule.name)]
+    return [word for word in words if word.lower().startswith(incomplete.lower())]
+
+
 @rules.command("show")
-@click.argument("selector")
+@click.argument("selector", shell_complete=_complete_rule)
 @_handle_errors
 def rules_show(selector: str) -> None:
     """Print the documentation of the rule with this code or name."""

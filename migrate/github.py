@@ -15,7 +15,9 @@ from migrate.errors import UsageError
 from migrate.reports.combined import MARKER
 
 
-def _request(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> Any:
+def _request(
+    method: str, url: str, token: str, body: dict[str, Any] | None = None, refused: bool = False
+) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Accept", "application/vnd.github+json")
@@ -27,26 +29,49 @@ def _request(method: str, url: str, token: str, body: dict[str, Any] | None = No
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
+        if refused and exc.code in (401, 403, 404):
+            raise _Refused from None
         raise UsageError(f"GitHub API {method} {url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, TimeoutError) as exc:
         raise UsageError(f"GitHub API {method} {url}: {exc}") from None
 
 
+ACTIONS_BOT = "github-actions[bot]"
+
+
+class _Refused(Exception):
+    pass
+
+
+def _identity(api: str, token: str) -> str:
+    """The login the token writes as: GitHub's ``/user``, or, for the Actions token (which may
+    not read ``/user``), the Actions bot."""
+    try:
+        user = _request("GET", f"{api}/user", token, refused=True)
+    except _Refused:
+        return ACTIONS_BOT
+    return str((user or {}).get("login") or ACTIONS_BOT)
+
+
 def upsert_comment(body: str, repo: str, pr: int, token: str, api_url: str = "https://api.github.com") -> str:
-    """Update the comment that carries our marker on ``pr``, or create it. Returns its URL."""
+    """Update our comment on ``pr``, or create it. Returns its URL.
+
+    Ours is a comment written by the token's own identity whose body starts with the marker:
+    another person's comment that quotes the marker is never touched.
+    """
     if not token:
         raise UsageError("posting the comment needs a token: set GITHUB_TOKEN")
-    base = f"{api_url.rstrip('/')}/repos/{repo}/issues/{pr}/comments"
+    api = api_url.rstrip("/")
+    me = _identity(api, token)
+    base = f"{api}/repos/{repo}/issues/{pr}/comments"
     page = 1
     while True:
         comments = _request("GET", f"{base}?per_page=100&page={page}", token)
         for comment in comments or []:
-            if MARKER in str(comment.get("body", "")):
+            author = str((comment.get("user") or {}).get("login", ""))
+            if author == me and str(comment.get("body", "")).startswith(MARKER):
                 updated = _request(
-                    "PATCH",
-                    f"{api_url.rstrip('/')}/repos/{repo}/issues/comments/{comment['id']}",
-                    token,
-                    {"body": body},
+                    "PATCH", f"{api}/repos/{repo}/issues/comments/{comment['id']}", token, {"body": body}
                 )
                 return str(updated.get("html_url", ""))
         if not comments or len(comments) < 100:

@@ -140,10 +140,13 @@ def discover(
     exclude: Sequence[str] = (),
     exclude_base: Path | None = None,
     respect_gitignore: bool = True,
+    force_exclude: bool = False,
 ) -> Discovery:
     """Source files under ``paths`` (absolute), sorted, and the paths that could not be read.
 
-    ``exclude`` holds gitignore-style patterns relative to ``exclude_base``.
+    ``exclude`` holds gitignore-style patterns relative to ``exclude_base``. With
+    ``force_exclude`` they apply to paths named explicitly too (as ruff's ``--force-exclude``:
+    pre-commit names every staged file).
     """
     found = Discovery()
     folders = [p if p.is_dir() else p.parent for p in (Path(os.path.abspath(x)) for x in paths)]
@@ -154,6 +157,8 @@ def discover(
         user_excludes.append(_Ignore(base.resolve(), pathspec.GitIgnoreSpec.from_lines(exclude)))
     for given in paths:
         path = Path(os.path.abspath(given))
+        if force_exclude and any(_ignored(user_excludes, p, p != path) for p in (path, *path.parents)):
+            continue
         if not path.exists() and not path.is_symlink():
             found.errors.append((path, "no such file or directory"))
         elif path.is_dir():

@@ -37,6 +37,7 @@ class ScanOptions:
     exclude_base: Path | None = None
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True
+    force_exclude: bool = False  # the excludes apply to paths named explicitly too
     cache_dir: Path | None = None
     jobs: int | None = None
     max_file_bytes: int = 10 * 1024 * 1024
@@ -57,6 +58,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         paths,
         exclude=options.exclude,
         exclude_base=options.exclude_base,
+        force_exclude=options.force_exclude,
         respect_gitignore=options.respect_gitignore,
     )
     errors = [FileError(_relative(path, root), message) for path, message in found.errors]
@@ -159,6 +161,7 @@ def apply(
         paths,
         exclude=options.exclude,
         exclude_base=options.exclude_base,
+        force_exclude=options.force_exclude,
         respect_gitignore=options.respect_gitignore,
     )
     errors = [FileError(_relative(path, root), message) for path, message in found.errors]

@@ -91,7 +91,8 @@ def test_every_migrate_option_the_action_passes_exists(step: dict[str, Any]) -> 
         for t in tokens
         if re.fullmatch(r"\(?--?[a-z][\w-]*\)?", t) and t.strip("()") != "--quiet"
     }
-    unknown = {t for t in passed if t not in allowed and t not in {"-n", "-f", "-le", "-eq"}}
+    shell = {"-n", "-f", "-c", "-le", "-eq", "-gt", "-ge"}  # test, tail and grep flags
+    unknown = {t for t in passed if t not in allowed and t not in shell}
     assert not unknown, f"{step['name']}: {unknown} are not options of migrate {commands}"
 
 
@@ -106,22 +107,62 @@ def test_the_example_workflow_uses_the_action_as_declared() -> None:
     assert {"pull-requests", "security-events"} <= set(workflow["permissions"])
 
 
-def test_the_pre_commit_hook_runs_as_pre_commit_runs_it(tmp_path: Path) -> None:
-    (hook,) = load(".pre-commit-hooks.yaml")
-    assert {"id", "name", "entry", "language"} <= set(hook) and hook["id"] == "migrate-scan"
+def hook_runner(hook: dict[str, Any], cwd: Path) -> Any:
     program, *entry = shlex.split(hook["entry"])
     assert program == "migrate"  # the console script pyproject.toml declares
+
+    def run(*files: Path) -> subprocess.CompletedProcess[str]:  # pre-commit appends the file names
+        command = [sys.executable, "-m", "migrate", *entry, *hook.get("args", []), *map(str, files)]
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+HOOKS = {hook["id"]: hook for hook in load(".pre-commit-hooks.yaml")}
+
+
+def test_the_pre_commit_hook_runs_as_pre_commit_runs_it(tmp_path: Path) -> None:
+    hook = HOOKS["migrate-scan"]
+    assert {"id", "name", "entry", "language"} <= set(hook)
     legacy = tmp_path / "legacy.py"
     legacy.write_text("import torch\nscripted = torch.jit.script(torch.nn.Linear(2, 2))\n", encoding="utf-8")
     clean = tmp_path / "clean.py"
     clean.write_text(
         "import torch\nprogram = torch.export.export(torch.nn.Linear(2, 2), (torch.ones(1, 2),))\n"
     )
-
-    def hook_run(*files: Path) -> subprocess.CompletedProcess[str]:  # pre-commit appends the file names
-        command = [sys.executable, "-m", "migrate", *entry, *hook.get("args", []), *map(str, files)]
-        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-
+    hook_run = hook_runner(hook, tmp_path)
     found = hook_run(legacy, clean)
     assert found.returncode == 1 and "legacy.py:2:" in found.stdout and "MIG101" in found.stdout
     assert hook_run(clean).returncode == 0
+
+
+def test_the_hooks_skip_what_the_configuration_excludes(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.migrate]\nextend-exclude = ["third_party"]\n')
+    vendored = tmp_path / "third_party" / "lib" / "legacy.py"
+    vendored.parent.mkdir(parents=True)
+    vendored.write_text(
+        "import torch\nscripted = torch.jit.script(torch.nn.Linear(2, 2))\n", encoding="utf-8"
+    )
+    gradle = tmp_path / "third_party" / "build.gradle"
+    gradle.write_text("dependencies {\n    implementation 'org.pytorch:pytorch_android_lite:1.13.1'\n}\n")
+    for hook_id, path in (("migrate-scan", vendored), ("migrate-scan-app", gradle)):
+        hook = HOOKS[hook_id]
+        assert "--force-exclude" in hook["args"]
+        skipped = hook_runner(hook, tmp_path)(path.relative_to(tmp_path))
+        assert skipped.returncode == 0 and "0 files scanned" in skipped.stdout, skipped.stdout
+        plain = {**hook, "args": [a for a in hook["args"] if a != "--force-exclude"]}
+        assert hook_runner(plain, tmp_path)(path.relative_to(tmp_path)).returncode == 1
+
+
+def test_the_app_hook_takes_every_app_file_the_scanner_reads(tmp_path: Path) -> None:
+    from rewrites.app_source import APP_NAMES, APP_SUFFIXES
+
+    pattern = re.compile(HOOKS["migrate-scan-app"]["files"])
+    for name in (*(f"app/src/x{suffix}" for suffix in APP_SUFFIXES), *(f"ios/{n}" for n in APP_NAMES)):
+        assert pattern.search(name), name
+    for name in ("model.py", "notes.md", "xPodfile.txt", "pyproject.toml"):
+        assert not pattern.search(name), name
+    gradle = tmp_path / "build.gradle"
+    gradle.write_text("dependencies {\n    implementation 'org.pytorch:pytorch_android_lite:1.13.1'\n}\n")
+    found = hook_runner(HOOKS["migrate-scan-app"], tmp_path)(gradle)
+    assert found.returncode == 1 and "MIG601" in found.stdout

@@ -4,7 +4,6 @@ posted once and then updated (against a real HTTP server on loopback)."""
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
+from github_render import render
 
 from migrate.cli import main
 from migrate.errors import UsageError
@@ -33,7 +33,7 @@ def finding(
     )  # fmt: skip
 
 
-def validation(passed: bool = True, error: str | None = None) -> ValidationReport:
+def validation(passed: bool = True, error: str | None = None, output: str = "output_0") -> ValidationReport:
     latency = Latency(0.002, 0.003, 0.0015, 0.0021, 30)
     return ValidationReport(
         reference="TorchScript .pt",
@@ -42,7 +42,7 @@ def validation(passed: bool = True, error: str | None = None) -> ValidationRepor
             RuntimeResult("ExecuTorch .pte", "executorch", "model.pte", 900, latency=latency, error=error),
             RuntimeResult("TFLite", "tflite", "model.tflite", 800, latency=latency),
         ),
-        comparisons=(Comparison("ExecuTorch .pte", (OutputComparison("output_0", 2e-6, 1e-7, 1e-6, 1.0),)),),
+        comparisons=(Comparison("ExecuTorch .pte", (OutputComparison(output, 2e-6, 1e-7, 1e-6, 1.0),)),),
         passed=passed,
         reasons=() if passed else ("ExecuTorch .pte outputs differ from TorchScript .pt: max abs error 0.5",),
     )
@@ -82,15 +82,59 @@ def test_hostile_names_and_messages_cannot_inject_markdown_or_html() -> None:
     )
     report = validation(passed=False, error=HOSTILE)
     text = render_report([Section(HOSTILE, scan=scan, validation=report, problems=[HOSTILE])], title=HOSTILE)
-    body = re.sub(r"(?<!\\)`[^`\n]*`", "", text.removeprefix(MARKER))  # code spans show text verbatim
-    for raw in ("<img", "<!--", "](javascript", "```"):
-        assert raw not in body, raw
-    columns = None
-    for line in body.splitlines():  # every table row keeps its header's columns
-        count = line.replace("\\|", "").count("|") if line.startswith("|") else None
-        columns = count if columns is None else columns
-        assert count in (None, columns), line
-        columns = None if count is None else columns
+    shown = render(text)
+    assert shown.images == [] and shown.links == [] and shown.comments == [MARKER[4:-3]]
+    assert shown.headings[0] == " ".join(HOSTILE.split()) and HOSTILE in shown.text
+    for rows in shown.tables:  # every table row keeps its header's columns
+        assert len(set(rows)) == 1, rows
+
+
+OUTSIDE = [
+    "www.evil-example.com.py",
+    "@octocat please approve.py",
+    "see https://evil.example/pwn and mailto:a@b.example",
+    "fixes #123 and GH-45, ping a@b.example",
+    "android_app ios_app <b>&amp;</b>",
+    MARKER,
+]
+
+
+def test_outside_text_renders_as_written_without_links_or_mentions() -> None:
+    """File names, messages, titles and model names: GitHub shows them as written, with no link
+    the tool did not mean, no mention, no issue reference and no stray backslash."""
+    for name in OUTSIDE:
+        scan = ScanResult(
+            "/p", 1, (finding(path=name, message=name, fix=False),), errors=(FileError(name, name),)
+        )
+        report = validation(passed=False, error=name, output=name)
+        text = render_report([Section(name, scan=scan, validation=report, problems=[name])], title=name)
+        shown = render(text)
+        assert all(len(set(rows)) == 1 for rows in shown.tables), name
+        assert shown.links == [] and shown.mentions == [], (name, shown.links, shown.mentions)
+        assert shown.headings[0] == name, name
+        assert shown.summaries[0] == name, name  # the collapsed section, an HTML block
+        assert f"could not scan {name}: {name}" in shown.text, name
+        assert "\\" not in shown.text and "\\_" not in shown.text, name
+        assert text.count(MARKER) == 1 and text.startswith(MARKER), name
+
+
+def test_the_collapsed_sections_show_no_backslashes() -> None:
+    sections = [Section("android_app", scan=ScanResult("/p", 1, ())), Section("ios_app")]
+    text = render_report(sections, title="executorch-migrate: acme/ml_models")
+    shown = render(text)
+    assert shown.summaries == ["android_app", "ios_app"]
+    assert shown.headings[0] == "executorch-migrate: acme/ml_models"
+
+
+def test_a_huge_title_keeps_the_verdict_first() -> None:
+    title = "t" * 70_000
+    scan = ScanResult("/p", 1, (finding(fix=False),))
+    text = render_report([Section(title, scan=scan)], title=title)
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    shown = render(text)
+    assert shown.headings[0].endswith("…") and len(shown.headings[0]) <= 200
+    assert "❌ **Needs work**" in text[:1000]
+    assert shown.summaries[0].endswith("…")
 
 
 def test_a_huge_report_fits_a_comment_and_keeps_the_verdict() -> None:
@@ -151,6 +195,7 @@ class FakeGitHub(BaseHTTPRequestHandler):
     comments: ClassVar[list[dict[str, Any]]] = []
     requests: ClassVar[list[tuple[str, str]]] = []
     fail_with: ClassVar[int | None] = None
+    login: ClassVar[str | None] = None  # GET /user answers 403 without one, as for the Actions token
 
     def _send(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
@@ -165,6 +210,10 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.requests.append(("GET", self.path))
+        if self.path == "/user":
+            if self.login is None:
+                return self._send(403, {"message": "Resource not accessible by integration"})
+            return self._send(200, {"login": self.login})
         if self.fail_with:
             return self._send(self.fail_with, {"message": "Bad credentials"})
         assert self.headers["Authorization"] == "Bearer t0ken"
@@ -173,7 +222,13 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.requests.append(("POST", self.path))
-        comment = {"id": 1000 + len(self.comments), "body": self._body()["body"]}
+        if self.fail_with:
+            return self._send(self.fail_with, {"message": "Resource not accessible by integration"})
+        comment = {
+            "id": 1000 + len(self.comments),
+            "body": self._body()["body"],
+            "user": {"login": self.login or "github-actions[bot]"},
+        }
         comment["html_url"] = f"https://github.test/c/{comment['id']}"
         self.comments.append(comment)
         self._send(201, comment)
@@ -192,10 +247,12 @@ class FakeGitHub(BaseHTTPRequestHandler):
 @pytest.fixture
 def github() -> Iterator[str]:
     FakeGitHub.comments = [
-        {"id": i, "body": f"someone else's comment {i}", "html_url": ""} for i in range(150)
+        {"id": i, "body": f"someone else's comment {i}", "html_url": "", "user": {"login": "someone"}}
+        for i in range(150)
     ]
     FakeGitHub.requests = []
     FakeGitHub.fail_with = None
+    FakeGitHub.login = None
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -233,6 +290,23 @@ def test_the_comment_is_created_once_then_updated(github: str, reports: dict[str
     assert (
         "Needs work" in ours[0]["body"] and len([c for c in FakeGitHub.comments if MARKER in c["body"]]) == 1
     )
+
+
+def test_only_our_own_comment_that_starts_with_the_marker_is_updated(github: str) -> None:
+    quoted = f"{MARKER}\nI quote the bot's marker"
+    FakeGitHub.comments[3]["body"] = quoted  # a reviewer's comment that starts with the marker
+    FakeGitHub.comments[4].update(body=f"see {MARKER}", user={"login": "github-actions[bot]"})
+    first = upsert_comment(f"{MARKER}\nfirst", "o/r", 7, "t0ken", github)
+    assert [m for m, _ in FakeGitHub.requests].count("PATCH") == 0, "someone else's comment was edited"
+    second = upsert_comment(f"{MARKER}\nsecond", "o/r", 7, "t0ken", github)
+    assert second == first and FakeGitHub.comments[3]["body"] == quoted
+    assert FakeGitHub.comments[4]["body"] == f"see {MARKER}"
+    assert FakeGitHub.comments[-1]["body"].endswith("second")
+    # a personal token: the comment is matched by the login GitHub's /user names
+    FakeGitHub.login = "ci-user"
+    FakeGitHub.comments[5].update(body=f"{MARKER}\nold", user={"login": "ci-user"})
+    upsert_comment(f"{MARKER}\nthird", "o/r", 7, "t0ken", github)
+    assert FakeGitHub.comments[5]["body"].endswith("third")
 
 
 def test_github_failures_are_one_line(github: str) -> None:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from migrate import REPOSITORY
 from migrate.cli import _ProgressBar
 from migrate.reports.scan import FORMATS, render
 from migrate.reports.text import markdown_text
 from rewrites.model import FileError, Finding, Fix, FixSafety, ScanResult
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 RESULT = ScanResult(
     root="/project",
@@ -93,3 +102,34 @@ def test_progress_bar_draws_only_when_enabled(capsys: pytest.CaptureFixture[str]
     quiet(5, 10)
     quiet.close()
     assert capsys.readouterr().err == ""
+
+
+def test_sarif_links_each_rule_to_its_docs_and_fingerprints_results() -> None:
+    document = json.loads(render(RESULT, "sarif", Path("/project")))
+    run = document["runs"][0]
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    assert run["tool"]["driver"]["informationUri"] == REPOSITORY == project["urls"]["Repository"]
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["helpUri"] == f"{project['urls']['Documentation']}/{rule['id']}.md"
+        assert (Path(__file__).parent.parent / "docs" / "rules" / f"{rule['id']}.md").is_file()
+    assert run["columnKind"] == "unicodeCodePoints"
+    prints = [r["partialFingerprints"]["executorchMigrate/v1"] for r in run["results"]]
+    assert len(set(prints)) == len(prints)
+    moved = dataclasses.replace(
+        RESULT,
+        findings=tuple(
+            dataclasses.replace(f, line=f.line + 7, end_line=f.end_line + 7) for f in RESULT.findings
+        ),
+    )
+    again = json.loads(render(moved, "sarif", Path("/project")))["runs"][0]["results"]
+    assert [r["partialFingerprints"]["executorchMigrate/v1"] for r in again] == prints  # lines moved
+    twice = dataclasses.replace(RESULT, findings=(RESULT.findings[0], RESULT.findings[0]))
+    doubled = json.loads(render(twice, "sarif", Path("/project")))["runs"][0]["results"]
+    assert len({r["partialFingerprints"]["executorchMigrate/v1"] for r in doubled}) == 2
+
+
+def test_sarif_from_the_filesystem_root_has_a_valid_base() -> None:
+    result = ScanResult(root="/", files_scanned=1, findings=RESULT.findings[:1])
+    run = json.loads(render(result, "sarif", Path("/")))["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///"
+    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "models/net.py"

@@ -495,3 +495,31 @@ def test_per_file_ignores_match_from_the_configuration_folder(cli, project: Path
     write(project, {"pyproject.toml": '[tool.migrate]\nper-file-ignores = { "check_model.py" = ["MIG2"] }\n'})
     named = cli("scan", ".", "--format", "json", "--no-cache", cwd=project).json()  # a name, at any depth
     assert ("check_model.py", "MIG204") not in {(Path(f["path"]).name, f["code"]) for f in named["findings"]}
+def test_rule_codes_complete_in_the_shell() -> None:
+    """`migrate rules show MIG1<TAB>` offers the codes (click's bash completion protocol)."""
+    from click.testing import CliRunner
+
+    from migrate.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [],
+        prog_name="migrate",
+        complete_var="_MIGRATE_COMPLETE",
+        env={
+            "_MIGRATE_COMPLETE": "bash_complete",
+            "COMP_WORDS": "migrate rules show MIG10",
+            "COMP_CWORD": "3",
+        },
+    )
+    offered = [line.split(",", 1)[1] for line in result.output.splitlines()]
+    assert "MIG101" in offered and all(code.startswith("MIG10") for code in offered), result.output
+
+
+def test_every_option_has_help() -> None:
+    from migrate.cli import main
+
+    for command in main.commands.values():  # type: ignore[attr-defined]
+        for param in command.params:
+            if param.param_type_name == "option" and not getattr(param, "hidden", False):
+                assert getattr(param, "help", None), f"migrate {command.name} {param.opts[0]} has no help"

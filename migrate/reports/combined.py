@@ -13,7 +13,7 @@ from typing import Any
 from migrate.errors import UsageError
 from migrate.manifest import Manifest
 from migrate.reports.scan import render_markdown as render_scan_markdown
-from migrate.reports.text import markdown_text
+from migrate.reports.text import WORD_JOINER, code_span, html_text, markdown_text
 from migrate.reports.validation import render_markdown as render_validation_markdown
 from rewrites.model import ScanResult
 from validators.model import ValidationReport
@@ -21,6 +21,7 @@ from validators.model import ValidationReport
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- executorch-migrate report -->"
 MAX_ATTENTION = 40
+MAX_NAME = 200  # characters of a title or section name: a long one must not crowd out the verdict
 
 
 @dataclass
@@ -83,8 +84,10 @@ def render_report(
     sections: list[Section], title: str = "executorch-migrate report", limit: int = GITHUB_COMMENT_LIMIT
 ) -> str:
     verdict = "✅ **Ready**" if all(s.passed for s in sections) else "❌ **Needs work**"
-    head = [MARKER, f"# {markdown_text(title)}", "", f"{verdict}: {_summary(sections)}", ""]
-    attention = [f"- **{markdown_text(s.name)}**: {item}" for s in sections for item in _attention(s)]
+    head = [MARKER, f"# {markdown_text(title, MAX_NAME)}", "", f"{verdict}: {_summary(sections)}", ""]
+    attention = [
+        f"- **{markdown_text(s.name, MAX_NAME)}**: {item}" for s in sections for item in _attention(s)
+    ]
     if len(attention) > MAX_ATTENTION:
         extra = len(attention) - MAX_ATTENTION
         attention = [*attention[:MAX_ATTENTION], f"- ... and {extra} more (see the details below)"]
@@ -107,7 +110,9 @@ def render_report(
             )
             break
         document += "\n" + detail
-    return document[:limit]
+    # the marker opens our comment and nothing else: no HTML comment from outside text survives
+    body = document.removeprefix(MARKER).replace("<!--", "<!--" + WORD_JOINER)
+    return (MARKER + body)[:limit]
 
 
 def _cut(markdown: str, size: int) -> str:
@@ -189,7 +194,7 @@ def _overview(sections: list[Section]) -> list[str]:
             ]
             error = f"{max(errors):.1e}" if errors else "-"
         rows.append(
-            f"| {markdown_text(s.name)} | {before} | {fixed} | {left} | {export} | {validation} | {pte} | {tflite} | {error} |"
+            f"| {markdown_text(s.name, MAX_NAME)} | {before} | {fixed} | {left} | {export} | {validation} | {pte} | {tflite} | {error} |"
         )
     return [*rows, ""]
 
@@ -199,7 +204,8 @@ def _size(size: int) -> str:
 
 
 def _details(section: Section) -> str:
-    parts = [f"<details><summary><b>{markdown_text(section.name)}</b></summary>", ""]
+    # an HTML block: GitHub shows Markdown escapes there literally, so entities only
+    parts = [f"<details><summary><b>{html_text(section.name, MAX_NAME)}</b></summary>", ""]
     parts += [f"_{markdown_text(note)}_\n" for note in section.notes]
     if section.validation is not None:
         parts.append(_demote(render_validation_markdown(section.validation)))
@@ -212,7 +218,7 @@ def _details(section: Section) -> str:
                 or "none"
             )
             parts.append(
-                f"- `{markdown_text(method.name)}`: {method.delegation.subgraphs} delegate call(s) "
+                f"- `{code_span(method.name)}`: {method.delegation.subgraphs} delegate call(s) "
                 f"({', '.join(markdown_text(b) for b in method.backends) or 'portable only'}); kernels outside delegates: "
                 f"{outside}; planned arena {method.planned_arena_bytes:,} bytes"
             )

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-from migrate import __version__
-from migrate.reports.text import display_path, markdown_text
+from migrate import REPOSITORY, RULE_DOCS, __version__
+from migrate.reports.text import code_span, display_path, markdown_text
 from rewrites.model import Finding, FixSafety, ScanResult
 from rewrites.registry import all_rules
 from rewrites.rule import Rule
 
 FORMATS = ("concise", "json", "sarif", "markdown", "github")
-INFORMATION_URI = "https://github.com/executorch-migrate/executorch-migrate"
 
 
 def render(result: ScanResult, fmt: str, base: Path) -> str:
@@ -109,12 +109,16 @@ def render_sarif(result: ScanResult, base: Path) -> str:
     selected = [rules[code] for code in result.rules if code in rules] or list(rules.values())
     index = {rule.code: i for i, rule in enumerate(selected)}
     results = []
+    seen: Counter[tuple[str, str, str]] = Counter()
     for f in result.findings:
+        path = display_path(result.root, f.path, base)
+        seen[(f.code, path, f.message)] += 1
         entry: dict[str, object] = {
             "ruleId": f.code,
             "level": "warning",
             "message": {"text": f.message},
-            "locations": [_sarif_location(display_path(result.root, f.path, base), f)],
+            "locations": [_sarif_location(path, f)],
+            "partialFingerprints": {"executorchMigrate/v1": _fingerprint(f.code, path, f.message, seen)},
         }
         if f.code in index:
             entry["ruleIndex"] = index[f.code]
@@ -136,11 +140,12 @@ def render_sarif(result: ScanResult, base: Path) -> str:
                     "driver": {
                         "name": "executorch-migrate",
                         "version": result.tool_version or __version__,
-                        "informationUri": INFORMATION_URI,
+                        "informationUri": REPOSITORY,
                         "rules": [_sarif_rule(rule) for rule in selected],
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": base.resolve().as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _folder_uri(base)}},
+                "columnKind": "unicodeCodePoints",
                 "invocations": [
                     {"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}
                 ],
@@ -149,6 +154,19 @@ def render_sarif(result: ScanResult, base: Path) -> str:
         ],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _folder_uri(folder: Path) -> str:
+    """``file:///project/`` (and ``file:///`` for the root, not ``file:////``)."""
+    uri = folder.resolve().as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _fingerprint(code: str, path: str, message: str, seen: Counter[tuple[str, str, str]]) -> str:
+    """Stable while lines move: the rule, the file, the message (which names the API) and
+    which occurrence of that triple in the file this is."""
+    key = f"{code}\0{path}\0{message}\0{seen[(code, path, message)]}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _sarif_location(path: str, finding: Finding | None) -> dict:
@@ -170,6 +188,7 @@ def _sarif_rule(rule: type[Rule]) -> dict:
     return {
         "id": rule.code,
         "name": rule.name,
+        "helpUri": f"{RULE_DOCS}/{rule.code}.md",
         "shortDescription": {"text": rule.message.replace("{name}", "this API")},
         "fullDescription": {"text": doc.split("\n\n")[0]},
         "help": {"text": doc, "markdown": doc},
@@ -189,7 +208,7 @@ def render_markdown(result: ScanResult, base: Path) -> str:
         out += ["### Needs attention", ""]
         for e in result.errors:
             out.append(
-                f"- could not scan `{_code_span(display_path(result.root, e.path, base))}`: {markdown_text(e.message)}"
+                f"- could not scan `{code_span(display_path(result.root, e.path, base))}`: {markdown_text(e.message)}"
             )
         if manual:
             counts = Counter(f.code for f in manual)
@@ -212,7 +231,7 @@ def render_markdown(result: ScanResult, base: Path) -> str:
         for f in result.findings:
             by_file.setdefault(f.path, []).append(f)
         for path, findings in by_file.items():
-            out.append(f"#### `{_code_span(display_path(result.root, path, base))}`")
+            out.append(f"#### `{code_span(display_path(result.root, path, base))}`")
             out.append("")
             for f in findings:
                 out.append(f"- L{f.line}:{f.column} **{f.code}** {_ours(f.message)}")
@@ -228,7 +247,7 @@ def _ours(text: str) -> str:
     if len(parts) % 2 == 0:  # an unpaired backtick: no spans at all
         return markdown_text(text)
     return "".join(
-        f"`{_code_span(part)}`" if index % 2 else _spaced(part, markdown_text(part))
+        f"`{code_span(part)}`" if index % 2 else _spaced(part, markdown_text(part))
         for index, part in enumerate(parts)
     )
 
@@ -238,8 +257,3 @@ def _spaced(original: str, escaped: str) -> str:
     if not escaped:
         return " " if original[:1].isspace() else ""
     return (" " if original[:1].isspace() else "") + escaped + (" " if original[-1:].isspace() else "")
-
-
-def _code_span(text: str) -> str:
-    """Inside backticks only a backtick or a newline can break out."""
-    return " ".join(text.replace("`", "'").split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from migrate.reports.text import markdown_text
 from validators.model import RuntimeResult, ValidationReport
@@ -69,6 +70,52 @@ def render_console(report: ValidationReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def latency_chart(report: ValidationReport) -> list[str]:
+    """A Mermaid bar chart of p50 latency. The axis starts at 0 so bar heights compare as the
+    numbers do (Mermaid's default starts at the smallest value)."""
+    timed = [(r.label, r.latency.p50 * 1000) for r in report.runtimes if r.latency is not None]
+    if not timed:
+        return []
+    width = max(10, 88 // len(timed))  # a label wider than its bar's slot is clipped by Mermaid
+    names = ", ".join(f'"{_chart_label(label, width)}"' for label, _ in timed)
+    values = ", ".join(f"{ms:.3f}" for _, ms in timed)
+    top = _round_up(max(ms for _, ms in timed) * 1.05)
+    return [
+        "",
+        "```mermaid",
+        "xychart-beta",
+        '    title "p50 latency (ms, lower is better)"',
+        f"    x-axis [{names}]",
+        f'    y-axis "ms" 0 --> {top}',
+        f"    bar [{values}]",
+        "```",
+    ]
+
+
+def _chart_label(label: str, width: int) -> str:
+    """A label Mermaid shows as written (no quote, backtick or tag), at most ``width``
+    characters: the runtime's name stays whole and the file name keeps its end."""
+    text = " ".join(label.translate(_CHART_UNSAFE).split())
+    if len(text) <= width:
+        return text
+    runtime, _, rest = text.partition(" ")
+    if rest and len(runtime) <= width - 6:
+        return f"{runtime} …{rest[len(rest) - (width - len(runtime) - 2) :]}"
+    head = (width - 1) // 2
+    return text[:head].rstrip() + "…" + text[len(text) - (width - 1 - head) :].lstrip()
+
+
+_CHART_UNSAFE = str.maketrans({'"': "'", "`": "'", "<": "‹", ">": "›", ";": ","})
+
+
+def _round_up(value: float) -> str:
+    """``value`` rounded up to two significant digits, written without an exponent."""
+    if value <= 0:
+        return "1"
+    step = 10 ** (math.floor(math.log10(value)) - 1)
+    return f"{math.ceil(value / step) * step:.{max(0, -math.floor(math.log10(step)))}f}"
+
+
 def render_markdown(report: ValidationReport) -> str:
     """The pull-request comment: verdict and what needs attention first, then the numbers."""
     verdict = "✅ **PASS**" if report.passed else "❌ **FAIL**"
@@ -101,20 +148,7 @@ def render_markdown(report: ValidationReport) -> str:
             f"| {_ms(r.load_seconds)} | {_ms(r.first_run_seconds)} | {_mib(r.peak_memory_bytes)} "
             f"| {_mib(r.planned_arena_bytes)} | {_mib(r.size_bytes)} | {_max_error(report, r)} | {_status(report, r)} |"
         )
-    timed = [r for r in report.runtimes if r.latency is not None]
-    if timed:
-        names = ", ".join(json.dumps(r.label.replace('"', "'")) for r in timed)
-        values = ", ".join(f"{r.latency.p50 * 1000:.3f}" for r in timed if r.latency is not None)
-        out += [
-            "",
-            "```mermaid",
-            "xychart-beta",
-            '    title "p50 latency (ms, lower is better)"',
-            f"    x-axis [{names}]",
-            '    y-axis "ms"',
-            f"    bar [{values}]",
-            "```",
-        ]
+    out += latency_chart(report)
     out += ["", "<details><summary>Numerics per output</summary>", ""]
     out += [
         "| Runtime | Output | Max abs | Mean abs | Max rel | Cosine | Top-1 | Top-5 | Pass |",
@@ -129,7 +163,7 @@ def render_markdown(report: ValidationReport) -> str:
             top1 = "-" if o.top1_agreement is None else f"{o.top1_agreement:.0%}"
             top5 = "-" if o.top5_agreement is None else f"{o.top5_agreement:.0%}"
             out.append(
-                f"| {markdown_text(comparison.label)} | {o.name} | {o.max_abs_error:.2e} | {o.mean_abs_error:.2e} "
+                f"| {markdown_text(comparison.label)} | {markdown_text(o.name)} | {o.max_abs_error:.2e} | {o.mean_abs_error:.2e} "
                 f"| {o.max_rel_error:.2e} | {o.cosine:.6f} | {top1} | {top5} | {'yes' if o.passed else 'no'} |"
             )
     tolerances = ", ".join(f"{k} {v:g}" for k, v in report.tolerances.items())
