@@ -17,7 +17,7 @@ TorchScript, or a TorchScript value newly handed to ExecuTorch's lowering, refus
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -245,22 +245,54 @@ class _Foreign(Exception):
     pass
 
 
-def follow(ctx: FileContext, root: cst.Call) -> Chain:
-    """Every use of what ``root`` (a producer call being visited) returns, in its function."""
+@dataclass(frozen=True)
+class Place:
+    """Where a producer call sits, taken while it is visited (the rest waits for the file's end)."""
+
+    scope: cst.CSTNode
+    profiler: str | None
+
+
+def locate(ctx: FileContext) -> Place:
+    """The function around the node being visited, and the profiler it runs under, if any."""
+    for with_node in (n for n in ctx.ancestors() if isinstance(n, cst.With)):
+        for item in with_node.items:
+            if isinstance(item.item, cst.Call):
+                name = ctx.resolve(item.item.func)
+                if name in PROFILERS:
+                    return Place(enclosing_scopes(ctx)[0], PROFILERS[name])
+    return Place(enclosing_scopes(ctx)[0], None)
+
+
+class ChainRule(Rule):
+    """A rule whose fix rewrites a whole chain. It follows the chain once the whole file has
+    been visited (``later``), because names a use needs may be imported after the producer:
+    yolov5 imports ``optimize_for_mobile`` inside the branch that calls it."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self._later: list[Callable[[], None]] = []
+
+    def later(self, step: Callable[[], None]) -> None:
+        self._later.append(step)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for step in self._later:
+            step()
+
+
+def follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
+    """Every use of what ``root`` (a producer call) returns, in its function."""
     key = ("chains-chain", id(root))
     if key not in ctx.memo:
-        ctx.memo[key] = _follow(ctx, root)
+        ctx.memo[key] = _follow(ctx, root, place)
     return ctx.memo[key]  # type: ignore[no-any-return]
 
 
-def _follow(ctx: FileContext, root: cst.Call) -> Chain:
-    scope_node = enclosing_scopes(ctx)[0]
-    scope = _scope(ctx, scope_node)
-    for with_node in (n for n in ctx.ancestors() if isinstance(n, cst.With)):
-        for item in with_node.items:
-            if isinstance(item.item, cst.Call) and ctx.resolve(item.item.func) in PROFILERS:
-                return Chain(foreign=PROFILERS[ctx.resolve(item.item.func) or ""])
-    follower = _Follower(ctx, scope)
+def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
+    if place.profiler is not None:
+        return Chain(foreign=place.profiler)
+    follower = _Follower(ctx, _scope(ctx, place.scope))
     try:
         follower.value(root)
     except _Foreign as exc:
@@ -364,10 +396,19 @@ class _Follower:
             if node is target or not _is_reference(self.scope, node):
                 continue
             if self.scope.order[id(node)] <= after:
+                if _is_binding(self.scope, node) and self._binds_torchscript(node):
+                    raise _Refused(f"`{name}` is assigned TorchScript more than once")
                 continue  # the value the name held before
             if _is_binding(self.scope, node):
                 raise _Refused(f"`{name}` is assigned again")
             self.value(node)
+
+    def _binds_torchscript(self, target: cst.Name) -> bool:
+        statement = self.parent(self.parent(target) or target)
+        value = getattr(statement, "value", None)
+        return isinstance(statement, cst.Assign) and is_torchscript(
+            self.ctx, value, held_names(self.ctx, self.scope.node)
+        )
 
 
 def _save_arguments(
@@ -520,14 +561,24 @@ def breaks_chains(
     return None
 
 
-def unwrap(rule: Rule, call: cst.Call, reference: cst.CSTNode) -> tuple[Edit | None, str]:
-    """The fix of a wrapper (``optimize_for_mobile(m)``, ``freeze(m)``): dropped, with every
-    use of what it returned rewritten for the value it wrapped. When that value is TorchScript
-    made here, the fix of what made it drops the wrapper instead: (None, message)."""
-    if not call.args or call.args[0].keyword is not None:
-        return None, rule.message
-    wrapped = call.args[0].value
-    if defers_to_chain(rule.ctx, wrapped):
-        return None, rule.message
-    chain = follow(rule.ctx, call)
-    return chain_edit(rule, chain, wrapped, reference), refused_message(rule, chain)
+def unwrap(
+    rule: ChainRule, call: cst.Call, reference: cst.CSTNode, finish: Callable[[Edit], Edit] | None = None
+) -> None:
+    """Report a wrapper (``optimize_for_mobile(m)``, ``freeze(m)``) with its fix: the call
+    dropped and every use of what it returned rewritten for the value it wrapped. When that
+    value is TorchScript made here, the fix of what made it drops the wrapper instead."""
+    wrapped = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if wrapped is None or defers_to_chain(rule.ctx, wrapped):
+        rule.report(reference)
+        return
+    place = locate(rule.ctx)
+
+    def step() -> None:
+        assert wrapped is not None
+        chain = follow(rule.ctx, call, place)
+        edit = chain_edit(rule, chain, wrapped, reference)
+        if edit is not None and finish is not None:
+            edit = finish(edit)
+        rule.report(reference, refused_message(rule, chain), edit=edit)
+
+    rule.later(step)

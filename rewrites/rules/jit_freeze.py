@@ -3,11 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
-from rewrites.rules._chains import unwrap
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, unwrap
 
 
-class JitFreeze(Rule):
+class JitFreeze(ChainRule):
     """Flags `torch.jit.freeze(scripted)`.
 
     ## What it does
@@ -60,5 +60,4 @@ class JitFreeze(Rule):
         if not (isinstance(call, cst.Call) and call.func is node):
             self.report(node)
             return
-        edit, message = unwrap(self, call, node)
-        self.report(node, message, edit=edit)
+        unwrap(self, call, node)

@@ -3,11 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
-from rewrites.rules._chains import unwrap
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, unwrap
 
 
-class JitOptimizeForInference(Rule):
+class JitOptimizeForInference(ChainRule):
     """Flags `torch.jit.optimize_for_inference(scripted)`.
 
     ## What it does
@@ -70,5 +70,4 @@ class JitOptimizeForInference(Rule):
         if not (isinstance(call, cst.Call) and call.func is node):
             self.report(node)
             return
-        edit, message = unwrap(self, call, node)
-        self.report(node, message, edit=edit)
+        unwrap(self, call, node)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
-from rewrites.rules._chains import chain_edit, follow, refused_message
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
 from rewrites.rules._export import PLACEHOLDER, export_call, find_example_args
 from rewrites.rules._helpers import enclosing_decorator, is_submodule_assignment
 
 
-class JitScript(Rule):
+class JitScript(ChainRule):
     """Flags `torch.jit.script(...)` used to compile a model or function.
 
     ## What it does
@@ -136,12 +136,18 @@ class JitScript(Rule):
         if not (isinstance(call, cst.Call) and call.func is node):
             self.report(node)
             return
-        chain = follow(self.ctx, call)
-        if chain.foreign is not None:
-            return  # not PyTorch Mobile's: MIG114 reports it
-        edit = None
+        exported = None
         if len(call.args) == 1 and not call.args[0].keyword:
             model = call.args[0].value
             example = find_example_args(self, model) or cst.Name(PLACEHOLDER)
-            edit = chain_edit(self, chain, export_call(self, model, example), node, [("torch", None)])
-        self.report(node, refused_message(self, chain), edit=edit)
+            exported = export_call(self, model, example)
+        place = locate(self.ctx)
+
+        def step() -> None:
+            chain = follow(self.ctx, call, place)
+            if chain.foreign is not None:
+                return  # not PyTorch Mobile's: MIG114 notes it
+            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            self.report(node, refused_message(self, chain), edit=edit)
+
+        self.later(step)

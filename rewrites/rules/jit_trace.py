@@ -3,13 +3,13 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
-from rewrites.rules._chains import chain_edit, follow, refused_message
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
 from rewrites.rules._export import as_args, export_call
 from rewrites.rules._helpers import is_submodule_assignment
 
 
-class JitTrace(Rule):
+class JitTrace(ChainRule):
     """Flags `torch.jit.trace(model, example)`.
 
     ## What it does
@@ -130,14 +130,18 @@ class JitTrace(Rule):
         if not (isinstance(call, cst.Call) and call.func is node):
             self.report(node)
             return
-        chain = follow(self.ctx, call)
-        if chain.foreign is not None:
-            return  # not PyTorch Mobile's: MIG114 reports it
-        edit = None
         args = {a.keyword.value if a.keyword else i: a.value for i, a in enumerate(call.args) if not a.star}
         model, example = args.get(0, args.get("func")), args.get(1, args.get("example_inputs"))
+        exported = None
         if model is not None and example is not None:
-            edit = chain_edit(
-                self, chain, export_call(self, model, as_args(self, example)), node, [("torch", None)]
-            )
-        self.report(node, refused_message(self, chain), edit=edit)
+            exported = export_call(self, model, as_args(self, example))
+        place = locate(self.ctx)
+
+        def step() -> None:
+            chain = follow(self.ctx, call, place)
+            if chain.foreign is not None:
+                return  # not PyTorch Mobile's: MIG114 notes it
+            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            self.report(node, refused_message(self, chain), edit=edit)
+
+        self.later(step)

@@ -6,11 +6,11 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.names import dotted, subtree
-from rewrites.rule import Edit, Invalid, Rule, Valid
-from rewrites.rules._chains import unwrap
+from rewrites.rule import Edit, Invalid, Valid
+from rewrites.rules._chains import ChainRule, unwrap
 
 
-class OptimizeForMobile(Rule):
+class OptimizeForMobile(ChainRule):
     """Flags `torch.utils.mobile_optimizer.optimize_for_mobile` and its options.
 
     ## What it does
@@ -103,17 +103,15 @@ class OptimizeForMobile(Rule):
             if not _inside_optimize_call(self.ctx.stack):
                 self.report(node)
             return
-        edit, message = unwrap(self, call, node)
-        if edit is not None and len(call.args) > 1:
-            edit = self._note_options(edit, call)
-        self.report(node, message, edit=edit)
+        line = next((n for n in self.ctx.ancestors() if isinstance(n, cst.SimpleStatementLine)), None)
+        options = len(call.args) > 1
+        unwrap(self, call, node, (lambda edit: self._note_options(edit, call, line)) if options else None)
 
-    def _note_options(self, edit: Edit, call: cst.Call) -> Edit:
+    def _note_options(self, edit: Edit, call: cst.Call, line: cst.SimpleStatementLine | None) -> Edit:
         """Options without an ExecuTorch counterpart are named in a comment on the line."""
         options = call.args[1:]
         dropped = [n for a in options for n in subtree(a) if isinstance(n, (cst.Name, cst.Attribute))]
         unused = tuple(o for o in (self.ctx.imports.origin(n) for n in dropped) if o is not None)
-        line = next((n for n in self.ctx.ancestors() if isinstance(n, cst.SimpleStatementLine)), None)
         key = next((k for k in edit.changes if any(n is call for n in subtree(k))), None)
         if line is None or key is None:
             return Edit(edit.changes, edit.add_imports, edit.unused_imports + unused, edit.resolves)

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
-from rewrites.rules._chains import follow
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, follow, locate
 
 
-class TorchScriptForOtherTool(Rule):
+class TorchScriptForOtherTool(ChainRule):
     """Notes TorchScript made for another tool than PyTorch Mobile; `apply` leaves it alone.
 
     ## What it does
@@ -81,8 +81,13 @@ class TorchScriptForOtherTool(Rule):
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         call = self.ctx.parent()
-        if isinstance(call, cst.Call) and call.func is node:
-            chain = follow(self.ctx, call)
+        if not (isinstance(call, cst.Call) and call.func is node):
+            return
+        place = locate(self.ctx)
+
+        def step() -> None:
+            assert isinstance(call, cst.Call)
+            chain = follow(self.ctx, call, place)
             if chain.foreign is not None:
                 name = qualified_name.rsplit(".", 1)[-1]
                 self.report(
@@ -90,3 +95,5 @@ class TorchScriptForOtherTool(Rule):
                     f"information: this `torch.jit.{name}` feeds {chain.foreign}, not PyTorch Mobile; "
                     "`migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
                 )
+
+        self.later(step)
