@@ -218,7 +218,7 @@ def holds_torchscript(ctx: FileContext, expr: cst.BaseExpression) -> bool:
 
 @dataclass(frozen=True)
 class _Use:
-    kind: str  # "save", "assign", "call"
+    kind: str  # "save", "assign", "drop" (a line), "call"
     value: cst.BaseExpression  # the original expression holding the value (a root or a Name)
     outer: cst.BaseExpression  # ``value`` with the wrappers around it
     target: cst.CSTNode  # what the edit replaces
@@ -358,6 +358,15 @@ class _Follower:
                 [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
             )
             if len(targets) == 1 and isinstance(targets[0], cst.Name):
+                if isinstance(value, cst.Name) and value.value == targets[0].value:
+                    # `ts = optimize_for_mobile(ts)` goes on as `ts`: the line goes
+                    line = self.parent(parent)
+                    if _removable(line, self.parent(line) if line is not None else None):
+                        assert line is not None
+                        self.uses.append(_Use("drop", value, outer, line))
+                    else:
+                        self.uses.append(_Use("assign", value, outer, outer))
+                    return
                 self.uses.append(_Use("assign", value, outer, outer))
                 self.name(targets[0], parent)
                 return
@@ -400,8 +409,20 @@ class _Follower:
                     raise _Refused(f"`{name}` is assigned TorchScript more than once")
                 continue  # the value the name held before
             if _is_binding(self.scope, node):
+                if self._rewraps(node):
+                    continue
                 raise _Refused(f"`{name}` is assigned again")
             self.value(node)
+
+    def _rewraps(self, target: cst.Name) -> bool:
+        """``ts = optimize_for_mobile(ts)``: the name keeps the value, through a wrapper."""
+        statement = self.parent(self.parent(target) or target)
+        if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1):
+            return False
+        value = statement.value
+        while isinstance(value, cst.Call) and value.args and self.ctx.resolve(value.func) in WRAPPERS:
+            value = value.args[0].value
+        return isinstance(value, cst.Name) and value.value == target.value
 
     def _binds_torchscript(self, target: cst.Name) -> bool:
         statement = self.parent(self.parent(target) or target)
@@ -409,6 +430,18 @@ class _Follower:
         return isinstance(statement, cst.Assign) and is_torchscript(
             self.ctx, value, held_names(self.ctx, self.scope.node)
         )
+
+
+def _removable(line: cst.CSTNode | None, block: cst.CSTNode | None) -> bool:
+    """A one-statement line without comments, in a block that keeps another statement."""
+    return (
+        isinstance(line, cst.SimpleStatementLine)
+        and len(line.body) == 1
+        and line.trailing_whitespace.comment is None
+        and all(empty.comment is None for empty in line.leading_lines)
+        and isinstance(block, (cst.IndentedBlock, cst.Module))
+        and len(block.body) > 1
+    )
 
 
 def _save_arguments(
@@ -467,6 +500,9 @@ def chain_edit(
             if use.outer is not use.value or use.value is chain.root:
                 changes[use.outer] = value
                 resolves += [n for n in subtree(use.outer) if n is not use.value]
+        elif use.kind == "drop":
+            changes[use.target] = cst.RemovalSentinel.REMOVE
+            resolves += [n for n in subtree(use.outer) if n is not use.value]
         elif use.kind == "call":
             changes[use.target] = cst.Call(cst.Attribute(use.value, cst.Name("module")))
     if not chain.uses:

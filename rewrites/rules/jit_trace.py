@@ -115,6 +115,19 @@ class JitTrace(ChainRule):
                 "ts, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
             ),
         ),
+        Invalid(
+            "import torch\nfrom torch.utils.mobile_optimizer import optimize_for_mobile\n"
+            "tsl = torch.jit.trace(model, img, strict=False)\ntsl = optimize_for_mobile(tsl)\n"
+            "tsl._save_for_lite_interpreter(f)\n",
+            expected=(
+                "import torch\nimport os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "tsl = torch.export.export(model.eval(), img if isinstance(img, tuple) else (img,))\n"
+                "pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "tsl, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
         # `ts` also goes to a function the fix cannot see into: nothing in the chain changes.
         Invalid(
             "import torch\ndef export(model, im, f):\n    ts = torch.jit.trace(model, im)\n"
