@@ -277,7 +277,7 @@ def _keep_chains_whole(
     return kept, after
 
 
-def _chain_summaries(module: cst.Module) -> dict:  # type: ignore[type-arg]
+def _chain_summaries(module: cst.Module) -> dict[tuple[str, ...], Any]:
     from rewrites.rules._chains import ChainSummary
 
     ctx = FileContext(ImportTable(_is_known))

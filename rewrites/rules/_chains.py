@@ -105,7 +105,7 @@ def _scope(ctx: FileContext, node: cst.CSTNode) -> _Scope:
     found = ctx.memo.get(key)
     if found is None:
         found = ctx.memo[key] = _build_scope(node)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _build_scope(root: cst.CSTNode) -> _Scope:
@@ -184,7 +184,7 @@ def held_names(ctx: FileContext, scope_node: cst.CSTNode) -> frozenset[str]:
     """Names a scope assigns TorchScript to (directly, through wrappers, or by aliasing)."""
     key = ("chains-held", id(scope_node))
     if key in ctx.memo:
-        return ctx.memo[key]  # type: ignore[no-any-return]
+        return ctx.memo[key]
     assigns = [
         (target.target.value, node.value)
         for node in _own_statements(scope_node)
@@ -286,7 +286,7 @@ def follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
     key = ("chains-chain", id(root))
     if key not in ctx.memo:
         ctx.memo[key] = _follow(ctx, root, place)
-    return ctx.memo[key]  # type: ignore[no-any-return]
+    return ctx.memo[key]
 
 
 def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
@@ -445,17 +445,17 @@ def _removable(line: cst.CSTNode | None, block: cst.CSTNode | None) -> bool:
 
 
 def _save_arguments(
-    args: tuple[cst.Arg, ...] | list[cst.Arg] | object, skip: int
+    args: Sequence[cst.Arg], skip: int
 ) -> tuple[cst.BaseExpression, cst.BaseExpression | None]:
     """The path and ``_extra_files`` of a save call (``skip`` leading positional arguments)."""
-    found = save_arguments(args, skip)  # type: ignore[arg-type]
+    found = save_arguments(args, skip)
     if found is None:
         raise _Refused("the save call has arguments the fix does not know")
     return found
 
 
 def save_arguments(
-    args: tuple[cst.Arg, ...] | list[cst.Arg], skip: int
+    args: Sequence[cst.Arg], skip: int
 ) -> tuple[cst.BaseExpression, cst.BaseExpression | None] | None:
     """``(path, extra_files)`` of ``save(path, _extra_files=...)`` or ``torch.jit.save(m, path,
     extra)``, or None when the call passes anything else."""

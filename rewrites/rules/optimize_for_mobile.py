@@ -121,6 +121,8 @@ class OptimizeForMobile(ChainRule):
         old = line.trailing_whitespace.comment
         comment = cst.Comment(f"{old.value}  {note}" if old else note)
         replacement = edit.changes[key]
+        if not isinstance(replacement, cst.CSTNode):
+            return Edit(edit.changes, edit.add_imports, edit.unused_imports + unused, edit.resolves)
         new_line = line.deep_replace(key, replacement)
         assert isinstance(new_line, cst.SimpleStatementLine)
         new_line = new_line.with_changes(
