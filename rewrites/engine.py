@@ -248,15 +248,58 @@ def _fix_rounds(
         chosen = _independent(
             [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
         )
+        chosen, new_module = _keep_chains_whole(module, text, chosen)
         if not chosen:
             return text, tuple(fixed), tuple(f for _, f in found), True
-        new_text = _apply(module, [r.edit for r, _ in chosen if r.edit is not None]).code
+        new_text = new_module.code
         if new_text == text:
             return text, tuple(fixed), tuple(f for _, f in found), True
         cst.parse_module(new_text)  # a fix must never produce code that does not parse
         fixed.extend(f for _, f in chosen)
+        # findings on the uses a chain fix rewrote with the value it made (see Edit.resolves)
+        resolved = {id(node) for r, _ in chosen if r.edit is not None for node in r.edit.resolves}
+        taken = {id(r) for r, _ in chosen}
+        fixed.extend(f for r, f in found if id(r.node) in resolved and id(r) not in taken)
         text = new_text
     return text, tuple(fixed), lint_text(text, rules), False
+
+
+def _keep_chains_whole(
+    module: cst.Module, text: str, chosen: list[tuple[Report, Finding]]
+) -> tuple[list[tuple[Report, Finding]], cst.Module]:
+    """The fixes that leave no TorchScript value half-rewritten, and the module they give.
+
+    A fix is refused when a name held TorchScript before it, does not after it and is still
+    used as TorchScript (``ts.save(f)`` on what is now an ``ExportedProgram``), or when it
+    hands TorchScript to ExecuTorch's lowering. The findings of a refused fix stay reported.
+    """
+    edits = [r.edit for r, _ in chosen if r.edit is not None]
+    after = _apply(module, edits)
+    if "jit" not in text and "mobile_optimizer" not in text:
+        return chosen, after
+    from rewrites.rules._chains import breaks_chains
+
+    before = _chain_summaries(module)
+    if breaks_chains(before, _chain_summaries(after)) is None:
+        return chosen, after
+    kept: list[tuple[Report, Finding]] = []
+    after = module
+    for report, finding in chosen:  # one at a time, each on top of those kept
+        assert report.edit is not None
+        trial = _apply(module, [r.edit for r, _ in kept if r.edit is not None] + [report.edit])
+        if breaks_chains(before, _chain_summaries(trial)) is None:
+            kept.append((report, finding))
+            after = trial
+    return kept, after
+
+
+def _chain_summaries(module: cst.Module) -> dict[tuple[str, ...], Any]:
+    from rewrites.rules._chains import ChainSummary
+
+    ctx = FileContext(ImportTable(_is_known))
+    summary = ChainSummary(ctx)
+    _Dispatcher(ctx, [summary]).walk(module)
+    return summary.summaries
 
 
 def _independent(pairs: list[tuple[Report, Finding]]) -> list[tuple[Report, Finding]]:

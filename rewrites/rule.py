@@ -50,11 +50,16 @@ Replacement = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel
 
 @dataclass(frozen=True)
 class Edit:
-    """A fix: nodes to replace (by identity), imports it needs, imports it may leave unused."""
+    """A fix: nodes to replace (by identity), imports it needs, imports it may leave unused.
+
+    ``resolves`` are nodes other rules report that the fix rewrites too (the uses of a value a
+    chain fix rewrites together): those findings count as fixed with it.
+    """
 
     changes: Mapping[cst.CSTNode, Replacement]
     add_imports: tuple[tuple[str, str | None], ...] = ()
     unused_imports: tuple[ImportOrigin, ...] = ()
+    resolves: tuple[cst.CSTNode, ...] = ()
 
 
 @dataclass(frozen=True)

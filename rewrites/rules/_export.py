@@ -181,12 +181,21 @@ def _placeholder(expression: cst.CSTNode) -> cst.CSTNode:
 
 
 def write_pte(
-    program: cst.BaseExpression, path: cst.BaseExpression
+    program: cst.BaseExpression, path: cst.BaseExpression, extra_files: cst.BaseExpression | None = None
 ) -> tuple[cst.Call, list[tuple[str, str | None]]]:
-    """``pathlib.Path(<path>.pte).write_bytes(to_edge_transform_and_lower(program, ...).to_executorch().buffer)``."""
+    """``pathlib.Path(<path>.pte).write_bytes(to_edge_transform_and_lower(program, ...).to_executorch().buffer)``.
+
+    ``extra_files`` (what ``_extra_files=`` gave a TorchScript save) become the program's
+    ``constant_methods``: the metadata stays inside the one file the app ships.
+    """
     lowered = cst.parse_expression(
         "to_edge_transform_and_lower(_, partitioner=[XnnpackPartitioner()]).to_executorch().buffer"
+        if extra_files is None
+        else "to_edge_transform_and_lower(_, partitioner=[XnnpackPartitioner()], constant_methods=__).to_executorch().buffer"
     )
+    if extra_files is not None:
+        extra = next(n for n in subtree(lowered) if isinstance(n, cst.Name) and n.value == "__")
+        lowered = lowered.deep_replace(extra, extra_files)
     lowered = lowered.deep_replace(_placeholder(lowered), program)
     target, imports = pte_path(path)
     call = cst.Call(

@@ -3,10 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, unwrap
 
 
-class JitFreeze(Rule):
+class JitFreeze(ChainRule):
     """Flags `torch.jit.freeze(scripted)`.
 
     ## What it does
@@ -28,8 +29,11 @@ class JitFreeze(Rule):
     ```
 
     ## Fix safety
-    Unsafe: the fix drops the call and keeps its argument, which is still a `ScriptModule`
-    until the scripting call is migrated too (MIG101).
+    Unsafe: the fix drops the call and keeps its argument.
+
+    When what it wraps is TorchScript made in the same file, the fix of what made it drops
+    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
+    every use of the result with it, or none.
     """
 
     code = "MIG105"
@@ -44,10 +48,8 @@ class JitFreeze(Rule):
 
     VALID = [Valid("import torch\nm = model.eval()\n")]
     INVALID = [
-        Invalid(
-            "import torch\nfrozen = torch.jit.freeze(torch.jit.script(model.eval()))\n",
-            expected="import torch\nfrozen = torch.jit.script(model.eval())\n",
-        ),
+        # TorchScript made here: MIG101's fix drops the freeze with the rest of the chain.
+        Invalid("import torch\nfrozen = torch.jit.freeze(torch.jit.script(model.eval()))\n"),
         Invalid(
             "from torch.jit import freeze\nm = freeze(sm, preserved_attrs=['version'])\n", expected="m = sm\n"
         ),
@@ -55,7 +57,7 @@ class JitFreeze(Rule):
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         call = self.ctx.parent()
-        edit = None
-        if isinstance(call, cst.Call) and call.func is node and call.args and call.args[0].keyword is None:
-            edit = self.edit({call: call.args[0].value}, dropped=[node])
-        self.report(node, edit=edit)
+        if not (isinstance(call, cst.Call) and call.func is node):
+            self.report(node)
+            return
+        unwrap(self, call, node)

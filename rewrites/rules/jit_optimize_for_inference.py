@@ -3,10 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, unwrap
 
 
-class JitOptimizeForInference(Rule):
+class JitOptimizeForInference(ChainRule):
     """Flags `torch.jit.optimize_for_inference(scripted)`.
 
     ## What it does
@@ -31,6 +32,10 @@ class JitOptimizeForInference(Rule):
 
     ## Fix safety
     Unsafe: the fix drops the call and keeps its argument.
+
+    When what it wraps is TorchScript made in the same file, the fix of what made it drops
+    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
+    every use of the result with it, or none.
     """
 
     code = "MIG106"
@@ -45,15 +50,24 @@ class JitOptimizeForInference(Rule):
 
     VALID = [Valid("import torch\nm = torch.compile(model)\n")]
     INVALID = [
+        # TorchScript made here: MIG101's fix drops the call with the rest of the chain.
+        Invalid("import torch\nm = torch.jit.optimize_for_inference(torch.jit.script(model))\n"),
         Invalid(
-            "import torch\nm = torch.jit.optimize_for_inference(torch.jit.script(model))\n",
-            expected="import torch\nm = torch.jit.script(model)\n",
+            "import torch\ndef save(scripted, path):\n    m = torch.jit.optimize_for_inference(scripted)\n    torch.jit.save(m, path)\n",
+            expected=(
+                "import os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "def save(scripted, path):\n    m = scripted\n"
+                "    pathlib.Path(os.path.splitext(str(path))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "m, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         call = self.ctx.parent()
-        edit = None
-        if isinstance(call, cst.Call) and call.func is node and call.args and call.args[0].keyword is None:
-            edit = self.edit({call: call.args[0].value}, dropped=[node])
-        self.report(node, edit=edit)
+        if not (isinstance(call, cst.Call) and call.func is node):
+            self.report(node)
+            return
+        unwrap(self, call, node)

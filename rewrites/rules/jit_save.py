@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import FileContext, Invalid, Rule, Valid
+from rewrites.rules._chains import defers_to_chain, holds_torchscript, save_arguments
 from rewrites.rules._export import write_pte
 
 # Calls that return a ScriptModule: `.save(path)` on their result writes TorchScript too.
@@ -48,6 +49,13 @@ class JitSave(Rule):
 
     ## Fix safety
     Unsafe: the output changes from `.pt` to `.pte`, so whatever loads the file must change too.
+
+    TorchScript made in the same file (by `torch.jit.script`, `trace`, `optimize_for_mobile`
+    ...) is saved by the fix of what made it, with every other use of the value (see MIG101,
+    MIG103): this fix alone would hand TorchScript to the lowering, which rejects it. A
+    `_extra_files` mapping becomes the program's `constant_methods`, one method per entry
+    returning its text (`program.load_method("config.txt").execute([])[0]`), so the metadata
+    the app read from the archive stays inside the `.pte`.
     """
 
     code = "MIG107"
@@ -78,17 +86,25 @@ class JitSave(Rule):
             expected="import os\nimport pathlib\nfrom executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\nfrom executorch.exir import to_edge_transform_and_lower\n\npathlib.Path(os.path.splitext(str(out))[0] + '.pte').write_bytes(to_edge_transform_and_lower(m, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n",
         ),
         Invalid(
+            "import torch\ndef save(m, out, meta):\n    torch.jit.save(m, out, _extra_files={'meta.json': meta})\n",
+            expected=(
+                "import os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "def save(m, out, meta):\n    pathlib.Path(os.path.splitext(str(out))[0] + '.pte').write_bytes("
+                "to_edge_transform_and_lower(m, partitioner=[XnnpackPartitioner()], "
+                "constant_methods={'meta.json': meta}).to_executorch().buffer)\n"
+            ),
+        ),
+        # TorchScript made in this file is saved by the fix of what made it (MIG101, MIG103),
+        # together with its every other use, or not at all: lowering it here would fail.
+        Invalid(
             "import torch\nscripted = torch.jit.script(model)\nscripted.save('model.pt')\n",
             line=3,
             column=1,
-            expected="import torch\nimport pathlib\nfrom executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\nfrom executorch.exir import to_edge_transform_and_lower\n\nscripted = torch.jit.script(model)\npathlib.Path('model.pte').write_bytes(to_edge_transform_and_lower(scripted, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n",
         ),
-        Invalid(
-            "import torch\ntorch.jit.trace(model, x).save(path)\n",
-            line=2,
-            column=1,
-            expected="import torch\nimport os\nimport pathlib\nfrom executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\nfrom executorch.exir import to_edge_transform_and_lower\n\npathlib.Path(os.path.splitext(str(path))[0] + '.pte').write_bytes(to_edge_transform_and_lower(torch.jit.trace(model, x), partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n",
-        ),
+        Invalid("import torch\ntorch.jit.trace(model, x).save(path)\n", line=2, column=1),
+        Invalid("import torch\nm = torch.jit.load('a.pt')\ntorch.jit.save(m, 'b.pt')\n", line=3, column=1),
     ]
 
     def __init__(self, ctx: FileContext) -> None:
@@ -100,14 +116,12 @@ class JitSave(Rule):
             return
         call = self.ctx.parent()
         edit = None
-        if (
-            isinstance(call, cst.Call)
-            and call.func is node
-            and len(call.args) == 2
-            and not call.args[1].keyword
-        ):
-            write, imports = write_pte(call.args[0].value, call.args[1].value)
-            edit = self.edit({call: write}, add_imports=imports, dropped=[node])
+        if isinstance(call, cst.Call) and call.func is node and call.args and call.args[0].keyword is None:
+            module = call.args[0].value
+            found = save_arguments(call.args, 1)
+            if found is not None and not defers_to_chain(self.ctx, module):
+                write, imports = write_pte(module, *found)
+                edit = self.edit({call: write}, add_imports=imports, dropped=[node])
         self.report(node, edit=edit)
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -119,12 +133,9 @@ class JitSave(Rule):
         if isinstance(func, cst.Attribute) and func.attr.value == "save":
             receiver = func.value
             scripted = isinstance(receiver, cst.Name) and receiver.value in self.scripted
-            if scripted or self._returns_scripted(receiver):
-                edit = None
-                if len(node.args) == 1 and node.args[0].keyword is None:
-                    write, imports = write_pte(receiver, node.args[0].value)
-                    edit = self.edit({node: write}, add_imports=imports)
-                self.report(node, edit=edit)
+            if scripted or holds_torchscript(self.ctx, receiver):
+                # TorchScript made here: the fix of what made it rewrites this save with it
+                self.report(node)
 
     def _returns_scripted(self, value: cst.BaseExpression) -> bool:
         return isinstance(value, cst.Call) and self.ctx.resolve(value.func) in _SCRIPTED

@@ -3,12 +3,13 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
 from rewrites.rules._export import PLACEHOLDER, export_call, find_example_args
 from rewrites.rules._helpers import enclosing_decorator, is_submodule_assignment
 
 
-class JitScript(Rule):
+class JitScript(ChainRule):
     """Flags `torch.jit.script(...)` used to compile a model or function.
 
     ## What it does
@@ -34,6 +35,20 @@ class JitScript(Rule):
     Unsafe: scripting needs no inputs but export does, so the fix uses example inputs found in
     scope or inserts a placeholder that fails loudly; control flow that scripting compiled
     must also be exportable (see the MIG4xx rules).
+
+    The fix rewrites the scripted value and every use of it in the function as one edit, or
+    nothing: wrappers (`optimize_for_mobile`, `freeze`, `optimize_for_inference`) are dropped,
+    each `.save(f)`, `torch.jit.save(value, f)` and `._save_for_lite_interpreter(f)` lowers
+    the program with XNNPACK and writes `f` with a `.pte` suffix, and a call `value(x)`
+    becomes `value.module()(x)`. Where the value goes anywhere else (returned, handed to
+    another function, assigned twice, an option the fix would drop), nothing is rewritten and
+    every finding on the chain stays, with the reason in this one's message. A value fed to a
+    converter for another runtime or a graph view is left as it is and noted by MIG114.
+
+    `_extra_files` given to a save (metadata such as yolov5's `config.txt` JSON) becomes the
+    program's `constant_methods`: the `.pte` stays one file, and the app reads each entry by
+    running the method of that name, e.g. `program.load_method("config.txt").execute([])[0]`
+    with `executorch.runtime` (strings only: ExecuTorch rejects `bytes` when lowering).
     """
 
     code = "MIG101"
@@ -50,6 +65,10 @@ class JitScript(Rule):
         Valid("import torch\nexported = torch.export.export(model.eval(), (x,))\n"),
         Valid("import torch\n@torch.jit.script\ndef f(x):\n    return x\n"),
         Valid("from mylib import jit\njit.script(model)\n"),
+        # for another runtime's converter: MIG114 notes it, nothing rewrites it
+        Valid(
+            "import torch\nimport coremltools as ct\nmlmodel = ct.convert(torch.jit.script(model), inputs=inputs)\n"
+        ),
         Valid(
             "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.sub = torch.jit.script(Sub())\n"
         ),
@@ -62,19 +81,30 @@ class JitScript(Rule):
             expected="import torch\nscripted = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
         ),
         Invalid(
-            "import torch\ndef export(model):\n    dummy_input = torch.zeros(1, 16)\n    return torch.jit.script(model)\n",
+            "import torch\ndef export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
+            "    scripted = torch.jit.script(model)\n    scripted.save(out, _extra_files={'labels.txt': 'yes\\nno'})\n",
             expected=(
-                "import torch\ndef export(model):\n    dummy_input = torch.zeros(1, 16)\n"
-                "    return torch.export.export(model.eval(), (dummy_input,))\n"
+                "import torch\nimport os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "def export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
+                "    scripted = torch.export.export(model.eval(), (dummy_input,))\n"
+                "    pathlib.Path(os.path.splitext(str(out))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "scripted, partitioner=[XnnpackPartitioner()], constant_methods={'labels.txt': 'yes\\nno'})"
+                ".to_executorch().buffer)\n"
             ),
         ),
         Invalid(
-            "import torch\ndef export(net, x, y):\n    reference = net(x, y)\n    return torch.jit.script(net), reference\n",
+            "import torch\ndef check(net, x, y):\n    reference = net(x, y)\n"
+            "    scripted = torch.jit.script(net)\n    return scripted(x, y) - reference\n",
             expected=(
-                "import torch\ndef export(net, x, y):\n    reference = net(x, y)\n"
-                "    return torch.export.export(net.eval(), (x, y)), reference\n"
+                "import torch\ndef check(net, x, y):\n    reference = net(x, y)\n"
+                "    scripted = torch.export.export(net.eval(), (x, y))\n"
+                "    return scripted.module()(x, y) - reference\n"
             ),
         ),
+        # The caller gets the value: its uses are out of sight, so nothing is rewritten.
+        Invalid("import torch\ndef make(model):\n    return torch.jit.script(model)\n"),
         Invalid(
             "import torch.jit as jit\nm = jit.script(model)\n",
             line=2,
@@ -95,10 +125,7 @@ class JitScript(Rule):
             "from torch.jit import *\nm = script(model)\n",
             expected="from torch.jit import *\nimport torch\n\nm = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
         ),
-        Invalid(
-            "import torch\ncompiled = [torch.jit.script(m) for m in models]\n",
-            expected="import torch\ncompiled = [torch.export.export(m.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT) for m in models]\n",
-        ),
+        Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
 
@@ -106,16 +133,21 @@ class JitScript(Rule):
         if enclosing_decorator(self.ctx) is not None or is_submodule_assignment(self.ctx):
             return
         call = self.ctx.parent()
-        edit = None
-        if (
-            isinstance(call, cst.Call)
-            and call.func is node
-            and len(call.args) == 1
-            and not call.args[0].keyword
-        ):
+        if not (isinstance(call, cst.Call) and call.func is node):
+            self.report(node)
+            return
+        exported = None
+        if len(call.args) == 1 and not call.args[0].keyword:
             model = call.args[0].value
             example = find_example_args(self, model) or cst.Name(PLACEHOLDER)
-            edit = self.edit(
-                {call: export_call(self, model, example)}, add_imports=[("torch", None)], dropped=[node]
-            )
-        self.report(node, edit=edit)
+            exported = export_call(self, model, example)
+        place = locate(self.ctx)
+
+        def step() -> None:
+            chain = follow(self.ctx, call, place)
+            if chain.foreign is not None:
+                return  # not PyTorch Mobile's: MIG114 notes it
+            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            self.report(node, refused_message(self, chain), edit=edit)
+
+        self.later(step)

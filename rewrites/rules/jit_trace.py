@@ -3,12 +3,13 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rule import Invalid, Valid
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
 from rewrites.rules._export import as_args, export_call
 from rewrites.rules._helpers import is_submodule_assignment
 
 
-class JitTrace(Rule):
+class JitTrace(ChainRule):
     """Flags `torch.jit.trace(model, example)`.
 
     ## What it does
@@ -33,6 +34,20 @@ class JitTrace(Rule):
     ## Fix safety
     Unsafe: `torch.export` fails where tracing silently specialised (data-dependent `if`,
     `.item()`), and `int`/`bool` inputs become specialised constants.
+
+    The fix rewrites the traced value and every use of it in the function as one edit, or
+    nothing: wrappers (`optimize_for_mobile`, `freeze`, `optimize_for_inference`) are dropped,
+    each `.save(f)`, `torch.jit.save(value, f)` and `._save_for_lite_interpreter(f)` lowers
+    the program with XNNPACK and writes `f` with a `.pte` suffix, and a call `value(x)`
+    becomes `value.module()(x)`. Where the value goes anywhere else (returned, handed to
+    another function, assigned twice, an option the fix would drop), nothing is rewritten and
+    every finding on the chain stays, with the reason in this one's message. A value fed to a
+    converter for another runtime or a graph view is left as it is and noted by MIG114.
+
+    `_extra_files` given to a save (metadata such as yolov5's `config.txt` JSON) becomes the
+    program's `constant_methods`: the `.pte` stays one file, and the app reads each entry by
+    running the method of that name, e.g. `program.load_method("config.txt").execute([])[0]`
+    with `executorch.runtime` (strings only: ExecuTorch rejects `bytes` when lowering).
     """
 
     code = "MIG103"
@@ -51,6 +66,8 @@ class JitTrace(Rule):
             "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        self.enc = torch.jit.trace(Enc(), x)\n"
         ),
         Valid("import torch\ntorch.autograd.profiler.trace(model)\n"),
+        # for a graph view: MIG114 notes it, nothing rewrites it
+        Valid("import torch\nwriter.add_graph(torch.jit.trace(model, im, strict=False), [])\n"),
     ]
     INVALID = [
         Invalid(
@@ -73,19 +90,71 @@ class JitTrace(Rule):
                 "traced = torch.export.export(model.eval(), example if isinstance(example, tuple) else (example,))\n"
             ),
         ),
+        Invalid(
+            "import json\nimport torch\nfrom torch.utils.mobile_optimizer import optimize_for_mobile\n\n"
+            "def export_torchscript(model, im, f, optimize):\n"
+            "    ts = torch.jit.trace(model, im, strict=False)\n"
+            "    extra_files = {'config.txt': json.dumps({'stride': 32})}\n"
+            "    if optimize:\n"
+            "        optimize_for_mobile(ts)._save_for_lite_interpreter(str(f), _extra_files=extra_files)\n"
+            "    else:\n"
+            "        ts.save(str(f), _extra_files=extra_files)\n",
+            line=6,
+            expected=(
+                "import json\nimport torch\nimport os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "def export_torchscript(model, im, f, optimize):\n"
+                "    ts = torch.export.export(model.eval(), im if isinstance(im, tuple) else (im,))\n"
+                "    extra_files = {'config.txt': json.dumps({'stride': 32})}\n"
+                "    if optimize:\n"
+                "        pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "ts, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
+                "    else:\n"
+                "        pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "ts, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
+            ),
+        ),
+        Invalid(
+            "import torch\nfrom torch.utils.mobile_optimizer import optimize_for_mobile\n"
+            "tsl = torch.jit.trace(model, img, strict=False)\ntsl = optimize_for_mobile(tsl)\n"
+            "tsl._save_for_lite_interpreter(f)\n",
+            expected=(
+                "import torch\nimport os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "tsl = torch.export.export(model.eval(), img if isinstance(img, tuple) else (img,))\n"
+                "pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "tsl, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
+        # `ts` also goes to a function the fix cannot see into: nothing in the chain changes.
+        Invalid(
+            "import torch\ndef export(model, im, f):\n    ts = torch.jit.trace(model, im)\n"
+            "    ts.save(f)\n    upload(ts)\n",
+            line=3,
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         if is_submodule_assignment(self.ctx):
             return
         call = self.ctx.parent()
-        edit = None
-        if isinstance(call, cst.Call) and call.func is node:
-            args = {
-                a.keyword.value if a.keyword else i: a.value for i, a in enumerate(call.args) if not a.star
-            }
-            model, example = args.get(0, args.get("func")), args.get(1, args.get("example_inputs"))
-            if model is not None and example is not None:
-                exported = export_call(self, model, as_args(self, example))
-                edit = self.edit({call: exported}, add_imports=[("torch", None)], dropped=[node])
-        self.report(node, edit=edit)
+        if not (isinstance(call, cst.Call) and call.func is node):
+            self.report(node)
+            return
+        args = {a.keyword.value if a.keyword else i: a.value for i, a in enumerate(call.args) if not a.star}
+        model, example = args.get(0, args.get("func")), args.get(1, args.get("example_inputs"))
+        exported = None
+        if model is not None and example is not None:
+            exported = export_call(self, model, as_args(self, example))
+        place = locate(self.ctx)
+
+        def step() -> None:
+            chain = follow(self.ctx, call, place)
+            if chain.foreign is not None:
+                return  # not PyTorch Mobile's: MIG114 notes it
+            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            self.report(node, refused_message(self, chain), edit=edit)
+
+        self.later(step)

@@ -6,10 +6,11 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.names import dotted, subtree
-from rewrites.rule import Edit, Invalid, Rule, Valid
+from rewrites.rule import Edit, Invalid, Valid
+from rewrites.rules._chains import ChainRule, unwrap
 
 
-class OptimizeForMobile(Rule):
+class OptimizeForMobile(ChainRule):
     """Flags `torch.utils.mobile_optimizer.optimize_for_mobile` and its options.
 
     ## What it does
@@ -44,6 +45,10 @@ class OptimizeForMobile(Rule):
     ## Fix safety
     Unsafe: the call is removed and its argument kept; options without an ExecuTorch
     counterpart are named in a comment.
+
+    When what it wraps is TorchScript made in the same file, the fix of what made it drops
+    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
+    every use of the result with it, or none.
     """
 
     code = "MIG201"
@@ -98,32 +103,36 @@ class OptimizeForMobile(Rule):
             if not _inside_optimize_call(self.ctx.stack):
                 self.report(node)
             return
-        self.report(node, edit=self._drop(call, node))
-
-    def _drop(self, call: cst.Call, reference: cst.CSTNode) -> Edit:
-        dropped = [
-            reference,
-            *(n for a in call.args[1:] for n in subtree(a) if isinstance(n, (cst.Name, cst.Attribute))),
-        ]
-        options = call.args[1:]
-        if not options:
-            return self.edit({call: call.args[0].value}, dropped=dropped)
         line = next((n for n in self.ctx.ancestors() if isinstance(n, cst.SimpleStatementLine)), None)
-        if line is None:
-            return self.edit({call: call.args[0].value}, dropped=dropped)
+        options = len(call.args) > 1
+        unwrap(self, call, node, (lambda edit: self._note_options(edit, call, line)) if options else None)
+
+    def _note_options(self, edit: Edit, call: cst.Call, line: cst.SimpleStatementLine | None) -> Edit:
+        """Options without an ExecuTorch counterpart are named in a comment on the line."""
+        options = call.args[1:]
+        dropped = [n for a in options for n in subtree(a) if isinstance(n, (cst.Name, cst.Attribute))]
+        unused = tuple(o for o in (self.ctx.imports.origin(n) for n in dropped) if o is not None)
+        key = next((k for k in edit.changes if any(n is call for n in subtree(k))), None)
+        if line is None or key is None:
+            return Edit(edit.changes, edit.add_imports, edit.unused_imports + unused, edit.resolves)
         empty = cst.Module([])
         names = ", ".join(empty.code_for_node(a).strip().rstrip(",") for a in options)
         note = f"# migrate: dropped optimize_for_mobile({names}); {_advice(options)}"
         old = line.trailing_whitespace.comment
         comment = cst.Comment(f"{old.value}  {note}" if old else note)
-        new_line = line.deep_replace(call, call.args[0].value)
+        replacement = edit.changes[key]
+        if not isinstance(replacement, cst.CSTNode):
+            return Edit(edit.changes, edit.add_imports, edit.unused_imports + unused, edit.resolves)
+        new_line = line.deep_replace(key, replacement)
         assert isinstance(new_line, cst.SimpleStatementLine)
         new_line = new_line.with_changes(
             trailing_whitespace=line.trailing_whitespace.with_changes(
                 whitespace=cst.SimpleWhitespace("  "), comment=comment
             )
         )
-        return self.edit({line: new_line}, dropped=dropped)
+        changes = {k: v for k, v in edit.changes.items() if k is not key}
+        changes[line] = new_line
+        return Edit(changes, edit.add_imports, edit.unused_imports + unused, edit.resolves)
 
 
 def _inside_optimize_call(stack: list[cst.CSTNode]) -> bool:

@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
+from rewrites.rules._chains import defers_to_chain, save_arguments
 from rewrites.rules._export import write_pte
 from rewrites.rules._helpers import method_call
 
@@ -37,6 +38,13 @@ class SaveForLiteInterpreter(Rule):
 
     ## Fix safety
     Unsafe: the artifact changes from `.ptl` to `.pte`, and the app's loader must change with it.
+
+    TorchScript made in the same file (by `torch.jit.script`, `trace`, `optimize_for_mobile`
+    ...) is saved by the fix of what made it, with every other use of the value (see MIG101,
+    MIG103): this fix alone would hand TorchScript to the lowering, which rejects it. A
+    `_extra_files` mapping becomes the program's `constant_methods`, one method per entry
+    returning its text (`program.load_method("config.txt").execute([])[0]`), so the metadata
+    the app read from the archive stays inside the `.pte`.
     """
 
     code = "MIG202"
@@ -67,7 +75,9 @@ class SaveForLiteInterpreter(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if method_call(node, _METHODS):
             edit = None
-            if len(node.args) == 1 and node.args[0].keyword is None and isinstance(node.func, cst.Attribute):
-                write, imports = write_pte(node.func.value, node.args[0].value)
+            found = save_arguments(node.args, 0)
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            if found is not None and receiver is not None and not defers_to_chain(self.ctx, receiver):
+                write, imports = write_pte(receiver, *found)
                 edit = self.edit({node: write}, add_imports=imports)
             self.report(node, edit=edit)

@@ -1,0 +1,620 @@
+"""A TorchScript value and every use of it in one function: the unit the export fixes rewrite.
+
+``ts = torch.jit.trace(model, im)`` makes a value that later lines save
+(``ts.save(f)``, ``optimize_for_mobile(ts)._save_for_lite_interpreter(f)``,
+``torch.jit.save(ts, f)``). Rewriting the trace alone leaves those lines calling methods an
+``ExportedProgram`` lacks, so the fix is one edit over the whole chain: the value becomes an
+``ExportedProgram``, wrappers (``optimize_for_mobile``, ``freeze``) are dropped, every save
+lowers it and writes a ``.pte``, calls of it call ``.module()``. A use the fix cannot follow
+(returned, passed to an unknown function, a second assignment) means no edit at all; a use by a
+tool for another runtime or a graph view (``coremltools.convert``, ``add_graph``) means the
+value is not PyTorch Mobile's to migrate, and it is left alone (MIG114 says so).
+
+The engine re-checks every applied fix with :func:`scope_summaries` / :func:`breaks_chains`:
+a name that held TorchScript before a fix, no longer does after it, and is still used as
+TorchScript, or a TorchScript value newly handed to ExecuTorch's lowering, refuses the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from rewrites.names import subtree
+from rewrites.rule import Edit, FileContext, Replacement, Rule
+from rewrites.rules._export import write_pte
+
+# Calls whose result is a TorchScript module.
+WRAPPERS = frozenset(
+    {
+        "torch.jit.freeze",
+        "torch.jit.optimize_for_inference",
+        "torch.utils.mobile_optimizer.optimize_for_mobile",
+    }
+)
+PRODUCERS = WRAPPERS | {"torch.jit.script", "torch.jit.trace", "torch.jit.trace_module", "torch.jit.load"}
+SAVE_METHODS = frozenset({"save", "_save_for_lite_interpreter"})
+_TORCHSCRIPT_METHODS = SAVE_METHODS | {"_save_to_buffer_for_lite_interpreter", "save_to_buffer"}
+_LOWERING = frozenset(
+    {
+        "executorch.exir.to_edge_transform_and_lower",
+        "executorch.exir.to_edge",
+        "executorch.exir.program.to_edge_transform_and_lower",
+        "executorch.exir.program.to_edge",
+        "torch.export.save",
+    }
+)
+
+# Tools that take TorchScript for something other than PyTorch Mobile: qualified name (or a
+# package prefix ending in ".") -> what to call it in the message. MIG114's docs list them.
+FOREIGN_FUNCTIONS: dict[str, str] = {
+    "coremltools.": "Core ML's converter",
+    "torch.onnx.": "the ONNX exporter",
+    "tvm.relay.frontend.from_pytorch": "TVM's PyTorch frontend",
+    "torch_tensorrt.": "Torch-TensorRT",
+    "openvino.": "OpenVINO's converter",
+    "hiddenlayer.": "a graph visualiser (hiddenlayer)",
+    "torch.utils.tensorboard.": "TensorBoard's graph view",
+    "tensorboardX.": "TensorBoard's graph view",
+    "thop.": "a profiler (thop)",
+}
+FOREIGN_METHODS: dict[str, str] = {"add_graph": "a dashboard's graph view (`add_graph`)"}
+PROFILERS: dict[str, str] = {
+    "torch.profiler.profile": "the profiler",
+    "torch.profiler.record_function": "the profiler",
+    "torch.autograd.profiler.profile": "the profiler",
+    "torch.autograd.profiler.record_function": "the profiler",
+    "torch.autograd.profiler.emit_nvtx": "the profiler",
+}
+
+
+def foreign_label(ctx: FileContext, call: cst.Call, arg: cst.Arg | None) -> str | None:
+    """What ``call`` is when it is a known tool for another runtime or a graph view."""
+    name = ctx.resolve(call.func)
+    if name is not None:
+        for known, label in FOREIGN_FUNCTIONS.items():
+            if name == known or (known.endswith(".") and name.startswith(known)):
+                return label
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in FOREIGN_METHODS:
+        if arg is None or (call.args and call.args[0] is arg):
+            return FOREIGN_METHODS[func.attr.value]
+    return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return " ".join(cst.Module([]).code_for_node(node).split())
+
+
+# --- the shape of a scope: parents, source order, bindings ------------------------------------
+
+
+@dataclass
+class _Scope:
+    node: cst.CSTNode
+    parent: dict[int, cst.CSTNode] = field(default_factory=dict)
+    order: dict[int, int] = field(default_factory=dict)
+    end: dict[int, int] = field(default_factory=dict)
+    names: dict[str, list[cst.Name]] = field(default_factory=dict)
+
+
+def _scope(ctx: FileContext, node: cst.CSTNode) -> _Scope:
+    key = ("chains-scope", id(node))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = _build_scope(node)
+    return found
+
+
+def _build_scope(root: cst.CSTNode) -> _Scope:
+    scope = _Scope(root)
+    counter = 0
+    stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            scope.end[id(node)] = counter
+            continue
+        counter += 1
+        scope.order[id(node)] = counter
+        if isinstance(node, cst.Name):
+            scope.names.setdefault(node.value, []).append(node)
+        stack.append((node, True))
+        for child in reversed(node.children):
+            scope.parent[id(child)] = node
+            stack.append((child, False))
+    return scope
+
+
+def enclosing_scopes(ctx: FileContext) -> list[cst.CSTNode]:
+    """The function definitions around the node being visited, innermost first, then the module."""
+    scopes: list[cst.CSTNode] = [n for n in ctx.ancestors() if isinstance(n, cst.FunctionDef)]
+    return [*scopes, ctx.stack[0]]
+
+
+def _is_reference(scope: _Scope, name: cst.Name) -> bool:
+    parent = scope.parent.get(id(name))
+    if isinstance(parent, cst.Attribute):
+        return parent.value is name
+    if isinstance(parent, cst.Arg):
+        return parent.keyword is not name
+    if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.ImportAlias)):
+        return False
+    return not isinstance(parent, cst.Param)
+
+
+def _is_binding(scope: _Scope, name: cst.Name) -> bool:
+    node: cst.CSTNode = name
+    parent = scope.parent.get(id(node))
+    while isinstance(parent, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
+        node, parent = parent, scope.parent.get(id(parent))
+    if isinstance(
+        parent, (cst.AssignTarget, cst.For, cst.CompFor, cst.NamedExpr, cst.AugAssign, cst.AnnAssign)
+    ):
+        return getattr(parent, "target", None) is node
+    return isinstance(parent, (cst.AsName, cst.Del, cst.NameItem, cst.Param, cst.FunctionDef, cst.ClassDef))
+
+
+def _own_statements(scope_node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node of a scope outside nested functions, classes and lambdas."""
+    stack = list(reversed(scope_node.children))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(reversed(node.children))
+
+
+def is_torchscript(
+    ctx: FileContext, expr: cst.BaseExpression | None, held: frozenset[str] | set[str]
+) -> bool:
+    """``expr`` is a TorchScript module: a producer's result or a name that holds one."""
+    if isinstance(expr, cst.Call):
+        return ctx.resolve(expr.func) in PRODUCERS
+    if isinstance(expr, cst.Name):
+        return expr.value in held
+    if isinstance(expr, cst.IfExp):
+        return is_torchscript(ctx, expr.body, held) or is_torchscript(ctx, expr.orelse, held)
+    return False
+
+
+def held_names(ctx: FileContext, scope_node: cst.CSTNode) -> frozenset[str]:
+    """Names a scope assigns TorchScript to (directly, through wrappers, or by aliasing)."""
+    key = ("chains-held", id(scope_node))
+    if key in ctx.memo:
+        return ctx.memo[key]
+    assigns = [
+        (target.target.value, node.value)
+        for node in _own_statements(scope_node)
+        if isinstance(node, cst.Assign)
+        for target in node.targets
+        if isinstance(target.target, cst.Name)
+    ] + [
+        (node.target.value, node.value)
+        for node in _own_statements(scope_node)
+        if isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and node.value is not None
+    ]
+    held: set[str] = set()
+    while True:
+        more = {name for name, value in assigns if name not in held and is_torchscript(ctx, value, held)}
+        if not more:
+            break
+        held |= more
+    ctx.memo[key] = frozenset(held)
+    return frozenset(held)
+
+
+def holds_torchscript(ctx: FileContext, expr: cst.BaseExpression) -> bool:
+    """``expr`` is TorchScript as far as the scopes around the current node show."""
+    if isinstance(expr, cst.Name):
+        return any(expr.value in held_names(ctx, s) for s in enclosing_scopes(ctx))
+    return is_torchscript(ctx, expr, frozenset())
+
+
+# --- following a value to every use -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Use:
+    kind: str  # "save", "assign", "drop" (a line), "call"
+    value: cst.BaseExpression  # the original expression holding the value (a root or a Name)
+    outer: cst.BaseExpression  # ``value`` with the wrappers around it
+    target: cst.CSTNode  # what the edit replaces
+    path: cst.BaseExpression | None = None
+    extra: cst.BaseExpression | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Where a TorchScript value goes: uses the fix rewrites, or why it rewrites none."""
+
+    root: cst.BaseExpression | None = None
+    uses: tuple[_Use, ...] = ()
+    dropped: tuple[cst.CSTNode, ...] = ()  # references the rewrite removes (wrappers, jit.save)
+    foreign: str | None = None  # the tool for another runtime it feeds
+    refused: str | None = None  # why the fix cannot follow it
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Foreign(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a producer call sits, taken while it is visited (the rest waits for the file's end)."""
+
+    scope: cst.CSTNode
+    profiler: str | None
+
+
+def locate(ctx: FileContext) -> Place:
+    """The function around the node being visited, and the profiler it runs under, if any."""
+    for with_node in (n for n in ctx.ancestors() if isinstance(n, cst.With)):
+        for item in with_node.items:
+            if isinstance(item.item, cst.Call):
+                name = ctx.resolve(item.item.func)
+                if name in PROFILERS:
+                    return Place(enclosing_scopes(ctx)[0], PROFILERS[name])
+    return Place(enclosing_scopes(ctx)[0], None)
+
+
+class ChainRule(Rule):
+    """A rule whose fix rewrites a whole chain. It follows the chain once the whole file has
+    been visited (``later``), because names a use needs may be imported after the producer:
+    yolov5 imports ``optimize_for_mobile`` inside the branch that calls it."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self._later: list[Callable[[], None]] = []
+
+    def later(self, step: Callable[[], None]) -> None:
+        self._later.append(step)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for step in self._later:
+            step()
+
+
+def follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
+    """Every use of what ``root`` (a producer call) returns, in its function."""
+    key = ("chains-chain", id(root))
+    if key not in ctx.memo:
+        ctx.memo[key] = _follow(ctx, root, place)
+    return ctx.memo[key]
+
+
+def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
+    if place.profiler is not None:
+        return Chain(foreign=place.profiler)
+    follower = _Follower(ctx, _scope(ctx, place.scope))
+    try:
+        follower.value(root)
+    except _Foreign as exc:
+        return Chain(foreign=str(exc))
+    except _Refused as exc:
+        return Chain(refused=str(exc))
+    return Chain(root, tuple(follower.uses), tuple(follower.dropped))
+
+
+class _Follower:
+    def __init__(self, ctx: FileContext, scope: _Scope) -> None:
+        self.ctx = ctx
+        self.scope = scope
+        self.uses: list[_Use] = []
+        self.dropped: list[cst.CSTNode] = []
+        self.seen: set[str] = set()
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.scope.parent.get(id(node))
+
+    def value(self, value: cst.BaseExpression) -> None:
+        outer = value
+        while True:  # wrappers keep the value: optimize_for_mobile(freeze(value))
+            arg = self.parent(outer)
+            call = self.parent(arg) if arg is not None else None
+            if not (
+                isinstance(arg, cst.Arg)
+                and isinstance(call, cst.Call)
+                and call.args
+                and call.args[0] is arg
+                and arg.keyword is None
+                and self.ctx.resolve(call.func) in WRAPPERS
+            ):
+                break
+            if len(call.args) > 1:
+                raise _Refused(f"`{_code(call.func)}` is given options the fix would drop")
+            self.dropped.append(call.func)
+            outer = call
+        parent = self.parent(outer)
+        grandparent = self.parent(parent) if parent is not None else None
+        if isinstance(parent, cst.Attribute) and parent.value is outer:
+            if isinstance(grandparent, cst.Call) and grandparent.func is parent:
+                if parent.attr.value in SAVE_METHODS:
+                    path, extra = _save_arguments(grandparent.args, 0)
+                    self.uses.append(_Use("save", value, outer, grandparent, path, extra))
+                    return
+            raise _Refused(f"`{_code(parent)}` is TorchScript's, and an `ExportedProgram` has no such member")
+        if isinstance(parent, cst.Arg) and isinstance(grandparent, cst.Call):
+            label = foreign_label(self.ctx, grandparent, parent)
+            if label is not None:
+                raise _Foreign(label)
+            if (
+                self.ctx.resolve(grandparent.func) == "torch.jit.save"
+                and grandparent.args[0] is parent
+                and parent.keyword is None
+            ):
+                path, extra = _save_arguments(grandparent.args, 1)
+                self.dropped.append(grandparent.func)
+                self.uses.append(_Use("save", value, outer, grandparent, path, extra))
+                return
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is outer:
+            targets = (
+                [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+            )
+            if len(targets) == 1 and isinstance(targets[0], cst.Name):
+                if isinstance(value, cst.Name) and value.value == targets[0].value:
+                    # `ts = optimize_for_mobile(ts)` goes on as `ts`: the line goes
+                    line = self.parent(parent)
+                    if _removable(line, self.parent(line) if line is not None else None):
+                        assert line is not None
+                        self.uses.append(_Use("drop", value, outer, line))
+                    else:
+                        self.uses.append(_Use("assign", value, outer, outer))
+                    return
+                self.uses.append(_Use("assign", value, outer, outer))
+                self.name(targets[0], parent)
+                return
+        if (
+            isinstance(parent, cst.Call)
+            and parent.func is outer
+            and outer is value
+            and isinstance(value, cst.Name)
+        ):
+            self.uses.append(_Use("call", value, outer, value))
+            return
+        statement = next(
+            (
+                n
+                for n in self._ancestors(outer)
+                if isinstance(n, (cst.BaseSmallStatement, cst.BaseCompoundStatement))
+            ),
+            outer,
+        )
+        raise _Refused(f"it goes on to `{_code(statement)[:80]}`, which the fix cannot follow")
+
+    def _ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self.parent(node)
+        while current is not None:
+            yield current
+            current = self.parent(current)
+
+    def name(self, target: cst.Name, statement: cst.CSTNode) -> None:
+        """Follow every use of ``target`` after ``statement`` assigned it."""
+        name = target.value
+        if name in self.seen:
+            raise _Refused(f"`{name}` is assigned TorchScript more than once")
+        self.seen.add(name)
+        after = self.scope.end[id(statement)]
+        for node in self.scope.names.get(name, ()):
+            if node is target or not _is_reference(self.scope, node):
+                continue
+            if self.scope.order[id(node)] <= after:
+                if _is_binding(self.scope, node) and self._binds_torchscript(node):
+                    raise _Refused(f"`{name}` is assigned TorchScript more than once")
+                continue  # the value the name held before
+            if _is_binding(self.scope, node):
+                if self._rewraps(node):
+                    continue
+                raise _Refused(f"`{name}` is assigned again")
+            self.value(node)
+
+    def _rewraps(self, target: cst.Name) -> bool:
+        """``ts = optimize_for_mobile(ts)``: the name keeps the value, through a wrapper."""
+        statement = self.parent(self.parent(target) or target)
+        if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1):
+            return False
+        value = statement.value
+        while isinstance(value, cst.Call) and value.args and self.ctx.resolve(value.func) in WRAPPERS:
+            value = value.args[0].value
+        return isinstance(value, cst.Name) and value.value == target.value
+
+    def _binds_torchscript(self, target: cst.Name) -> bool:
+        statement = self.parent(self.parent(target) or target)
+        value = getattr(statement, "value", None)
+        return isinstance(statement, cst.Assign) and is_torchscript(
+            self.ctx, value, held_names(self.ctx, self.scope.node)
+        )
+
+
+def _removable(line: cst.CSTNode | None, block: cst.CSTNode | None) -> bool:
+    """A one-statement line without comments, in a block that keeps another statement."""
+    return (
+        isinstance(line, cst.SimpleStatementLine)
+        and len(line.body) == 1
+        and line.trailing_whitespace.comment is None
+        and all(empty.comment is None for empty in line.leading_lines)
+        and isinstance(block, (cst.IndentedBlock, cst.Module))
+        and len(block.body) > 1
+    )
+
+
+def _save_arguments(
+    args: Sequence[cst.Arg], skip: int
+) -> tuple[cst.BaseExpression, cst.BaseExpression | None]:
+    """The path and ``_extra_files`` of a save call (``skip`` leading positional arguments)."""
+    found = save_arguments(args, skip)
+    if found is None:
+        raise _Refused("the save call has arguments the fix does not know")
+    return found
+
+
+def save_arguments(
+    args: Sequence[cst.Arg], skip: int
+) -> tuple[cst.BaseExpression, cst.BaseExpression | None] | None:
+    """``(path, extra_files)`` of ``save(path, _extra_files=...)`` or ``torch.jit.save(m, path,
+    extra)``, or None when the call passes anything else."""
+    positional = [a.value for a in args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
+    if any(a.star for a in args) or set(keywords) - {"f", "_extra_files"}:
+        return None
+    rest = positional[skip:]
+    path = rest[0] if rest else keywords.get("f")
+    extra = rest[1] if len(rest) > 1 else keywords.get("_extra_files")
+    if path is None or len(rest) > 2 or (len(rest) > 1 and "_extra_files" in keywords):
+        return None
+    return path, extra
+
+
+def chain_edit(
+    rule: Rule,
+    chain: Chain,
+    new_value: cst.BaseExpression,
+    reference: cst.CSTNode,
+    imports: Sequence[tuple[str, str | None]] = (),
+) -> Edit | None:
+    """The one edit that turns the whole chain into an exported, lowered, saved program:
+    ``new_value`` replaces what made the value (and the wrappers around it)."""
+    if chain.foreign is not None or chain.refused is not None:
+        return None
+    changes: dict[cst.CSTNode, Replacement] = {}
+    needed = list(imports)
+    resolves: list[cst.CSTNode] = []
+    for use in chain.uses:
+        value = new_value if use.value is chain.root else use.value
+        if use.kind == "save":
+            assert use.path is not None
+            write, more = write_pte(value, use.path, use.extra)
+            changes[use.target] = write
+            needed += more
+            kept = {
+                id(n) for part in (use.path, use.extra, use.value) if part is not None for n in subtree(part)
+            }
+            resolves += [n for n in subtree(use.target) if id(n) not in kept]
+        elif use.kind == "assign":
+            if use.outer is not use.value or use.value is chain.root:
+                changes[use.outer] = value
+                resolves += [n for n in subtree(use.outer) if n is not use.value]
+        elif use.kind == "drop":
+            changes[use.target] = cst.RemovalSentinel.REMOVE
+            resolves += [n for n in subtree(use.outer) if n is not use.value]
+        elif use.kind == "call":
+            changes[use.target] = cst.Call(cst.Attribute(use.value, cst.Name("module")))
+    if not chain.uses:
+        return None
+    covered = [{id(n) for n in subtree(node)} for node in changes]
+    if sum(map(len, covered)) != len(set().union(*covered)):
+        return None  # one change inside another: the outer one would drop the inner one
+    edit = rule.edit(changes, add_imports=needed, dropped=[reference, *chain.dropped])
+    return Edit(edit.changes, edit.add_imports, edit.unused_imports, tuple(resolves))
+
+
+def refused_message(rule: Rule, chain: Chain) -> str:
+    return f"{rule.message} (not fixed: {chain.refused})" if chain.refused else rule.message
+
+
+def defers_to_chain(ctx: FileContext, value: cst.BaseExpression) -> bool:
+    """A use-site fix leaves ``value`` alone when it is TorchScript made in this file: the
+    fix of whatever made it rewrites this use together with every other (or none)."""
+    return holds_torchscript(ctx, value)
+
+
+# --- the re-check after a fix -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeSummary:
+    held: frozenset[str]
+    used_as_torchscript: frozenset[str]
+    lowered: frozenset[str]
+    lowered_torchscript_calls: int
+
+
+class ChainSummary(Rule):
+    """Not a rule (it has no code): collects a :class:`ScopeSummary` per function and module."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.summaries: dict[tuple[str, ...], ScopeSummary] = {}
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        path = tuple(n.name.value for n in self.ctx.stack if isinstance(n, (cst.FunctionDef, cst.ClassDef)))
+        self.summaries[path] = self._summary(original_node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self.summaries[()] = self._summary(original_node)
+
+    def _summary(self, scope_node: cst.CSTNode) -> ScopeSummary:
+        ctx = self.ctx
+        held = held_names(ctx, scope_node)
+        scope = _scope(ctx, scope_node)
+        used: set[str] = set()
+        lowered: set[str] = set()
+        calls = 0
+        for node in _own_statements(scope_node):
+            if not isinstance(node, cst.Call):
+                continue
+            func = node.func
+            first = node.args[0].value if node.args and node.args[0].keyword is None else None
+            name = ctx.resolve(func)
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                if func.attr.value in _TORCHSCRIPT_METHODS:
+                    used.add(func.value.value)
+                elif func.attr.value == "module" and not node.args:
+                    lowered.add(func.value.value)
+            if isinstance(first, cst.Name):
+                if name in WRAPPERS or name == "torch.jit.save":
+                    used.add(first.value)
+                elif name in _LOWERING:
+                    lowered.add(first.value)
+            elif name in _LOWERING and is_torchscript(ctx, first, held):
+                calls += 1
+        del scope
+        return ScopeSummary(held, frozenset(used), frozenset(lowered), calls)
+
+
+def breaks_chains(
+    before: dict[tuple[str, ...], ScopeSummary], after: dict[tuple[str, ...], ScopeSummary]
+) -> str | None:
+    """Why the fixed text leaves a TorchScript chain half-rewritten, or None."""
+    for path, old in before.items():
+        new = after.get(path)
+        if new is None:
+            continue
+        where = ".".join(path) or "module level"
+        for name in sorted(old.held - new.held):
+            if name in new.used_as_torchscript:
+                return f"`{name}` ({where}) no longer holds TorchScript but is still used as TorchScript"
+        for name in sorted((new.held & new.lowered) - old.lowered):
+            return f"`{name}` ({where}) still holds TorchScript but is now lowered with ExecuTorch"
+        if new.lowered_torchscript_calls > old.lowered_torchscript_calls:
+            return f"TorchScript is now lowered with ExecuTorch ({where})"
+    return None
+
+
+def unwrap(
+    rule: ChainRule, call: cst.Call, reference: cst.CSTNode, finish: Callable[[Edit], Edit] | None = None
+) -> None:
+    """Report a wrapper (``optimize_for_mobile(m)``, ``freeze(m)``) with its fix: the call
+    dropped and every use of what it returned rewritten for the value it wrapped. When that
+    value is TorchScript made here, the fix of what made it drops the wrapper instead."""
+    wrapped = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if wrapped is None or defers_to_chain(rule.ctx, wrapped):
+        rule.report(reference)
+        return
+    place = locate(rule.ctx)
+
+    def step() -> None:
+        assert wrapped is not None
+        chain = follow(rule.ctx, call, place)
+        edit = chain_edit(rule, chain, wrapped, reference)
+        if edit is not None and finish is not None:
+            edit = finish(edit)
+        rule.report(reference, refused_message(rule, chain), edit=edit)
+
+    rule.later(step)
