@@ -9,7 +9,7 @@ from rewrites.rules._app import NATIVE, QUALIFIED, _known_prefix
 from rewrites.rules.libtorch_inference_mode import LibTorchInferenceMode
 from rewrites.rules.libtorch_load import LibTorchLoad
 from rewrites.rules.libtorch_module import LibTorchModule
-from rewrites.rules.libtorch_tensor import LibTorchTensor
+from rewrites.rules.libtorch_tensor import _DTYPE, LibTorchTensor
 
 _CLAIMED = frozenset(
     name
@@ -67,7 +67,7 @@ class LibTorchApi(AppRule):
     def check(self) -> Iterator[Hit]:
         for match in self.search(QUALIFIED):
             name = re.sub(r"\s+", "", match.group(0))
-            if _known_prefix(name, _CLAIMED) is None:
+            if _known_prefix(name, _CLAIMED) is None and not _DTYPE.fullmatch(name):
                 yield Hit(
                     match.start(),
                     match.end(),

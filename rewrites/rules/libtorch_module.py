@@ -29,6 +29,8 @@ _READ_VAR = re.compile(
     r"\s*\.\s*(?P<to>toTensor|toTuple)\s*\(\s*\)"
     r"(?:(?<=toTuple\(\))\s*->\s*elements\s*\(\s*\)\s*\[(?P<index>[^\[\]]+)\])?"
 )
+# what may stand before a declaration: storage, `@protected`, `private:`
+_SPECIFIER = re.compile(r"static|thread_local|inline|@\w+|\w+:")
 _MEMBER = re.compile(r"\s+(?P<var>\w+)\s*;")
 _IVALUE_RESULT = re.compile(r"\s+(?P<var>\w+)\s*=\s*[\w.>\-]+\s*(?:\.|->)\s*forward\s*\([^;]*;")
 _MODULE_TYPES = r"(?:torch\s*::\s*jit\s*::\s*(?:script\s*::\s*|mobile\s*::\s*)?Module|executorch\s*::\s*extension\s*::\s*Module)"
@@ -181,7 +183,7 @@ class LibTorchModule(NativeNames):
         masked = self.source.masked
         declared = _MEMBER.match(masked, hit.end)
         prefix = masked[statement_start(masked, hit.start) : hit.start].split()
-        if declared is None or any(word not in ("static", "thread_local", "inline") for word in prefix):
+        if declared is None or not all(_SPECIFIER.fullmatch(word) for word in prefix):
             return Hit(hit.start, hit.end, hit.message, (TextEdit(hit.start, hit.end, ET_MODULE),))
         var = declared.group("var")
         edits = [TextEdit(hit.start, hit.end, f"std::unique_ptr<{ET_MODULE}>")]

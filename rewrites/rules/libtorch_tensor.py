@@ -1,29 +1,62 @@
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
+from rewrites.app_engine import Hit, TextEdit
+from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
-from rewrites.rules._app import NativeNames
+from rewrites.rules._app import ET_SCALAR, ET_TENSOR, NativeNames, arguments, closing, statement_start
 
 _FROM_BLOB = (
-    "`executorch::extension::from_blob(data, {sizes})` (from `<executorch/extension/tensor/tensor.h>`) "
-    "wraps the buffer in a `TensorPtr`"
+    "`executorch::extension::from_blob(data, {sizes}, executorch::aten::ScalarType::Float)` (from "
+    "`<executorch/extension/tensor/tensor.h>`) wraps the buffer in a `TensorPtr`"
 )
 _TENSOR = (
-    "ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`)"
+    "ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`) "
+    "and, read off an `EValue`, `executorch::aten::Tensor`"
 )
-_DTYPES = ("Float", "Long", "Byte", "Int", "Half", "Bool", "Char", "Double")
+# LibTorch's dtype constants (`at::kFloat`, `torch::kInt64`) and ExecuTorch's ScalarType names
+_DTYPES = {
+    "Float": "Float", "Float32": "Float", "Long": "Long", "Int64": "Long", "Int": "Int", "Int32": "Int",
+    "Byte": "Byte", "UInt8": "Byte", "Char": "Char", "Int8": "Char", "Short": "Short", "Int16": "Short",
+    "Half": "Half", "Float16": "Half", "Double": "Double", "Float64": "Double", "Bool": "Bool",
+    "BFloat16": "BFloat16",
+}  # fmt: skip
+_SCALAR_TYPES = sorted(set(_DTYPES.values()))
+_DTYPE = re.compile(
+    r"(?<![\w:])(?:(?:torch|at|c10)\s*::\s*k(?P<k>\w+)|(?:torch|at|c10)\s*::\s*ScalarType\s*::\s*(?P<s>\w+))\b"
+)
+_DATA_PTR = re.compile(r"(?P<op>\.|->)\s*(?P<call>data_ptr\s*<)")
+_POINTER_DECL = re.compile(r"^\s*(?P<type>[\w:]+)\s*\*\s*\w+\s*=\s*$")
+_DECLARED = re.compile(r"\s+(?P<var>\w+)\s*=\s*")
+_LIBTORCH_OR_EXECUTORCH = re.compile(r"#\s*(?:include|import)\s*[<\"](?:torch/|ATen/|LibTorch|executorch/)", re.I)
+
+
+def _spaceless(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _scalar(match: re.Match[str]) -> str | None:
+    name = match.group("k") or match.group("s")
+    if match.group("s") is not None:
+        return name if name in _SCALAR_TYPES else None
+    return _DTYPES.get(name)
 
 
 class LibTorchTensor(NativeNames):
     """Flags LibTorch tensors in C++ and Objective-C++ (`at::Tensor`, `torch::from_blob`).
 
     ## What it does
-    Reports `at::Tensor`, `torch::Tensor`, `torch::from_blob`, `at::from_blob` and the
-    `at::kFloat`-style dtype constants.
+    Reports `at::Tensor`, `torch::Tensor`, `torch::from_blob`, `at::from_blob`, the dtype
+    constants (`at::kFloat`, `torch::kInt64`, `c10::ScalarType::Float`) and `data_ptr<T>()`.
 
     ## Why is this bad?
     ATen is not part of the ExecuTorch runtime. Inputs are wrapped with
     `executorch::extension::from_blob`, which returns a `TensorPtr` the `Module` takes directly,
-    and outputs come back as `executorch::aten::Tensor` inside an `EValue`.
+    and outputs come back as `executorch::aten::Tensor` inside an `EValue`, read with
+    `const_data_ptr<T>()` (`data_ptr` is deprecated there). `size(d)`, `sizes()`, `numel()` and
+    `dim()` keep their spelling.
 
     ## Example
     ```cpp
@@ -32,39 +65,134 @@ class LibTorchTensor(NativeNames):
 
     Use instead:
     ```cpp
-    auto input = executorch::extension::from_blob(buffer, {1, 3, 224, 224});
+    auto input = executorch::extension::from_blob(buffer, {1, 3, 224, 224}, executorch::aten::ScalarType::Float);
     ```
 
     ## Fix safety
-    Display-only: tensor methods (`sizes()`, `data_ptr<float>()`, arithmetic) differ, and
-    ExecuTorch has no tensor arithmetic outside a program.
+    Unsafe: `from_blob(data, sizes[, dtype or options with a dtype])` becomes ExecuTorch's (sizes
+    are 32-bit there), a tensor declared from it becomes `auto` (a `TensorPtr`: its uses take
+    `->`), other `at::Tensor` / `torch::Tensor` become `executorch::aten::Tensor`, dtype constants
+    become `executorch::aten::ScalarType::...`, and `data_ptr<T>()` becomes `const_data_ptr<T>()`
+    (a `T*` it initialises becomes `const T*`). Options other than a dtype, and tensor math
+    (MIG699), stay findings.
     """
 
     code = "MIG613"
     name = "libtorch-tensor"
     message = "A LibTorch (ATen) tensor: ExecuTorch wraps data in `executorch::extension::TensorPtr`"
-    tokens = (("at::",), ("torch::",), ("torch ::",), ("at ::",))
+    fix_safety = FixSafety.UNSAFE
+    fix_title = "Use ExecuTorch's from_blob, Tensor and ScalarType"
+    tokens = (("at::",), ("torch::",), ("torch ::",), ("at ::",), ("c10::",), ("data_ptr",))
     spellings = {
         "torch::from_blob": _FROM_BLOB,
         "at::from_blob": _FROM_BLOB,
         "at::Tensor": _TENSOR,
         "torch::Tensor": _TENSOR,
-        **{
-            f"{ns}::k{name}": f"the element type is `executorch::aten::ScalarType::{name}` in ExecuTorch"
-            for name in _DTYPES
-            for ns in ("at", "torch")
-        },
     }
 
     VALID = [
         Valid("auto t = executorch::extension::from_blob(buf, {1, 3});\n", "a.cpp"),
         Valid('// at::Tensor t = torch::from_blob(...)\nNSLog(@"at::Tensor");\n', "TorchModule.mm"),
+        Valid("#include <vector>\nfloat* p = buffer.data_ptr<float>();\n", "other.cpp"),
     ]
     INVALID = [
         Invalid(
-            "at::Tensor tensor = torch::from_blob(imageBuffer, {1, 3, 224, 224}, at::kFloat);\n",
+            "at::Tensor tensor = torch::from_blob(imageBuffer, {1, 3, 224, 224}, at::kFloat);\n"
+            "auto n = tensor.numel();\n",
             column=1,
             count=3,
+            expected="auto tensor = executorch::extension::from_blob(imageBuffer, {1, 3, 224, 224}, "
+            "executorch::aten::ScalarType::Float);\nauto n = tensor->numel();\n",
             path="TorchModule.mm",
         ),
+        Invalid(
+            "#include <torch/script.h>\n"
+            "auto t = torch::from_blob(ids.data(), {1, n}, torch::TensorOptions().dtype(torch::kInt64));\n"
+            "torch::Tensor out = module.forward(t)->at(0).toTensor();\n"
+            "float* scores = out.data_ptr<float>();\n",
+            line=2,
+            count=4,
+            expected="#include <torch/script.h>\n"
+            "auto t = executorch::extension::from_blob(ids.data(), {1, n}, executorch::aten::ScalarType::Long);\n"
+            "executorch::aten::Tensor out = module.forward(t)->at(0).toTensor();\n"
+            "const float* scores = out.const_data_ptr<float>();\n",
+            path="native-lib.cpp",
+        ),
+        Invalid(
+            "auto dtype = c10::ScalarType::Byte;\n",
+            expected="auto dtype = executorch::aten::ScalarType::Byte;\n",
+            path="a.cpp",
+        ),
     ]
+
+    def check(self) -> Iterator[Hit]:
+        for hit in super().check():
+            name = re.sub(r"\s+", "", self.source.text[hit.start : hit.end])
+            if name.endswith("from_blob"):
+                yield self._from_blob(hit)
+            else:
+                yield self._tensor(hit)
+        for match in self.search(_DTYPE):
+            scalar = _scalar(match)
+            if scalar is not None:
+                yield Hit(
+                    match.start(),
+                    match.end(),
+                    f"`{_spaceless(match.group(0))}`: the element type is `{ET_SCALAR}::{scalar}` in ExecuTorch",
+                    (TextEdit(match.start(), match.end(), f"{ET_SCALAR}::{scalar}"),),
+                )
+        if _LIBTORCH_OR_EXECUTORCH.search(self.source.text):
+            yield from self._data_ptrs()
+
+    def _from_blob(self, hit: Hit) -> Hit:
+        masked, text = self.source.masked, self.source.text
+        open_at = re.compile(r"\s*\(").match(masked, hit.end)
+        close = None if open_at is None else closing(masked, open_at.end() - 1)
+        if open_at is None or close is None:
+            return hit
+        spans = arguments(masked, open_at.end() - 1, close)
+        if len(spans) not in (2, 3):
+            return hit
+        args = [text[s:e].strip() for s, e in spans[:2]]
+        if len(spans) == 3:
+            dtypes = list(_DTYPE.finditer(masked, *spans[2]))
+            scalar = _scalar(dtypes[0]) if len(dtypes) == 1 else None
+            rest = masked[spans[2][0] : spans[2][1]].replace(dtypes[0].group(0), "") if dtypes else ""
+            if scalar is None or not re.fullmatch(r"\s*(?:(?:torch|at|c10)\s*::\s*TensorOptions\s*\(\s*\)\s*\.\s*dtype\s*\(\s*\)|(?:torch|at|c10)\s*::\s*(?:TensorOptions|dtype)\s*\(\s*\))?\s*", rest):
+                return hit
+        else:
+            scalar = "Float"
+        edits = [TextEdit(hit.start, close + 1, f"executorch::extension::from_blob({', '.join(args)}, {ET_SCALAR}::{scalar})")]
+        start = statement_start(masked, hit.start)
+        declared = re.fullmatch(r"\s*(?P<type>(?:at|torch)\s*::\s*Tensor)\s+(?P<var>\w+)\s*=\s*", masked[start : hit.start])
+        if declared is not None:
+            var = declared.group("var")
+            edits.append(TextEdit(start + declared.start("type"), start + declared.end("type"), "auto"))
+            uses = re.compile(rf"(?<![\w.>:]){re.escape(var)}\s*\.(?=\s*\w)")
+            edits += [TextEdit(u.start(), u.end(), var + "->") for u in uses.finditer(masked, close)]
+        return Hit(hit.start, hit.end, hit.message, tuple(edits))
+
+    def _tensor(self, hit: Hit) -> Hit:
+        masked = self.source.masked
+        declared = _DECLARED.match(masked, hit.end)
+        if declared is not None and re.match(r"(?:torch|at)\s*::\s*from_blob\b", masked[declared.end() :]):
+            return hit  # the from_blob fix makes it `auto`
+        return Hit(hit.start, hit.end, hit.message, (TextEdit(hit.start, hit.end, ET_TENSOR),))
+
+    def _data_ptrs(self) -> Iterator[Hit]:
+        masked = self.source.masked
+        for match in self.search(_DATA_PTR):
+            edits = [TextEdit(match.start("call"), match.start("call"), "const_")]
+            start = statement_start(masked, match.start())
+            receiver = re.search(r"[\w\s.>\-()]*$", masked[start : match.start()])
+            prefix = masked[start : match.start() - (len(receiver.group(0)) if receiver else 0)]
+            declared = _POINTER_DECL.match(prefix)
+            if declared is not None and declared.group("type") != "const":
+                edits.append(TextEdit(start + declared.start("type"), start + declared.start("type"), "const "))
+            yield Hit(
+                match.start("call"),
+                match.end("call") - 1,
+                "`data_ptr<T>()`: ExecuTorch tensors have `const_data_ptr<T>()` (read) and "
+                "`mutable_data_ptr<T>()` (write)",
+                tuple(edits),
+            )
