@@ -119,8 +119,9 @@ ET_SCALAR = "executorch::aten::ScalarType"
 
 
 def statement_start(masked: str, index: int) -> int:
-    """Where the C++ statement holding ``index`` starts (after the last ``;``, ``{`` or ``}``)."""
-    depth = 0
+    """Where the C++ statement holding ``index`` starts (after the last ``;``, ``{`` or ``}``,
+    and after any preprocessor line between)."""
+    depth, start = 0, 0
     for i in range(index - 1, -1, -1):
         char = masked[i]
         if char in ")]":
@@ -128,8 +129,14 @@ def statement_start(masked: str, index: int) -> int:
         elif char in "([":
             depth = max(0, depth - 1)  # at 0: the statement holds these brackets
         elif char in ";{}" and depth == 0:
-            return i + 1
-    return 0
+            start = i + 1
+            break
+    while (directive := _DIRECTIVE_LINE.match(masked, start)) is not None and directive.end() <= index:
+        start = directive.end()
+    return start
+
+
+_DIRECTIVE_LINE = re.compile(r"\s*#[^\n]*\n")
 
 
 def statement_end(masked: str, index: int) -> int | None:

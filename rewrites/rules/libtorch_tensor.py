@@ -33,6 +33,12 @@ _DECLARED = re.compile(r"\s+(?P<var>\w+)\s*=\s*")
 _LIBTORCH_OR_EXECUTORCH = re.compile(r"#\s*(?:include|import)\s*[<\"](?:torch/|ATen/|LibTorch|executorch/)", re.I)
 
 
+def _free_name(text: str, stem: str) -> str:
+    """``stem``, or ``stem1``, ``stem2``...: the first that the file does not use."""
+    names = set(re.findall(r"\w+", text))
+    return next(n for n in (stem, *(f"{stem}{i}" for i in range(1, 1000))) if n not in names)
+
+
 def _spaceless(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -71,7 +77,8 @@ class LibTorchTensor(NativeNames):
     ## Fix safety
     Unsafe: `from_blob(data, sizes[, dtype or options with a dtype])` becomes ExecuTorch's (sizes
     are 32-bit there), a tensor declared from it becomes `auto` (a `TensorPtr`: its uses take
-    `->`), other `at::Tensor` / `torch::Tensor` become `executorch::aten::Tensor`, dtype constants
+    `->`); a `from_blob` used in place (`inputs.push_back(torch::from_blob(...))`) moves into a
+    variable first, because an `EValue` does not own the tensor a `TensorPtr` does; other `at::Tensor` / `torch::Tensor` become `executorch::aten::Tensor`, dtype constants
     become `executorch::aten::ScalarType::...`, and `data_ptr<T>()` becomes `const_data_ptr<T>()`
     (a `T*` it initialises becomes `const T*`). Options other than a dtype, and tensor math
     (MIG699), stay findings.
@@ -119,6 +126,15 @@ class LibTorchTensor(NativeNames):
             path="native-lib.cpp",
         ),
         Invalid(
+            "void f(std::vector<float>& pixels) {\n"
+            "  inputs.push_back(torch::from_blob(pixels.data(), {1, 3, 2, 2}));\n}\n",
+            line=2,
+            expected="void f(std::vector<float>& pixels) {\n"
+            "  auto input = executorch::extension::from_blob(pixels.data(), {1, 3, 2, 2}, "
+            "executorch::aten::ScalarType::Float);\n  inputs.push_back(input);\n}\n",
+            path="main.cpp",
+        ),
+        Invalid(
             "auto dtype = c10::ScalarType::Byte;\n",
             expected="auto dtype = executorch::aten::ScalarType::Byte;\n",
             path="a.cpp",
@@ -162,10 +178,23 @@ class LibTorchTensor(NativeNames):
                 return hit
         else:
             scalar = "Float"
-        edits = [TextEdit(hit.start, close + 1, f"executorch::extension::from_blob({', '.join(args)}, {ET_SCALAR}::{scalar})")]
+        call = f"executorch::extension::from_blob({', '.join(args)}, {ET_SCALAR}::{scalar})"
         start = statement_start(masked, hit.start)
-        declared = re.fullmatch(r"\s*(?P<type>(?:at|torch)\s*::\s*Tensor)\s+(?P<var>\w+)\s*=\s*", masked[start : hit.start])
-        if declared is not None:
+        prefix = masked[start : hit.start]
+        declared = re.fullmatch(r"\s*(?P<type>(?:at|torch)\s*::\s*Tensor|auto)\s+(?P<var>\w+)\s*=\s*", prefix)
+        if declared is None:
+            # a TensorPtr owns the tensor that an EValue only points at: keep it in a variable
+            var = _free_name(text, "input")
+            at = start + len(prefix) - len(prefix.lstrip())
+            indent = text[self.source.line_start(at) : at] if not text[self.source.line_start(at) : at].strip() else ""
+            return Hit(
+                hit.start,
+                hit.end,
+                hit.message,
+                (TextEdit(at, at, f"auto {var} = {call};\n{indent}"), TextEdit(hit.start, close + 1, var)),
+            )
+        edits = [TextEdit(hit.start, close + 1, call)]
+        if declared.group("type") != "auto":
             var = declared.group("var")
             edits.append(TextEdit(start + declared.start("type"), start + declared.end("type"), "auto"))
             uses = re.compile(rf"(?<![\w.>:]){re.escape(var)}\s*\.(?=\s*\w)")
