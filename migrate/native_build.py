@@ -52,7 +52,7 @@ def build(source: Path, cache: Path, prefix: Path, *args: str) -> Build:
     arguments: an unchanged project is not built again.
     """
     digest = hashlib.sha256("\0".join([str(prefix), *args]).encode())
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+    for path in _files(source):
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
     folder = cache / digest.hexdigest()[:16]
     if (folder / ".built").is_file():
@@ -69,11 +69,21 @@ def build(source: Path, cache: Path, prefix: Path, *args: str) -> Build:
     return Build(folder)
 
 
+def _files(folder: Path) -> list[Path]:
+    """The project's files, not following links (a link to a large tree is named, not read)."""
+    found = []
+    for root, _, names in os.walk(folder):
+        found += [Path(root, n) for n in names if not Path(root, n).is_symlink()]
+    return sorted(found)
+
+
 def run(command: list[str], *, library_path: Path | None = None, timeout: float = 300) -> tuple[int, str]:
     """Run a built program: (exit status, stdout + stderr)."""
     env = dict(os.environ)
     if library_path is not None:
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(library_path), env.get("LD_LIBRARY_PATH")]))
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            filter(None, [str(library_path), env.get("LD_LIBRARY_PATH")])
+        )
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
     return result.returncode, result.stdout + result.stderr
 
@@ -81,4 +91,6 @@ def run(command: list[str], *, library_path: Path | None = None, timeout: float 
 def _first_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = (result.stdout + result.stderr).splitlines()
     errors = [line.strip() for line in lines if "error" in line.lower()]
-    return (errors or [line.strip() for line in lines if line.strip()] or [f"exit status {result.returncode}"])[0]
+    return (
+        errors or [line.strip() for line in lines if line.strip()] or [f"exit status {result.returncode}"]
+    )[0]

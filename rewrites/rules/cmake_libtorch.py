@@ -16,7 +16,7 @@ _LIBTORCH = re.compile(
 _COMMAND = re.compile(r"^[ \t]*(?P<name>\w+)[ \t]*\(", re.MULTILINE)
 _CONFIGURE = (
     "configure with only `-DCMAKE_PREFIX_PATH=<executorch package>/share/cmake` (the package is "
-    "`python -c \"import executorch; print(executorch.__path__[0])\"`; for Android, an ExecuTorch "
+    '`python -c "import executorch; print(executorch.__path__[0])"`; for Android, an ExecuTorch '
     "build for the ABI, whose `share/cmake` has the same `executorch-config.cmake`)"
 )
 _EXECUTORCH_FLAGS = (
@@ -180,14 +180,24 @@ class CMakeLibTorch(AppRule):
             elif name == "file" and len(words) > 2 and words[1] == "GLOB" and "pytorch_android" in body:
                 (includes if "headers" in body else dropped).append(words[2])
                 edits.append(self._delete(start, end))
-            elif name == "find_library" and len(words) > 2 and re.fullmatch(r"pytorch_jni(?:_lite)?", words[2]):
+            elif (
+                name == "find_library" and len(words) > 2 and re.fullmatch(r"pytorch_jni(?:_lite)?", words[2])
+            ):
                 libraries.append(words[1])
                 if found:
                     edits.append(self._delete(start, end))
                 else:
-                    edits.append(TextEdit(start + len(body) - len(body.lstrip()), end, "find_package(executorch REQUIRED)"))
+                    edits.append(
+                        TextEdit(
+                            start + len(body) - len(body.lstrip()), end, "find_package(executorch REQUIRED)"
+                        )
+                    )
                     found = True
-            elif name == "set" and words[1:] == ["CMAKE_CXX_FLAGS", "${CMAKE_CXX_FLAGS}", "${TORCH_CXX_FLAGS}"]:
+            elif name == "set" and words[1:] == [
+                "CMAKE_CXX_FLAGS",
+                "${CMAKE_CXX_FLAGS}",
+                "${TORCH_CXX_FLAGS}",
+            ]:
                 edits.append(self._delete(start, end))
             else:
                 continue
@@ -206,7 +216,9 @@ class CMakeLibTorch(AppRule):
             body = text[start:end]
             for ref in re.finditer(r"\$\{(?P<var>\w+)\}", body):
                 if ref.group("var") in replacements:
-                    edits.append(TextEdit(start + ref.start(), start + ref.end(), replacements[ref.group("var")]))
+                    edits.append(
+                        TextEdit(start + ref.start(), start + ref.end(), replacements[ref.group("var")])
+                    )
                     covered.append((start + ref.start(), start + ref.end()))
             uses = re.findall(r"\$\{(\w+)\}", body)
             if name == "target_link_libraries" and flagged and any(v in libraries for v in uses):
@@ -214,7 +226,11 @@ class CMakeLibTorch(AppRule):
                 block = _EXECUTORCH_FLAGS.format(target=target).split("\n")
                 if any(v in includes for v in re.findall(r"\$\{(\w+)\}", text)):
                     block = block[1:]
-                edits.append(TextEdit(self.source.line_end(end - 1), self.source.line_end(end - 1), "\n".join(block) + "\n"))
+                edits.append(
+                    TextEdit(
+                        self.source.line_end(end - 1), self.source.line_end(end - 1), "\n".join(block) + "\n"
+                    )
+                )
         return covered, tuple(edits)
 
     def _delete(self, start: int, end: int) -> TextEdit:

@@ -113,7 +113,12 @@ class LibTorchInferenceMode(NativeNames):
             if declaration is None:
                 yield hit
             else:
-                yield Hit(hit.start, hit.end, hit.message, (delete_statement(self.source, hit.start, declaration.end()),))
+                yield Hit(
+                    hit.start,
+                    hit.end,
+                    hit.message,
+                    (delete_statement(self.source, hit.start, declaration.end()),),
+                )
 
     def _guard_structs(self) -> list[tuple[int, int, tuple[TextEdit, ...]]]:
         """(start, end, edits) of each struct whose members are all guards: it and its variables go."""
@@ -128,8 +133,12 @@ class LibTorchInferenceMode(NativeNames):
             if not members or not all(_guard_member(m, self.spellings) for m in members):
                 continue
             edits = [delete_statement(self.source, match.start(), end.end())]
-            uses = re.compile(rf"(?<![\w:]){re.escape(match.group('name'))}\s+\w+\s*(?:\(\s*\)|\{{\s*\}})?\s*;")
-            edits += [delete_statement(self.source, u.start(), u.end()) for u in uses.finditer(masked, end.end())]
+            uses = re.compile(
+                rf"(?<![\w:]){re.escape(match.group('name'))}\s+\w+\s*(?:\(\s*\)|\{{\s*\}})?\s*;"
+            )
+            edits += [
+                delete_statement(self.source, u.start(), u.end()) for u in uses.finditer(masked, end.end())
+            ]
             found.append((match.start(), end.end(), tuple(edits)))
         return found
 

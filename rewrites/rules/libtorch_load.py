@@ -28,8 +28,12 @@ _ERROR = (
 # what may stand before the call: `std::make_unique<T>(`, `Type name = `, `name = `
 _WRAPPED = re.compile(r"std\s*::\s*make_(?:unique|shared)\s*<[^<>;]*(?:<[^<>;]*>[^<>;]*)?>\s*\(\s*$")
 _DECLARED = re.compile(r"^\s*(?P<type>(?:const\s+)?[\w:]+(?:\s*<[^;=]*>)?)\s+(?P<var>\w+)\s*=\s*$")
-_ASSIGNED = re.compile(r"^\s*(?P<var>(?:this\s*->\s*)?\w+(?:\s*(?:\.|->)\s*\w+)*)\s*=\s*(?P<make>std\s*::.*)?$")
-_CPU = re.compile(r"^\s*(?:(?:torch|at|c10)\s*::\s*(?:kCPU|Device\s*\(\s*(?:(?:torch|at|c10)\s*::\s*)?kCPU\s*\))|\"cpu\")\s*$")
+_ASSIGNED = re.compile(
+    r"^\s*(?P<var>(?:this\s*->\s*)?\w+(?:\s*(?:\.|->)\s*\w+)*)\s*=\s*(?P<make>std\s*::.*)?$"
+)
+_CPU = re.compile(
+    r"^\s*(?:(?:torch|at|c10)\s*::\s*(?:kCPU|Device\s*\(\s*(?:(?:torch|at|c10)\s*::\s*)?kCPU\s*\))|\"cpu\")\s*$"
+)
 _CHECK = (
     "if ({module}load() != executorch::runtime::Error::Ok) {{\n"
     '{indent}  throw std::runtime_error("could not load the ExecuTorch program");\n'

@@ -98,7 +98,10 @@ class LibTorchModule(NativeNames):
     }
 
     VALID = [
-        Valid("std::unique_ptr<executorch::extension::Module> module;\nauto out = module->forward(x);\n", "a.cpp"),
+        Valid(
+            "std::unique_ptr<executorch::extension::Module> module;\nauto out = module->forward(x);\n",
+            "a.cpp",
+        ),
         Valid(
             "/* torch::jit::mobile::Module _impl; */\n@interface TorchModule : NSObject\n@end\n",
             "TorchModule.h",
@@ -255,7 +258,9 @@ class LibTorchModule(NativeNames):
     def _tuple_uses(self, start: int, end: int) -> list[TextEdit]:
         """`auto t = m.forward(x).toTuple();`: `t->elements()[i]` becomes `t->at(i)`."""
         masked = self.source.masked
-        declared = re.search(r"\b(?P<var>\w+)\s*=(?!=)[\w\s.>\-]*$", masked[statement_start(masked, start) : start])
+        declared = re.search(
+            r"\b(?P<var>\w+)\s*=(?!=)[\w\s.>\-]*$", masked[statement_start(masked, start) : start]
+        )
         if declared is None:
             return []
         var = re.escape(declared.group("var"))

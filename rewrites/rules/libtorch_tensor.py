@@ -30,7 +30,9 @@ _DTYPE = re.compile(
 _DATA_PTR = re.compile(r"(?P<op>\.|->)\s*(?P<call>data_ptr\s*<)")
 _POINTER_DECL = re.compile(r"^\s*(?P<type>[\w:]+)\s*\*\s*\w+\s*=\s*$")
 _DECLARED = re.compile(r"\s+(?P<var>\w+)\s*=\s*")
-_LIBTORCH_OR_EXECUTORCH = re.compile(r"#\s*(?:include|import)\s*[<\"](?:torch/|ATen/|LibTorch|executorch/)", re.I)
+_LIBTORCH_OR_EXECUTORCH = re.compile(
+    r"#\s*(?:include|import)\s*[<\"](?:torch/|ATen/|LibTorch|executorch/)", re.I
+)
 
 
 def _free_name(text: str, stem: str) -> str:
@@ -174,7 +176,10 @@ class LibTorchTensor(NativeNames):
             dtypes = list(_DTYPE.finditer(masked, *spans[2]))
             scalar = _scalar(dtypes[0]) if len(dtypes) == 1 else None
             rest = masked[spans[2][0] : spans[2][1]].replace(dtypes[0].group(0), "") if dtypes else ""
-            if scalar is None or not re.fullmatch(r"\s*(?:(?:torch|at|c10)\s*::\s*TensorOptions\s*\(\s*\)\s*\.\s*dtype\s*\(\s*\)|(?:torch|at|c10)\s*::\s*(?:TensorOptions|dtype)\s*\(\s*\))?\s*", rest):
+            if scalar is None or not re.fullmatch(
+                r"\s*(?:(?:torch|at|c10)\s*::\s*TensorOptions\s*\(\s*\)\s*\.\s*dtype\s*\(\s*\)|(?:torch|at|c10)\s*::\s*(?:TensorOptions|dtype)\s*\(\s*\))?\s*",
+                rest,
+            ):
                 return hit
         else:
             scalar = "Float"
@@ -186,7 +191,11 @@ class LibTorchTensor(NativeNames):
             # a TensorPtr owns the tensor that an EValue only points at: keep it in a variable
             var = _free_name(text, "input")
             at = start + len(prefix) - len(prefix.lstrip())
-            indent = text[self.source.line_start(at) : at] if not text[self.source.line_start(at) : at].strip() else ""
+            indent = (
+                text[self.source.line_start(at) : at]
+                if not text[self.source.line_start(at) : at].strip()
+                else ""
+            )
             return Hit(
                 hit.start,
                 hit.end,
@@ -217,7 +226,9 @@ class LibTorchTensor(NativeNames):
             prefix = masked[start : match.start() - (len(receiver.group(0)) if receiver else 0)]
             declared = _POINTER_DECL.match(prefix)
             if declared is not None and declared.group("type") != "const":
-                edits.append(TextEdit(start + declared.start("type"), start + declared.start("type"), "const "))
+                edits.append(
+                    TextEdit(start + declared.start("type"), start + declared.start("type"), "const ")
+                )
             yield Hit(
                 match.start("call"),
                 match.end("call") - 1,
