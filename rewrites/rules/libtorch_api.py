@@ -67,7 +67,10 @@ class LibTorchApi(AppRule):
     def check(self) -> Iterator[Hit]:
         for match in self.search(QUALIFIED):
             name = re.sub(r"\s+", "", match.group(0))
-            if _known_prefix(name, _CLAIMED) is None and not _DTYPE.fullmatch(name):
+            using = re.search(
+                r"\busing\s+namespace\s+$", self.source.masked[max(0, match.start() - 30) : match.start()]
+            )
+            if _known_prefix(name, _CLAIMED) is None and not _DTYPE.fullmatch(name) and using is None:
                 yield Hit(
                     match.start(),
                     match.end(),

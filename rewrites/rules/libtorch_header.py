@@ -14,6 +14,10 @@ _EXECUTORCH = (
     "#include <executorch/extension/module/module.h>",
     "#include <executorch/extension/tensor/tensor.h>",
 )
+# `using namespace torch::jit;`: nothing is left in those namespaces once the calls are rewritten
+_USING = re.compile(
+    r"^[ \t]*using[ \t]+namespace[ \t]+(?:torch|at|c10|caffe2)(?:[ \t]*::[ \t]*\w+)*[ \t]*;", re.MULTILINE
+)
 _LIBTORCH = re.compile(
     r"(?:LibTorch(?:-Lite)?(?:-Nightly)?|LibTorch_Lite|torch|ATen|c10|caffe2)/", re.IGNORECASE
 )
@@ -25,7 +29,8 @@ class LibTorchHeader(AppRule):
 
     ## What it does
     Reports `#include` / `#import` of `LibTorch-Lite/…`, `LibTorch/…` (in any letter case),
-    `torch/…`, `ATen/…`, `c10/…` and `caffe2/…` headers.
+    `torch/…`, `ATen/…`, `c10/…` and `caffe2/…` headers, and `using namespace torch::jit;`
+    (or another LibTorch namespace).
 
     ## Why is this bad?
     They come with the PyTorch Mobile pod or the LibTorch Android AAR, which go away with the
@@ -47,7 +52,7 @@ class LibTorchHeader(AppRule):
     Unsafe: the first LibTorch header becomes the two ExecuTorch C++ headers (those the file does
     not include yet) and the others are removed; the file keeps C++ (MIG611-MIG614 rewrite the
     calls), also in Objective-C++, where the Objective-C `ExecuTorch` framework would be the other
-    choice.
+    choice. `using namespace` of a LibTorch namespace is removed.
     """
 
     code = "MIG610"
@@ -57,7 +62,7 @@ class LibTorchHeader(AppRule):
         "`<executorch/extension/tensor/tensor.h>` (or `#import <ExecuTorch/ExecuTorch.h>` from Objective-C)"
     )
     languages = NATIVE
-    tokens = (("include",), ("import",))
+    tokens = (("include",), ("import",), ("using",))
     fix_safety = FixSafety.UNSAFE
     fix_title = "Include ExecuTorch's C++ headers instead"
 
@@ -80,6 +85,13 @@ class LibTorchHeader(AppRule):
             path="native-lib.cpp",
         ),
         Invalid(
+            "#include <torch/script.h>\nusing namespace torch::jit;\nint x = 0;\n",
+            count=2,
+            expected="#include <executorch/extension/module/module.h>\n"
+            "#include <executorch/extension/tensor/tensor.h>\nint x = 0;\n",
+            path="a.cpp",
+        ),
+        Invalid(
             "#include <executorch/extension/module/module.h>\n#include <ATen/ATen.h>\n",
             line=2,
             expected="#include <executorch/extension/module/module.h>\n"
@@ -100,3 +112,12 @@ class LibTorchHeader(AppRule):
                 else:
                     edit = self.delete_line(hash_at)
                 yield Hit(hash_at, match.end(), edits=(edit,))
+        for match in self.search(_USING):
+            start = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
+            yield Hit(
+                start,
+                match.end(),
+                "`using namespace` of a LibTorch namespace: remove it (ExecuTorch's names are "
+                "`executorch::extension::Module`, `executorch::extension::from_blob`, `executorch::runtime::EValue`)",
+                (self.delete_line(start),),
+            )

@@ -124,10 +124,9 @@ class LibTorchModule(NativeNames):
             path="native-lib.cpp",
         ),
         Invalid(
-            "c10::IValue t_out = module.forward({x, y});\nat::IValue state;\n",
-            count=3,
-            expected="auto t_out = module.forward(std::vector<executorch::runtime::EValue>{x, y});\n"
-            "at::IValue state;\n",
+            "c10::IValue t_out = module.forward({x, y});\n",
+            count=2,
+            expected="auto t_out = module.forward(std::vector<executorch::runtime::EValue>{x, y});\n",
             path="a.cpp",
         ),
         Invalid(
@@ -155,9 +154,9 @@ class LibTorchModule(NativeNames):
             path="a.cpp",
         ),
         Invalid(
-            "c10::IValue out = module.forward({x});\nauto list = out.toList();\n",
-            count=2,
-            expected="c10::IValue out = module.forward(x);\nauto list = out.toList();\n",
+            "c10::IValue out = module.forward({x});\nauto list = out.toList();\nat::IValue state;\n",
+            count=3,
+            expected="c10::IValue out = module.forward(x);\nauto list = out.toList();\nat::IValue state;\n",
             path="a.cpp",
         ),
     ]
