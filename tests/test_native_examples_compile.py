@@ -73,7 +73,7 @@ def _translation_unit() -> str:
         "#include <jni.h>\n#include <memory>\n#include <vector>\n",
         "using executorch::extension::Module;\nusing executorch::extension::TensorPtr;\n",
     ]
-    for key, rule, case in _cases():
+    for key, _rule, case in _cases():
         path = case.path or "a.cpp"
         fixed = fix_app(case.code.encode(), path, all_rules(), unsafe=True)
         assert fixed.error is None, (key, fixed.error)

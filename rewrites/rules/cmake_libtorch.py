@@ -8,6 +8,7 @@ from rewrites.app_engine import AppRule, Hit, TextEdit
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import closing
+from rewrites.rules.pytorch_android_dependency import _ALONE, _CLASSPATH, _COORDINATE, _CONFIGURATION
 
 _LIBTORCH = re.compile(
     r"\b(?:pytorch_jni(?:_lite)?|pytorch_vision_jni|torchvision_ops|pytorch_android\w*|LibTorch(?:-Lite)?|fbjni)\b"
@@ -33,7 +34,8 @@ class CMakeLibTorch(AppRule):
     Reports the PyTorch Mobile native libraries a native build links or finds
     (`pytorch_jni`, `pytorch_jni_lite`, `torchvision_ops`, `fbjni`), the headers it takes from
     the extracted `pytorch_android*.aar`, and desktop LibTorch (`find_package(Torch)`,
-    `${TORCH_LIBRARIES}`, `${TORCH_INCLUDE_DIRS}`, `${TORCH_CXX_FLAGS}`).
+    `${TORCH_LIBRARIES}`, `${TORCH_INCLUDE_DIRS}`, `${TORCH_CXX_FLAGS}`), and the Gradle
+    `extractForNativeBuild` dependency that unpacks the AAR for that build.
 
     ## Why is this bad?
     Those libraries go away with the PyTorch Android AAR (MIG601) or the LibTorch download, so
@@ -64,7 +66,8 @@ class CMakeLibTorch(AppRule):
     `find_package(executorch REQUIRED)`; the AAR's header and library globs are removed and their
     variables become `${EXECUTORCH_INCLUDE_DIRS}` / `${EXECUTORCH_LIBRARIES}`; `${TORCH_CXX_FLAGS}`
     is dropped; each target linking ExecuTorch gets its include directories, definitions and C++
-    standard. The build must then be configured with ExecuTorch's package on
+    standard; the Gradle `extractForNativeBuild` dependency on the PyTorch AAR is removed (its
+    empty configuration and task are left). The build must then be configured with ExecuTorch's package on
     `CMAKE_PREFIX_PATH`: for Android, an ExecuTorch build for the ABI (the AAR ships no headers).
     `fbjni` and `torchvision_ops` stay findings: fbjni comes from its own prefab package
     (`com.facebook.fbjni:fbjni`, `find_package(fbjni)`), and torchvision's operators must be
@@ -77,7 +80,7 @@ class CMakeLibTorch(AppRule):
         "A LibTorch / PyTorch Mobile native library in the build: `find_package(executorch REQUIRED)` and "
         f"link `${{EXECUTORCH_LIBRARIES}}`; {_CONFIGURE}"
     )
-    languages = frozenset({"cmake"})
+    languages = frozenset({"cmake", "groovy", "kotlin"})
     fix_safety = FixSafety.UNSAFE
     fix_title = "Build against ExecuTorch's CMake package"
     tokens = (("pytorch",), ("Torch",), ("TORCH_",), ("torchvision_ops",), ("LibTorch",), ("fbjni",))
@@ -123,6 +126,14 @@ class CMakeLibTorch(AppRule):
             path="CMakeLists.txt",
         ),
         Invalid(
+            "dependencies {\n    implementation 'org.pytorch:pytorch_android:1.10.0'\n"
+            "    extractForNativeBuild 'org.pytorch:pytorch_android:1.10.0'\n}\n",
+            line=3,
+            column=27,
+            expected="dependencies {\n    implementation 'org.pytorch:pytorch_android:1.10.0'\n}\n",
+            path="NativeApp/app/build.gradle",
+        ),
+        Invalid(
             "find_library(FBJNI_LIBRARY fbjni PATHS ${FBJNI_DIRS})\n",
             column=28,
             expected="find_library(FBJNI_LIBRARY fbjni PATHS ${FBJNI_DIRS})\n",
@@ -131,6 +142,9 @@ class CMakeLibTorch(AppRule):
     ]
 
     def check(self) -> Iterator[Hit]:
+        if self.source.language != "cmake":
+            yield from self._gradle()
+            return
         comments = self.source.comments
         starts = [start for start, _ in comments]
         plan = self._plan()
@@ -157,6 +171,28 @@ class CMakeLibTorch(AppRule):
             else:
                 covered = any(start <= match.start() < end for start, end in plan[0])
                 yield Hit(match.start(), match.end(), edits=plan[1] if covered else ())
+
+    def _gradle(self) -> Iterator[Hit]:
+        """`extractForNativeBuild 'org.pytorch:pytorch_android:...'` in build.gradle(.kts)."""
+        source = self.source
+        if not source.path.endswith((".gradle", ".gradle.kts")):
+            return
+        for literal in source.strings:
+            if _COORDINATE.fullmatch(literal.value) is None:
+                continue
+            configuration = _CONFIGURATION.match(source.masked, source.line_start(literal.start))
+            if configuration is None or _CLASSPATH.match(configuration.group("name")):
+                continue
+            line = source.masked[source.line_start(literal.start) : source.line_end(literal.start)]
+            yield Hit(
+                literal.start,
+                literal.end,
+                f"`{configuration.group('name')}` unpacks PyTorch's AAR (headers, `libpytorch_jni.so`) for "
+                "the native build: once the CMake build finds ExecuTorch's package (MIG615) it is not "
+                "needed; pass `-DCMAKE_PREFIX_PATH=<executorch for the ABI>/share/cmake` in "
+                "`externalNativeBuild { cmake { arguments ... } }`",
+                (self.delete_line(literal.start),) if _ALONE.fullmatch(line) else (),
+            )
 
     def _plan(self) -> tuple[list[tuple[int, int]], tuple[TextEdit, ...]]:
         """What the fix rewrites (spans of the file) and its edits: one plan for the whole file."""
