@@ -11,7 +11,7 @@ LEGACY_STAMP := $(LEGACY)/.installed
 # No pip cache: the wheels would stay on disk beside what they installed (several GB here).
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: install legacy-env demo test bench lint clean
+.PHONY: install legacy-env native-tools demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,16 @@ $(LEGACY_STAMP):
 
 legacy-env: $(LEGACY_STAMP)
 
-demo: $(STAMP) $(LEGACY_STAMP)
+# cmake, g++ and a JDK (jni.h, javac, java): the native C++ samples are built and run before and
+# after their migration (tests/test_native_samples.py, make demo). Debian/Ubuntu, as root.
+native-tools:
+	@command -v cmake >/dev/null && command -v g++ >/dev/null && command -v javac >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq cmake g++ default-jdk-headless)
+
+demo: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP) $(LEGACY_STAMP)
+test: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(LEGACY_STAMP)

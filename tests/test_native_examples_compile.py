@@ -37,11 +37,14 @@ _CONTEXT: dict[str, tuple[str, bool]] = {
     "MIG613-0": ("float image[3 * 224 * 224]; void* imageBuffer = image;", True),
     "MIG613-1": ('std::vector<int64_t> ids(4); int n = 4; Module module("m.pte");', True),
     "MIG613-2": ("std::vector<executorch::runtime::EValue> inputs;", False),
+    "MIG613-3": ('Module decoder("m.pte");', False),
     "MIG614-1": ("void run();", True),
     "MIG614-3": ("void g();", False),
+    "MIG699-0": ("void load();", True),
+    "MIG699-1": ("void load();", False),
 }
 # display-only examples: what is left is a finding that says what to write, not code
-_LEFT_AS_FINDINGS = {"MIG612-6", "MIG699-0", "MIG699-1", "MIG699-2", "MIG699-3"}
+_LEFT_AS_FINDINGS = {"MIG612-6", "MIG699-2", "MIG699-3", "MIG699-4"}
 
 
 def _cases() -> list[tuple[str, type[AppRule], Invalid]]:

@@ -8,7 +8,7 @@ from rewrites.app_engine import AppRule, Hit, TextEdit
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import closing
-from rewrites.rules.pytorch_android_dependency import _ALONE, _CLASSPATH, _COORDINATE, _CONFIGURATION
+from rewrites.rules.pytorch_android_dependency import _ALONE, _CLASSPATH, _CONFIGURATION, _COORDINATE
 
 _LIBTORCH = re.compile(
     r"\b(?:pytorch_jni(?:_lite)?|pytorch_vision_jni|torchvision_ops|pytorch_android\w*|LibTorch(?:-Lite)?|fbjni)\b"

@@ -3,7 +3,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
+from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NATIVE, QUALIFIED, _known_prefix
 from rewrites.rules.libtorch_inference_mode import LibTorchInferenceMode
@@ -49,6 +50,28 @@ _MATH = {
     "clone": "copy `const_data_ptr<T>()` over `numel()` values into your own buffer (`std::vector`)",
     "accessor": "index `const_data_ptr<T>()` with the strides from `strides()`",
 }
+_FACTORY = (
+    "fill a `std::vector` and wrap it with `executorch::extension::from_blob(data, {sizes})`, or "
+    "`executorch::extension::make_tensor_ptr({sizes}, std::move(values))`"
+)
+_MATH |= {op: _FACTORY for op in ("randn", "rand", "zeros", "ones", "arange", "full", "empty", "tensor")}
+_OTHER = {
+    "Timer": "time with `std::chrono::steady_clock`",
+    "TensorList": "a `std::vector<executorch::runtime::EValue>`, one per tensor",
+    "globalContext": "the quantized engine is chosen at export (`migrate export --quantize`, lowered "
+    "for XNNPACK): remove the `setQEngine` call and the `supportedQEngines` check around it",
+    "QEngine": "the quantized engine is chosen at export (`migrate export --quantize`, lowered for "
+    "XNNPACK): remove the `setQEngine` call and the `supportedQEngines` check around it",
+}
+# `auto q = at::globalContext().supportedQEngines(); if (std::find(...) != q.end()) { ...setQEngine(...); }`
+_CALL = r"\s*\(\s*\)\s*\.\s*"
+_QENGINE = re.compile(
+    rf"^[ \t]*auto\s+(?P<v>\w+)\s*=\s*at\s*::\s*globalContext{_CALL}supportedQEngines\s*\(\s*\)\s*;\s*"
+    rf"if\s*\(\s*std\s*::\s*find\s*\([^;{{}}]*\)\s*!=\s*(?P=v)\s*\.\s*end\s*\(\s*\)\s*\)\s*\{{\s*"
+    rf"at\s*::\s*globalContext{_CALL}setQEngine\s*\([^;{{}}]*\)\s*;\s*\}}[ \t]*\n?"
+    rf"|^[ \t]*at\s*::\s*globalContext{_CALL}setQEngine\s*\([^;{{}}]*\)\s*;[ \t]*\n?",
+    re.MULTILINE,
+)
 _METHOD = re.compile(
     r"(?:\.|->)\s*(?P<op>" + "|".join(sorted(_MATH, key=len, reverse=True)) + r")\s*(?:<[^<>()]*>)?\s*\("
 )
@@ -81,14 +104,18 @@ class LibTorchApi(AppRule):
     exported (`migrate export --quantize ...`).
 
     ## Fix safety
-    Display-only: what replaces each call depends on what it was for. Tensor math moves into
-    the exported model (so the program returns the result) or becomes a loop over
-    `const_data_ptr<T>()`.
+    Unsafe for the quantized-engine switch of the demo apps (`at::globalContext().setQEngine`, and
+    the `supportedQEngines` check around it), which is removed: the engine was chosen when the
+    `.pte` was exported. Display-only otherwise: what replaces each call depends on what it was
+    for. Tensor math moves into the exported model (so the program returns the result) or
+    becomes a loop over `const_data_ptr<T>()`.
     """
 
     code = "MIG699"
     name = "libtorch-api"
     message = "LibTorch API that the ExecuTorch runtime does not have"
+    fix_safety = FixSafety.UNSAFE
+    fix_title = "Remove the quantized-engine switch"
     languages = NATIVE
     tokens = (
         ("torch::",),
@@ -106,10 +133,21 @@ class LibTorchApi(AppRule):
     ]
     INVALID = [
         Invalid(
-            "at::globalContext().setQEngine(at::QEngine::QNNPACK);\n",
+            "at::globalContext().setQEngine(at::QEngine::QNNPACK);\nload();\n",
             column=1,
             count=2,
+            expected="load();\n",
             path="InferenceModule.mm",
+        ),
+        Invalid(
+            "void init() {\n"
+            "  auto qengines = at::globalContext().supportedQEngines();\n"
+            "  if (std::find(qengines.begin(), qengines.end(), at::QEngine::QNNPACK) != qengines.end()) {\n"
+            "    at::globalContext().setQEngine(at::QEngine::QNNPACK);\n  }\n  load();\n}\n",
+            line=2,
+            count=4,
+            expected="void init() {\n  load();\n}\n",
+            path="TorchModule.mm",
         ),
         Invalid('static auto registry = torch::RegisterOperators("my::op", &op);\n', path="native.cpp"),
         Invalid(
@@ -125,20 +163,24 @@ class LibTorchApi(AppRule):
 
     def check(self) -> Iterator[Hit]:
         yield from self._math()
+        switches = [(b, (TextEdit(b.start(), b.end(), ""),)) for b in self.search(_QENGINE)]
         for match in self.search(QUALIFIED):
             name = re.sub(r"\s+", "", match.group(0))
             using = re.search(
                 r"\busing\s+namespace\s+$", self.source.masked[max(0, match.start() - 30) : match.start()]
             )
             if _known_prefix(name, _CLAIMED) is None and not _DTYPE.fullmatch(name) and using is None:
-                op = name.rsplit("::", 1)[-1]
+                op = name.split("::")[1] if name.startswith("at::") else name.rsplit("::", 1)[-1]
+                edits = next((e for b, e in switches if b.start() <= match.start() < b.end()), ())
                 if op in _MATH:
                     advice = _MATH[op]
+                elif op in _OTHER:
+                    advice = _OTHER[op]
                 elif op in ("RegisterOperators", "Library"):
                     advice = _CUSTOM
                 else:
                     advice = "remove it or move the work into the exported program"
-                yield Hit(match.start(), match.end(), f"`{name}`: {self.message}; {advice}")
+                yield Hit(match.start(), match.end(), f"`{name}`: {self.message}; {advice}", edits)
 
     def _math(self) -> Iterator[Hit]:
         """Tensor math called as a method (`output.argmax(1)`) in a file that runs a model, and

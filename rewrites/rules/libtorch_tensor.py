@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from rewrites.app_engine import Hit, TextEdit
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
-from rewrites.rules._app import ET_SCALAR, ET_TENSOR, NativeNames, arguments, closing, statement_start
+from rewrites.rules._app import (
+    ET_SCALAR,
+    ET_TENSOR,
+    NativeNames,
+    arguments,
+    closing,
+    statement_end,
+    statement_start,
+)
 
 _FROM_BLOB = (
     "`executorch::extension::from_blob(data, {sizes}, executorch::aten::ScalarType::Float)` (from "
@@ -80,7 +88,9 @@ class LibTorchTensor(NativeNames):
     Unsafe: `from_blob(data, sizes[, dtype or options with a dtype])` becomes ExecuTorch's (sizes
     are 32-bit there), a tensor declared from it becomes `auto` (a `TensorPtr`: its uses take
     `->`); a `from_blob` used in place (`inputs.push_back(torch::from_blob(...))`) moves into a
-    variable first, because an `EValue` does not own the tensor a `TensorPtr` does; other `at::Tensor` / `torch::Tensor` become `executorch::aten::Tensor`, dtype constants
+    variable first, because an `EValue` does not own the tensor a `TensorPtr` does; a later
+    assignment of an output to that variable keeps a copy (`clone_tensor_ptr`), because the
+    program writes over its outputs at the next call; other `at::Tensor` / `torch::Tensor` become `executorch::aten::Tensor`, dtype constants
     become `executorch::aten::ScalarType::...`, and `data_ptr<T>()` becomes `const_data_ptr<T>()`
     (a `T*` it initialises becomes `const T*`). Options other than a dtype, and tensor math
     (MIG699), stay findings.
@@ -137,6 +147,26 @@ class LibTorchTensor(NativeNames):
             path="main.cpp",
         ),
         Invalid(
+            "void step(float* h, long* ids) {\n"
+            "  at::Tensor hidden = torch::from_blob(h, {1, 8});\n"
+            "  at::Tensor tokens = torch::from_blob(ids, {1}, at::kLong);\n"
+            "  for (int i = 0; i < 4; i++) {\n"
+            "    auto outputs = decoder.forward(std::vector<executorch::runtime::EValue>{tokens, hidden});\n"
+            "    hidden = outputs->at(1).toTensor();\n"
+            "    tokens = torch::from_blob(ids, {1}, at::kLong);\n  }\n}\n",
+            line=2,
+            count=7,
+            expected="void step(float* h, long* ids) {\n"
+            "  auto hidden = executorch::extension::from_blob(h, {1, 8}, executorch::aten::ScalarType::Float);\n"
+            "  auto tokens = executorch::extension::from_blob(ids, {1}, executorch::aten::ScalarType::Long);\n"
+            "  for (int i = 0; i < 4; i++) {\n"
+            "    auto outputs = decoder.forward(std::vector<executorch::runtime::EValue>{tokens, hidden});\n"
+            "    hidden = executorch::extension::clone_tensor_ptr(outputs->at(1).toTensor());\n"
+            "    tokens = executorch::extension::from_blob(ids, {1}, executorch::aten::ScalarType::Long);\n"
+            "  }\n}\n",
+            path="InferenceModule.mm",
+        ),
+        Invalid(
             "auto dtype = c10::ScalarType::Byte;\n",
             expected="auto dtype = executorch::aten::ScalarType::Byte;\n",
             path="a.cpp",
@@ -187,6 +217,10 @@ class LibTorchTensor(NativeNames):
         start = statement_start(masked, hit.start)
         prefix = masked[start : hit.start]
         declared = re.fullmatch(r"\s*(?P<type>(?:at|torch)\s*::\s*Tensor|auto)\s+(?P<var>\w+)\s*=\s*", prefix)
+        assigned = re.fullmatch(r"\s*(?P<var>\w+)\s*=\s*", prefix)
+        if declared is None and assigned is not None and self._from_blob_variable(assigned.group("var")):
+            # `tensorInput = torch::from_blob(...)` to a TensorPtr: it takes the ownership
+            return Hit(hit.start, hit.end, hit.message, (TextEdit(hit.start, close + 1, call),))
         if declared is None:
             # a TensorPtr owns the tensor that an EValue only points at: keep it in a variable
             var = _free_name(text, "input")
@@ -208,7 +242,31 @@ class LibTorchTensor(NativeNames):
             edits.append(TextEdit(start + declared.start("type"), start + declared.end("type"), "auto"))
             uses = re.compile(rf"(?<![\w.>:]){re.escape(var)}\s*\.(?=\s*\w)")
             edits += [TextEdit(u.start(), u.end(), var + "->") for u in uses.finditer(masked, close)]
+            edits += self._reassignments(var, close)
         return Hit(hit.start, hit.end, hit.message, tuple(edits))
+
+    def _from_blob_variable(self, var: str) -> bool:
+        """Whether ``var`` is declared from a `from_blob` (so it is, or becomes, a TensorPtr)."""
+        pattern = (
+            rf"(?:(?:at|torch)\s*::\s*Tensor|auto)\s+{re.escape(var)}\s*=\s*"
+            r"(?:torch|at|executorch\s*::\s*extension)\s*::\s*from_blob\b"
+        )
+        return re.search(pattern, self.source.masked) is not None
+
+    def _reassignments(self, var: str, after: int) -> list[TextEdit]:
+        """`hidden = outputs->at(1).toTensor();` to a TensorPtr: a copy it owns (the output's
+        memory is the program's, and the next call writes over it)."""
+        masked, edits = self.source.masked, []
+        for match in re.finditer(rf"(?<![\w.>:]){re.escape(var)}\s*=(?!=)\s*", masked[after:]):
+            start = after + match.end()
+            end = statement_end(masked, start)
+            if end is None or re.match(r"(?:torch|at|executorch\s*::\s*extension)\s*::\s*from_blob\b", masked[start:]):
+                continue
+            edits += [
+                TextEdit(start, start, "executorch::extension::clone_tensor_ptr("),
+                TextEdit(end - 1, end - 1, ")"),
+            ]
+        return edits
 
     def _tensor(self, hit: Hit) -> Hit:
         masked = self.source.masked
