@@ -38,6 +38,7 @@ _CONTEXT: dict[str, tuple[str, bool]] = {
     "MIG613-1": ('std::vector<int64_t> ids(4); int n = 4; Module module("m.pte");', True),
     "MIG613-2": ("std::vector<executorch::runtime::EValue> inputs;", False),
     "MIG613-3": ('Module decoder("m.pte");', False),
+    "MIG613-4": ('Module m("m.pte");', False),
     "MIG614-1": ("void run();", True),
     "MIG614-3": ("void g();", False),
     "MIG699-0": ("void load();", True),
@@ -73,7 +74,7 @@ def _translation_unit() -> str:
     parts = [
         "#include <executorch/extension/module/module.h>\n",
         "#include <executorch/extension/tensor/tensor.h>\n",
-        "#include <jni.h>\n#include <memory>\n#include <vector>\n",
+        "#include <jni.h>\n#include <cstring>\n#include <memory>\n#include <vector>\n",
         "using executorch::extension::Module;\nusing executorch::extension::TensorPtr;\n",
     ]
     for key, _rule, case in _cases():

@@ -41,6 +41,7 @@ _MATH = {
     "`executorch::extension::from_blob` it",
     "item": "read the value with `output.const_data_ptr<T>()[0]`",
     "contiguous": "ExecuTorch's outputs are contiguous: remove the call",
+    "cpu": "ExecuTorch's outputs are in CPU memory: remove the call",
     "view": "`executorch::extension::from_blob(data, new_sizes)` over the same buffer, or reshape in the model",
     "reshape": "`executorch::extension::from_blob(data, new_sizes)` over the same buffer, or reshape in the model",
     "permute": f"{_MODEL}",

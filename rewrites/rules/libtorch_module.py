@@ -18,11 +18,11 @@ from rewrites.rules._app import (
 
 # `module.forward({...})`, `module->run_method("name", ...)`
 _CALL = re.compile(r"(?:\.|->)\s*(?P<method>forward|run_method)\s*\(")
-# what is read off the result: `.toTensor()` (and a `.contiguous()` that ExecuTorch's outputs
-# do not need), `.toTuple()->elements()[i]`, or another IValue accessor
+# what is read off the result: `.toTensor()` (and a `.contiguous()` or `.cpu()` that
+# ExecuTorch's outputs do not need), `.toTuple()->elements()[i]`, or another IValue accessor
 _READ = re.compile(
     r"\s*\.\s*(?P<to>to\w+)\s*\(\s*\)"
-    r"(?:(?<=toTensor\(\))\s*\.\s*contiguous\s*\(\s*\)"
+    r"(?:(?<=toTensor\(\))(?:\s*\.\s*(?:contiguous|cpu)\s*\(\s*\))+"
     r"|(?<=toTuple\(\))\s*->\s*elements\s*\(\s*\)\s*\[(?P<index>[^\[\]]+)\])?"
 )
 _READ_VAR = re.compile(

@@ -35,12 +35,52 @@ _SCALAR_TYPES = sorted(set(_DTYPES.values()))
 _DTYPE = re.compile(
     r"(?<![\w:])(?:(?:torch|at|c10)\s*::\s*k(?P<k>\w+)|(?:torch|at|c10)\s*::\s*ScalarType\s*::\s*(?P<s>\w+))\b"
 )
+_ET_DTYPE = re.compile(r"\s*executorch\s*::\s*aten\s*::\s*ScalarType\s*::\s*(?P<s>\w+)\s*")
 _DATA_PTR = re.compile(r"(?P<op>\.|->)\s*(?P<call>data_ptr\s*<)")
 _POINTER_DECL = re.compile(r"^\s*(?P<type>[\w:]+)\s*\*\s*\w+\s*=\s*$")
 _DECLARED = re.compile(r"\s+(?P<var>\w+)\s*=\s*")
 _LIBTORCH_OR_EXECUTORCH = re.compile(
     r"#\s*(?:include|import)\s*[<\"](?:torch/|ATen/|LibTorch|executorch/)", re.I
 )
+
+
+_DECLARED_EMPTY = re.compile(r"\s+(?P<var>\w+)\s*;")
+# what a TensorPtr may be assigned as it is: a new one, or a copy already made
+_OWNED = re.compile(
+    r"(?:torch|at|executorch\s*::\s*extension)\s*::\s*(?:from_blob|clone_tensor_ptr|make_tensor_ptr)\b"
+)
+
+
+def _sizes(text: str, masked: str, start: int, end: int) -> str:
+    """The sizes argument, with each element that is an expression (not a number or a name)
+    cast to ExecuTorch's 32-bit `SizesType`: a braced list would not narrow it silently."""
+    written = text[start:end].strip()
+    open_at = masked.find("{", start, end)
+    close = None if open_at < 0 else closing(masked, open_at)
+    if close is None or masked[start:open_at].strip() or masked[close + 1 : end].strip():
+        return written
+    parts = []
+    for s, e in arguments(masked, open_at, close):
+        item = text[s:e].strip()
+        simple = re.fullmatch(r"\d+|[A-Za-z_]\w*", re.sub(r"/\*.*?\*/", "", item).strip())
+        parts.append(item if simple else f"static_cast<executorch::aten::SizesType>({item})")
+    inner = text[open_at + 1 : close]
+    pad = " " if inner.startswith(" ") else ""
+    return text[start:open_at].strip() + "{" + pad + ", ".join(parts) + pad + "}"
+
+
+def _scope_end(masked: str, index: int) -> int:
+    """The end of the innermost `{ }` block holding ``index`` (the file's end at top level)."""
+    depth = 0
+    for i in range(index - 1, -1, -1):
+        if masked[i] == "}":
+            depth += 1
+        elif masked[i] == "{":
+            if depth == 0:
+                close = closing(masked, i)
+                return len(masked) if close is None else close
+            depth -= 1
+    return len(masked)
 
 
 def _free_name(text: str, stem: str) -> str:
@@ -92,8 +132,10 @@ class LibTorchTensor(NativeNames):
     assignment of an output to that variable keeps a copy (`clone_tensor_ptr`), because the
     program writes over its outputs at the next call; other `at::Tensor` / `torch::Tensor` become `executorch::aten::Tensor`, dtype constants
     become `executorch::aten::ScalarType::...`, and `data_ptr<T>()` becomes `const_data_ptr<T>()`
-    (a `T*` it initialises becomes `const T*`). Options other than a dtype, and tensor math
-    (MIG699), stay findings.
+    (a `T*` it initialises becomes `const T*`). A tensor declared empty (`at::Tensor out;`)
+    becomes a `TensorPtr` (an ExecuTorch `Tensor` cannot be empty). A size that is an expression
+    is cast to the 32-bit `executorch::aten::SizesType`. Options other than a dtype, and tensor
+    math (MIG699), stay findings.
     """
 
     code = "MIG613"
@@ -167,6 +209,22 @@ class LibTorchTensor(NativeNames):
             path="InferenceModule.mm",
         ),
         Invalid(
+            "void run(const char* text) {\n"
+            "  at::Tensor out;\n"
+            "  auto in = torch::from_blob((void*)text, {1, (int64_t)(strlen(text))}, at::kByte);\n"
+            "  out = m.forward(in)->at(0).toTensor();\n  auto n = out.numel();\n}\n",
+            line=2,
+            count=3,
+            expected="void run(const char* text) {\n"
+            "  executorch::extension::TensorPtr out;\n"
+            "  auto in = executorch::extension::from_blob((void*)text, {1, "
+            "static_cast<executorch::aten::SizesType>((int64_t)(strlen(text)))}, "
+            "executorch::aten::ScalarType::Byte);\n"
+            "  out = executorch::extension::clone_tensor_ptr(m.forward(in)->at(0).toTensor());\n"
+            "  auto n = out->numel();\n}\n",
+            path="TorchModule.mm",
+        ),
+        Invalid(
             "auto dtype = c10::ScalarType::Byte;\n",
             expected="auto dtype = executorch::aten::ScalarType::Byte;\n",
             path="a.cpp",
@@ -201,8 +259,11 @@ class LibTorchTensor(NativeNames):
         spans = arguments(masked, open_at.end() - 1, close)
         if len(spans) not in (2, 3):
             return hit
-        args = [text[s:e].strip() for s, e in spans[:2]]
-        if len(spans) == 3:
+        args = [text[spans[0][0] : spans[0][1]].strip(), _sizes(text, masked, *spans[1])]
+        already = None if len(spans) < 3 else _ET_DTYPE.fullmatch(masked, *spans[2])
+        if already is not None:  # the dtype's own fix came first
+            scalar = already.group("s")
+        elif len(spans) == 3:
             dtypes = list(_DTYPE.finditer(masked, *spans[2]))
             scalar = _scalar(dtypes[0]) if len(dtypes) == 1 else None
             rest = masked[spans[2][0] : spans[2][1]].replace(dtypes[0].group(0), "") if dtypes else ""
@@ -240,9 +301,7 @@ class LibTorchTensor(NativeNames):
         if declared.group("type") != "auto":
             var = declared.group("var")
             edits.append(TextEdit(start + declared.start("type"), start + declared.end("type"), "auto"))
-            uses = re.compile(rf"(?<![\w.>:]){re.escape(var)}\s*\.(?=\s*\w)")
-            edits += [TextEdit(u.start(), u.end(), var + "->") for u in uses.finditer(masked, close)]
-            edits += self._reassignments(var, close)
+            edits += self._pointer_uses(var, close)
         return Hit(hit.start, hit.end, hit.message, tuple(edits))
 
     def _from_blob_variable(self, var: str) -> bool:
@@ -253,14 +312,19 @@ class LibTorchTensor(NativeNames):
         )
         return re.search(pattern, self.source.masked) is not None
 
-    def _reassignments(self, var: str, after: int) -> list[TextEdit]:
-        """`hidden = outputs->at(1).toTensor();` to a TensorPtr: a copy it owns (the output's
+    def _pointer_uses(self, var: str, after: int) -> list[TextEdit]:
+        """``var`` became a TensorPtr: in its scope, `var.x` becomes `var->x`, and an assignment
+        of an output (`hidden = outputs->at(1).toTensor();`) keeps a copy it owns (the output's
         memory is the program's, and the next call writes over it)."""
         masked, edits = self.source.masked, []
-        for match in re.finditer(rf"(?<![\w.>:]){re.escape(var)}\s*=(?!=)\s*", masked[after:]):
-            start = after + match.end()
+        scope_end = _scope_end(masked, after)
+        uses = re.compile(rf"(?<![\w.>:]){re.escape(var)}\s*\.(?=\s*\w)")
+        edits += [TextEdit(u.start(), u.end(), var + "->") for u in uses.finditer(masked, after, scope_end)]
+        assignment = re.compile(rf"(?<![\w.>:]){re.escape(var)}\s*=(?!=)\s*")
+        for match in assignment.finditer(masked, after, scope_end):
+            start = match.end()
             end = statement_end(masked, start)
-            if end is None or re.match(r"(?:torch|at|executorch\s*::\s*extension)\s*::\s*from_blob\b", masked[start:]):
+            if end is None or _OWNED.match(masked, start):
                 continue
             edits += [
                 TextEdit(start, start, "executorch::extension::clone_tensor_ptr("),
@@ -273,6 +337,12 @@ class LibTorchTensor(NativeNames):
         declared = _DECLARED.match(masked, hit.end)
         if declared is not None and re.match(r"(?:torch|at)\s*::\s*from_blob\b", masked[declared.end() :]):
             return hit  # the from_blob fix makes it `auto`
+        empty = _DECLARED_EMPTY.match(masked, hit.end)
+        if empty is not None and not masked[statement_start(masked, hit.start) : hit.start].strip():
+            # an ExecuTorch Tensor has no empty state: a TensorPtr holds what is assigned later
+            edits = [TextEdit(hit.start, hit.end, "executorch::extension::TensorPtr")]
+            edits += self._pointer_uses(empty.group("var"), empty.end())
+            return Hit(hit.start, hit.end, hit.message, tuple(edits))
         return Hit(hit.start, hit.end, hit.message, (TextEdit(hit.start, hit.end, ET_TENSOR),))
 
     def _data_ptrs(self) -> Iterator[Hit]:
