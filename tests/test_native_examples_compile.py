@@ -39,6 +39,7 @@ _CONTEXT: dict[str, tuple[str, bool]] = {
     "MIG613-2": ("std::vector<executorch::runtime::EValue> inputs;", False),
     "MIG613-3": ('Module decoder("m.pte");', False),
     "MIG613-4": ('Module m("m.pte");', False),
+    "MIG613-5": ("void fill(float* data);", False),
     "MIG614-1": ("void run();", True),
     "MIG614-3": ("void g();", False),
     "MIG699-0": ("void load();", True),

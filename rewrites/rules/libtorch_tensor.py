@@ -36,6 +36,7 @@ _DTYPE = re.compile(
     r"(?<![\w:])(?:(?:torch|at|c10)\s*::\s*k(?P<k>\w+)|(?:torch|at|c10)\s*::\s*ScalarType\s*::\s*(?P<s>\w+))\b"
 )
 _ET_DTYPE = re.compile(r"\s*executorch\s*::\s*aten\s*::\s*ScalarType\s*::\s*(?P<s>\w+)\s*")
+_RESULT = re.compile(r"\btoTensor\b|\bforward\b|\bexecute\b|\brun_method\b|->\s*at\s*\(")
 _DATA_PTR = re.compile(r"(?P<op>\.|->)\s*(?P<call>data_ptr\s*<)")
 _POINTER_DECL = re.compile(r"^\s*(?P<type>[\w:]+)\s*\*\s*\w+\s*=\s*$")
 _DECLARED = re.compile(r"\s+(?P<var>\w+)\s*=\s*")
@@ -156,6 +157,8 @@ class LibTorchTensor(NativeNames):
         Valid('// at::Tensor t = torch::from_blob(...)\nNSLog(@"at::Tensor");\n', "TorchModule.mm"),
         Valid("#include <vector>\nfloat* p = buffer.data_ptr<float>();\n", "other.cpp"),
     ]
+    # (a tensor that is not an output: `void f(at::Tensor image) { use(image.data_ptr<float>()); }`
+    # becomes `image.mutable_data_ptr<float>()`, see the last example)
     INVALID = [
         Invalid(
             "at::Tensor tensor = torch::from_blob(imageBuffer, {1, 3, 224, 224}, at::kFloat);\n"
@@ -223,6 +226,14 @@ class LibTorchTensor(NativeNames):
             "  out = executorch::extension::clone_tensor_ptr(m.forward(in)->at(0).toTensor());\n"
             "  auto n = out->numel();\n}\n",
             path="TorchModule.mm",
+        ),
+        Invalid(
+            "#include <torch/script.h>\nvoid warp(at::Tensor image) {\n  fill(image.data_ptr<float>());\n}\n",
+            line=2,
+            count=2,
+            expected="#include <torch/script.h>\n"
+            "void warp(executorch::aten::Tensor image) {\n  fill(image.mutable_data_ptr<float>());\n}\n",
+            path="native.cpp",
         ),
         Invalid(
             "auto dtype = c10::ScalarType::Byte;\n",
@@ -345,15 +356,29 @@ class LibTorchTensor(NativeNames):
             return Hit(hit.start, hit.end, hit.message, tuple(edits))
         return Hit(hit.start, hit.end, hit.message, (TextEdit(hit.start, hit.end, ET_TENSOR),))
 
+    def _is_output(self, receiver: str) -> bool:
+        """Whether the tensor read is a model output: read off a result, or a variable that is
+        set from one (outputs are read with `const_data_ptr`, others `mutable_data_ptr`)."""
+        if _RESULT.search(receiver):
+            return True
+        name = re.match(r"\s*(\w+)", receiver)
+        if name is None:
+            return False
+        sets = re.finditer(
+            rf"(?<![\w.>:]){re.escape(name.group(1))}\s*=(?!=)(?P<value>[^;]*);", self.source.masked
+        )
+        return any(_RESULT.search(m.group("value")) for m in sets)
+
     def _data_ptrs(self) -> Iterator[Hit]:
         masked = self.source.masked
         for match in self.search(_DATA_PTR):
-            edits = [TextEdit(match.start("call"), match.start("call"), "const_")]
             start = statement_start(masked, match.start())
             receiver = re.search(r"[\w\s.>\-()]*$", masked[start : match.start()])
+            output = receiver is not None and self._is_output(receiver.group(0))
+            edits = [TextEdit(match.start("call"), match.start("call"), "const_" if output else "mutable_")]
             prefix = masked[start : match.start() - (len(receiver.group(0)) if receiver else 0)]
             declared = _POINTER_DECL.match(prefix)
-            if declared is not None and declared.group("type") != "const":
+            if output and declared is not None and declared.group("type") != "const":
                 edits.append(
                     TextEdit(start + declared.start("type"), start + declared.start("type"), "const ")
                 )
