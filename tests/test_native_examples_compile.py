@@ -34,6 +34,11 @@ _CONTEXT: dict[str, tuple[str, bool]] = {
     "MIG612-3": ('Module _impl("m.pte"); TensorPtr tensor, hypo;', True),
     "MIG612-4": ('Module module("m.pte"); TensorPtr input;', True),
     "MIG612-5": ("TensorPtr x; executorch::runtime::EValue n;", False),
+    "MIG612-6": (
+        "struct NSArray; NSArray* wrap(const executorch::aten::Tensor&);\n"
+        "std::unique_ptr<Module> _impl; TensorPtr tensor;\n#define nil nullptr",
+        False,
+    ),
     "MIG613-0": ("float image[3 * 224 * 224]; void* imageBuffer = image;", True),
     "MIG613-1": ('std::vector<int64_t> ids(4); int n = 4; Module module("m.pte");', True),
     "MIG613-2": ("std::vector<executorch::runtime::EValue> inputs;", False),
@@ -46,7 +51,7 @@ _CONTEXT: dict[str, tuple[str, bool]] = {
     "MIG699-1": ("void load();", False),
 }
 # display-only examples: what is left is a finding that says what to write, not code
-_LEFT_AS_FINDINGS = {"MIG612-6", "MIG699-2", "MIG699-3", "MIG699-4"}
+_LEFT_AS_FINDINGS = {"MIG612-7", "MIG699-2", "MIG699-3", "MIG699-4"}
 
 
 def _cases() -> list[tuple[str, type[AppRule], Invalid]]:
@@ -63,8 +68,8 @@ def _cases() -> list[tuple[str, type[AppRule], Invalid]]:
 def _objective_c_as_cpp(code: str) -> str:
     """An `@implementation` with instance variables and methods, as a C++ struct."""
     code = re.sub(r"^#import[^\n]*\n", "", code, flags=re.M)
-    if "@implementation" not in code:
-        return code
+    if "@implementation" not in code:  # a method alone: a function
+        return re.sub(r"^[-+] \(([^)]*)\)(\w+)\s*\{", r"\1 \2() {", code, flags=re.M)
     code = re.sub(r"@implementation\s+(\w+)\s*\{", r"struct \1 {", code)
     code = re.sub(r"^ @protected$", "protected:", code, flags=re.M)
     code = re.sub(r"^\}\n- \(\w+\)(\w+)\s*\{", r"void \1() {", code, flags=re.M)

@@ -13,6 +13,9 @@ from rewrites.rules._app import (
     arguments,
     closing,
     delete_statement,
+    in_try,
+    indent_at,
+    statement_end,
     statement_start,
 )
 
@@ -31,6 +34,9 @@ _READ_VAR = re.compile(
 )
 # what may stand before a declaration: storage, `@protected`, `private:`
 _SPECIFIER = re.compile(r"static|thread_local|inline|@\w+|\w+:")
+# the object a call is made on (`_impl`, `g_module`, `this->module_`)
+_RECEIVER = re.compile(r"(?<![\w.>])\w+(?:\s*(?:\.|->)\s*\w+)*\s*$")
+_RESULT_VAR = re.compile(r"\s*auto\s+(?P<var>\w+)\s*=\s*")
 _MEMBER = re.compile(r"\s+(?P<var>\w+)\s*;")
 _IVALUE_RESULT = re.compile(r"\s+(?P<var>\w+)\s*=\s*[\w.>\-]+\s*(?:\.|->)\s*forward\s*\([^;]*;")
 _MODULE_TYPES = r"(?:torch\s*::\s*jit\s*::\s*(?:script\s*::\s*|mobile\s*::\s*)?Module|executorch\s*::\s*extension\s*::\s*Module)"
@@ -74,9 +80,10 @@ class LibTorchModule(NativeNames):
     `std::vector<IValue>` becomes `std::vector<EValue>`; `forward({x})` becomes `forward(x)`
     (several inputs: a `std::vector<EValue>`), `run_method` becomes `execute`; `.toTensor()` on
     the result becomes `->at(0).toTensor()` and `.toTuple()->elements()[i]` becomes `->at(i)`;
-    `eval()` on a module is removed. A `Result` that holds an error aborts with ExecuTorch's log
-    message when read, as an uncaught `c10::Error` ended the program; check `.ok()` first where
-    a failure must be handled. List, dict and string values stay findings: an ExecuTorch
+    `eval()` on a module is removed. Inside a `try`, the `Result` is checked first and a failure
+    throws `std::runtime_error`, so the `catch` still runs; elsewhere a `Result` that holds an
+    error aborts with ExecuTorch's log message when read, as an uncaught `c10::Error` ended the
+    program. List, dict and string values stay findings: an ExecuTorch
     program returns one `EValue` per output.
     """
 
@@ -152,6 +159,22 @@ class LibTorchModule(NativeNames):
             expected="void f(executorch::extension::Module& m) {\n"
             '  auto y = m.execute("encode", std::vector<executorch::runtime::EValue>{x, n})->at(0).toTensor();\n}\n',
             path="a.cpp",
+        ),
+        Invalid(
+            "- (NSArray*)predict {\n  try {\n    auto out = _impl->forward({tensor}).toTensor();\n"
+            "    auto pair = _impl->forward({tensor}).toTuple();\n    return wrap(out);\n"
+            "  } catch (const std::exception& e) {\n    return nil;\n  }\n}\n",
+            line=3,
+            count=2,
+            expected="- (NSArray*)predict {\n  try {\n    auto outputs = _impl->forward(tensor);\n"
+            "    if (!outputs.ok()) {\n"
+            '      throw std::runtime_error("the ExecuTorch program failed to run");\n    }\n'
+            "    auto out = outputs->at(0).toTensor();\n"
+            "    auto pair = _impl->forward(tensor);\n    if (!pair.ok()) {\n"
+            '      throw std::runtime_error("the ExecuTorch program failed to run");\n    }\n'
+            "    return wrap(out);\n"
+            "  } catch (const std::exception& e) {\n    return nil;\n  }\n}\n",
+            path="TorchModule.mm",
         ),
         Invalid(
             "c10::IValue out = module.forward({x});\nauto list = out.toList();\nat::IValue state;\n",
@@ -252,7 +275,41 @@ class LibTorchModule(NativeNames):
                     "`->at(0).toTensor()` (there are no tuple, list or dict values: one `EValue` per output)"
                 )
                 edits = []
+        if edits and in_try(masked, match.start()):
+            edits = self._checked(match, close, read, edits)
         yield Hit(match.start("method"), close + 1 if read is None else read.end("to"), message, tuple(edits))
+
+    def _checked(
+        self, match: re.Match[str], close: int, read: re.Match[str] | None, edits: list[TextEdit]
+    ) -> list[TextEdit]:
+        """Inside a `try`, the call's `Result` is checked and a failure throws, so the `catch`
+        that handled LibTorch's exception still runs (reading a failed `Result` would abort)."""
+        masked, text = self.source.masked, self.source.text
+        start = statement_start(masked, match.start())
+        end = statement_end(masked, close + 1)
+        receiver = _RECEIVER.search(masked, start, match.start())
+        if end is None or receiver is None:
+            return edits
+        indent = indent_at(text, start + len(masked[start:end]) - len(masked[start:end].lstrip()))
+        throw = f'{indent}  throw std::runtime_error("the ExecuTorch program failed to run");\n{indent}}}'
+        declared = _RESULT_VAR.fullmatch(masked, start, receiver.start())
+        if read is None or (read.group("to") == "toTuple" and read.group("index") is None):
+            if declared is None:
+                return edits
+            check = f"\n{indent}if (!{declared.group('var')}.ok()) {{\n{throw}"
+            return [*edits, TextEdit(end, end, check)]
+        # `auto out = m.forward(x).toTensor();` -> the result first, checked, then read
+        call = text[receiver.start() : close + 1]
+        for edit in sorted((e for e in edits if e.end <= close + 1), key=lambda e: e.start, reverse=True):
+            offset = receiver.start()
+            call = call[: edit.start - offset] + edit.text + call[edit.end - offset :]
+        name = _free_name(text, "outputs")
+        line = start + len(masked[start:end]) - len(masked[start:end].lstrip())
+        hoisted = f"auto {name} = {call};\n{indent}if (!{name}.ok()) {{\n{throw}\n{indent}"
+        return [
+            TextEdit(line, line, hoisted),
+            TextEdit(receiver.start(), read.end(), name + _read_text(read)),
+        ]
 
     def _tuple_uses(self, start: int, end: int) -> list[TextEdit]:
         """`auto t = m.forward(x).toTuple();`: `t->elements()[i]` becomes `t->at(i)`."""
@@ -268,6 +325,11 @@ class LibTorchModule(NativeNames):
             TextEdit(u.start(), u.end(), f"{declared.group('var')}->at({u.group('index').strip()})")
             for u in uses.finditer(masked, end)
         ]
+
+
+def _free_name(text: str, stem: str) -> str:
+    names = set(re.findall(r"\w+", text))
+    return next(n for n in (stem, *(f"{stem}{i}" for i in range(1, 1000))) if n not in names)
 
 
 def _strip(masked: str, start: int, end: int) -> tuple[int, int]:
