@@ -15,7 +15,7 @@ export PIP_NO_CACHE_DIR := 1
 # Chromium (npm, into the git-ignored .tools/), shellcheck and actionlint (pip) for the Action.
 MMDC := .tools/node_modules/.bin/mmdc
 
-.PHONY: install legacy-env tools demo test bench lint clean
+.PHONY: install legacy-env tools native-tools demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,10 +40,16 @@ $(MMDC):
 
 tools: $(MMDC)
 
-demo: $(STAMP) $(LEGACY_STAMP)
+# cmake, g++ and a JDK (jni.h, javac, java): the native C++ samples are built and run before and
+# after their migration (tests/test_native_samples.py, make demo). Debian/Ubuntu, as root.
+native-tools:
+	@command -v cmake >/dev/null && command -v g++ >/dev/null && command -v javac >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq cmake g++ default-jdk-headless)
+
+demo: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP) $(LEGACY_STAMP) $(MMDC)
+test: $(STAMP) $(LEGACY_STAMP) native-tools $(MMDC)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(LEGACY_STAMP)

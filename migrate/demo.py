@@ -4,7 +4,9 @@ For each model sample: build the artifact the app ships today with the sample's 
 (in the legacy interpreter when there is one: torch 2.13 cannot run ``optimize_for_mobile``),
 scan, apply every fix, scan again, export the migrated model to ``.pte``, then validate the
 shipped artifact, the ``.pte`` and a TFLite baseline side by side. App samples (Android, iOS
-source trees) are scanned and rewritten only. One section per sample in
+source trees) are scanned and rewritten only; a model sample with a CMake project (a C++ program)
+has it built and run before the rewrite (LibTorch, the shipped ``.pt``) and after it (ExecuTorch,
+the ``.pte``). One section per sample in
 ``report.md`` (what a pull request shows) and ``report.json``.
 
 Each step is the CLI a user would type, run in the sample's folder (the samples all name their
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from migrate import api
+from migrate import api, native_build
 from migrate.manifest import Manifest
 from migrate.output import unified_diff, write_text_atomic
 from migrate.reports.combined import Section, render_report
@@ -68,10 +70,20 @@ RECIPES = {
         why="int8 (static) artifacts are compared with the float model at atol 1e-1, on [0, 1) images "
         "like the calibration data",
     ),
-    "android_app": Recipe(
-        why="app code: Gradle fixes are safe, Java/Kotlin fixes unsafe, native C++ findings display-only"
+    "cpp_classifier": Recipe(
+        ("export_mobile.py", "model.pt"),
+        "model.pt",
+        why="a desktop LibTorch program: built and run before (LibTorch from the torch wheel, the .pt) "
+        "and after apply (the executorch wheel's CMake package, the .pte)",
     ),
-    "ios_app": Recipe(why="app code: iOS findings are display-only, with the ExecuTorch replacement"),
+    "android_app": Recipe(
+        why="app code: Gradle fixes are safe; Java, Kotlin, JNI C++ and CMake fixes unsafe "
+        "(the JNI code is built and run on this machine by tests/test_native_samples.py)"
+    ),
+    "ios_app": Recipe(
+        why="app code: the Objective-C++ bridge moves to ExecuTorch's C++ Module; the Podfile and resource "
+        "names stay findings"
+    ),
 }
 
 
@@ -166,7 +178,11 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     _step(f"  {pte} ({pte.stat().st_size / 1024:,.0f} KiB), manifest {manifest_file.name}")
     outcome.files |= {"pte": str(pte), "manifest": str(manifest_file)}
 
-    # 4. old, new and TFLite side by side
+    # 4. native code (a CMake project): built and run before and after the rewrite
+    if (source / "CMakeLists.txt").is_file() and shipped.is_file():
+        _native(source, work, shipped, pte, section, cache)
+
+    # 5. old, new and TFLite side by side
     _step("validating: eager vs shipped artifact vs .pte vs TFLite")
     report_json, report_md = out / "validate.json", out / "validate.md"
     command = ["validate", "--model", "model:make_model", "--candidate", str(pte.resolve())]
@@ -225,6 +241,53 @@ def _rewrite(work: Path, out: Path, section: Section, outcome: Outcome) -> None:
     _step(
         f"  fixed {len(applied.report.fixed)}, left {len(applied.report.findings)}; diff: {out / 'apply.diff'}"
     )
+
+
+def _native(source: Path, work: Path, shipped: Path, pte: Path, section: Section, cache: Path) -> None:
+    """Build the sample's C++ program as it was (LibTorch) and as rewritten (ExecuTorch), run
+    each on its model, and say what they printed."""
+    printed: list[list[str]] = []
+    for label, folder, prefix, model in (
+        ("LibTorch (torch wheel)", source, native_build.libtorch_cmake_prefix(), shipped),
+        ("ExecuTorch (executorch wheel)", work, native_build.executorch_cmake_prefix(), pte),
+    ):
+        _step(f"building and running the C++ program against {label}")
+        built = native_build.build(folder, cache.resolve() / "native", prefix)
+        if built.folder is None:
+            section.problems.append(f"native build against {label} failed: {built.error}")
+            _step(f"  {section.problems[-1]}")
+            return
+        programs = [p for p in built.folder.iterdir() if p.is_file() and os.access(p, os.X_OK)]
+        if not programs:
+            section.problems.append(f"the native build against {label} made no program")
+            return
+        status, output = native_build.run([str(programs[0]), str(model.resolve())])
+        lines = [line for line in output.splitlines() if line.strip() and not _ET_LOG.match(line)]
+        if status != 0:
+            section.problems.append(f"the C++ program built against {label} failed: {lines[-1:] or status}")
+            _step(f"  {section.problems[-1]}")
+            return
+        printed.append(lines)
+        _step(f"  {model.name}: {'; '.join(lines[-2:])}")
+    before, after = (_numbers(lines) for lines in printed)
+    worst = max((abs(a - b) for a, b in zip(before, after, strict=False)), default=0.0)
+    if len(before) != len(after) or worst > 1e-4:
+        section.problems.append(
+            f"the C++ program printed different values after the migration (max |diff| {worst:g})"
+        )
+        return
+    section.notes.append(
+        f"native code built and run: main.cpp against LibTorch on {shipped.name}, and after apply against "
+        f"the executorch wheel's CMake package on {pte.name}: both printed `{printed[1][-1]}` and "
+        f"{len(after)} values, max difference {worst:g}"
+    )
+
+
+_ET_LOG = re.compile(r"^[IWE] \d\d:\d\d:\d\d\.\d+ executorch:")
+
+
+def _numbers(lines: list[str]) -> list[float]:
+    return [float(n) for line in lines for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", line)]
 
 
 def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cache: Path) -> str | None:

@@ -252,8 +252,14 @@ def _independent(pairs: list[tuple[Hit, Finding]]) -> list[tuple[Hit, Finding]]:
     chosen = []
     for hit, finding in sorted(pairs, key=lambda p: p[0].start):
         spans = [(e.start, e.end) for e in hit.edits]
-        if any((s < te and ts < e) or s == e == ts for s, e in spans for ts, te in taken):
+        if any(_touch(s, e, ts, te) for s, e in spans for ts, te in taken):
             continue
         taken.extend(spans)
         chosen.append((hit, finding))
     return chosen
+
+
+def _touch(s: int, e: int, ts: int, te: int) -> bool:
+    """Whether two edits' spans overlap; an insertion touches a span it is at either end of
+    (applied in one round, the two would interleave)."""
+    return (s < te and ts < e) or (s == e and ts <= s <= te) or (ts == te and s <= ts <= e)

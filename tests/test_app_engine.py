@@ -223,3 +223,18 @@ def test_every_example_file_name_is_read_as_a_rule_language() -> None:
         for case in [*rule.VALID, *rule.INVALID]:
             assert isinstance(case, Valid | Invalid) and case.path is not None
             assert language_of(case.path.rsplit("/", 1)[-1]) in rule.languages, (rule.code, case.path)
+
+
+def test_an_insertion_at_the_start_of_another_fixs_edit_waits_a_round() -> None:
+    # MIG613 wraps `hidden = <output>` in clone_tensor_ptr (an insertion where the right-hand
+    # side starts) while MIG612 rewrites that right-hand side: one round would interleave them.
+    from rewrites.app_engine import fix_app
+    from rewrites.registry import all_rules
+
+    code = (
+        "void f(float* h) {\n  at::Tensor hidden = torch::from_blob(h, {1, 8}, at::kFloat);\n"
+        "  auto out = m.forward({hidden}).toTuple();\n  hidden = out->elements()[1].toTensor();\n}\n"
+    )
+    fixed = fix_app(code.encode(), "a.mm", all_rules(), unsafe=True)
+    assert fixed.text is not None
+    assert "  hidden = executorch::extension::clone_tensor_ptr(out->at(1).toTensor());\n" in fixed.text

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-from rewrites.app_engine import AppRule, Hit
+from rewrites.app_engine import AppRule, Hit, TextEdit
 from rewrites.app_source import AppSource
 
 JVM = frozenset({"java", "kotlin"})
@@ -109,3 +109,83 @@ def _span(spelled: str, name: str) -> int:
             if seen == wanted:
                 return i + 1
     return len(spelled)
+
+
+# What the native fixes (MIG610-MIG615) write
+ET_MODULE = "executorch::extension::Module"
+ET_EVALUE = "executorch::runtime::EValue"
+ET_TENSOR = "executorch::aten::Tensor"
+ET_SCALAR = "executorch::aten::ScalarType"
+
+
+def statement_start(masked: str, index: int) -> int:
+    """Where the C++ statement holding ``index`` starts (after the last ``;``, ``{`` or ``}``,
+    and after any preprocessor line between)."""
+    depth, start = 0, 0
+    for i in range(index - 1, -1, -1):
+        char = masked[i]
+        if char in ")]":
+            depth += 1
+        elif char in "([":
+            depth = max(0, depth - 1)  # at 0: the statement holds these brackets
+        elif char in ";{}" and depth == 0:
+            start = i + 1
+            break
+    while (directive := _DIRECTIVE_LINE.match(masked, start)) is not None and directive.end() <= index:
+        start = directive.end()
+    return start
+
+
+_DIRECTIVE_LINE = re.compile(r"\s*#[^\n]*\n")
+
+
+def statement_end(masked: str, index: int) -> int | None:
+    """The index just past the ``;`` ending the C++ statement holding ``index``."""
+    depth = 0
+    for i in range(index, len(masked)):
+        char = masked[i]
+        if char in "([{":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)  # at 0: the statement holds these brackets
+        elif char == "}":
+            if depth == 0:
+                return None
+            depth -= 1
+        elif char == ";" and depth == 0:
+            return i + 1
+    return None
+
+
+_TRY = re.compile(r"\btry\s*$")
+
+
+def in_try(masked: str, index: int) -> bool:
+    """Whether ``index`` is inside the block of a C++ ``try``."""
+    depth = 0
+    for i in range(index - 1, -1, -1):
+        char = masked[i]
+        if char == "}":
+            depth += 1
+        elif char == "{":
+            if depth == 0:
+                if _TRY.search(masked, max(0, i - 20), i):
+                    return True
+            else:
+                depth -= 1
+    return False
+
+
+def indent_at(text: str, index: int) -> str:
+    start = text.rfind("\n", 0, index) + 1
+    return text[start : start + len(text[start:index]) - len(text[start:index].lstrip(" \t"))]
+
+
+def delete_statement(source: AppSource, start: int, end: int) -> TextEdit:
+    """Removes ``text[start:end]``, with its whole line(s) when nothing else is on them."""
+    text = source.text
+    line_start = source.line_start(start)
+    line_end = source.line_end(end - 1) if end > start else end
+    if not text[line_start:start].strip() and not text[end:line_end].strip():
+        return TextEdit(line_start, line_end, "")
+    return TextEdit(start, end, "")

@@ -3,12 +3,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
+from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NATIVE
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:include|import)[ \t]*[<\"](?P<path>[^>\"\n]+)[>\"]", re.MULTILINE)
 # case-insensitive: the demo apps spell it `Libtorch-Lite`, and macOS finds it either way
+_EXECUTORCH = (
+    "#include <executorch/extension/module/module.h>",
+    "#include <executorch/extension/tensor/tensor.h>",
+)
+# `using namespace torch::jit;`: nothing is left in those namespaces once the calls are rewritten
+_USING = re.compile(
+    r"^[ \t]*using[ \t]+namespace[ \t]+(?:torch|at|c10|caffe2)(?:[ \t]*::[ \t]*\w+)*[ \t]*;", re.MULTILINE
+)
 _LIBTORCH = re.compile(
     r"(?:LibTorch(?:-Lite)?(?:-Nightly)?|LibTorch_Lite|torch|ATen|c10|caffe2)/", re.IGNORECASE
 )
@@ -20,7 +29,8 @@ class LibTorchHeader(AppRule):
 
     ## What it does
     Reports `#include` / `#import` of `LibTorch-Lite/…`, `LibTorch/…` (in any letter case),
-    `torch/…`, `ATen/…`, `c10/…` and `caffe2/…` headers.
+    `torch/…`, `ATen/…`, `c10/…` and `caffe2/…` headers, and `using namespace torch::jit;`
+    (or another LibTorch namespace).
 
     ## Why is this bad?
     They come with the PyTorch Mobile pod or the LibTorch Android AAR, which go away with the
@@ -39,8 +49,10 @@ class LibTorchHeader(AppRule):
     ```
 
     ## Fix safety
-    Display-only: which header is right depends on whether the file keeps C++ (the `Module`
-    API) or moves to the Objective-C / Swift `ExecuTorch` framework.
+    Unsafe: the first LibTorch header becomes the two ExecuTorch C++ headers (those the file does
+    not include yet) and the others are removed; the file keeps C++ (MIG611-MIG614 rewrite the
+    calls), also in Objective-C++, where the Objective-C `ExecuTorch` framework would be the other
+    choice. `using namespace` of a LibTorch namespace is removed.
     """
 
     code = "MIG610"
@@ -50,7 +62,9 @@ class LibTorchHeader(AppRule):
         "`<executorch/extension/tensor/tensor.h>` (or `#import <ExecuTorch/ExecuTorch.h>` from Objective-C)"
     )
     languages = NATIVE
-    tokens = (("include",), ("import",))
+    tokens = (("include",), ("import",), ("using",))
+    fix_safety = FixSafety.UNSAFE
+    fix_title = "Include ExecuTorch's C++ headers instead"
 
     VALID = [
         Valid("#include <executorch/extension/module/module.h>\n// #include <torch/script.h>\n", "a.cpp"),
@@ -61,18 +75,49 @@ class LibTorchHeader(AppRule):
             "#import <UIKit/UIKit.h>\n#import <LibTorch-Lite/LibTorch-Lite.h>\n",
             line=2,
             column=1,
+            expected="#import <UIKit/UIKit.h>\n" + "\n".join(_EXECUTORCH) + "\n",
             path="TorchModule.mm",
         ),
         Invalid(
             '#include <jni.h>\n#include "torch/script.h"\n#include <torch/csrc/jit/mobile/import.h>\n',
             count=2,
+            expected="#include <jni.h>\n" + "\n".join(_EXECUTORCH) + "\n",
             path="native-lib.cpp",
+        ),
+        Invalid(
+            "#include <torch/script.h>\nusing namespace torch::jit;\nint x = 0;\n",
+            count=2,
+            expected="#include <executorch/extension/module/module.h>\n"
+            "#include <executorch/extension/tensor/tensor.h>\nint x = 0;\n",
+            path="a.cpp",
+        ),
+        Invalid(
+            "#include <executorch/extension/module/module.h>\n#include <ATen/ATen.h>\n",
+            line=2,
+            expected="#include <executorch/extension/module/module.h>\n"
+            "#include <executorch/extension/tensor/tensor.h>\n",
+            path="a.cpp",
         ),
     ]
 
     def check(self) -> Iterator[Hit]:
-        masked = self.source.masked
-        for match in _DIRECTIVE.finditer(self.source.text):
-            hash_at = self.source.text.index("#", match.start())
+        masked, text = self.source.masked, self.source.text
+        missing = [line for line in _EXECUTORCH if line.split()[1][1:-1] not in text]
+        for match in _DIRECTIVE.finditer(text):
+            hash_at = text.index("#", match.start())
             if masked[hash_at] == "#" and _LIBTORCH.match(match.group("path")):
-                yield Hit(hash_at, match.end())
+                if missing:  # the first LibTorch header becomes the ExecuTorch ones
+                    edit = TextEdit(hash_at, match.end(), "\n".join(missing))
+                    missing = []
+                else:
+                    edit = self.delete_line(hash_at)
+                yield Hit(hash_at, match.end(), edits=(edit,))
+        for match in self.search(_USING):
+            start = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
+            yield Hit(
+                start,
+                match.end(),
+                "`using namespace` of a LibTorch namespace: remove it (ExecuTorch's names are "
+                "`executorch::extension::Module`, `executorch::extension::from_blob`, `executorch::runtime::EValue`)",
+                (self.delete_line(start),),
+            )

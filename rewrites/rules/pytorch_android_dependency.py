@@ -58,9 +58,10 @@ class PytorchAndroidDependency(AppRule):
     coordinate changes; the version written is `executorch-android-version` from
     `[tool.migrate]`, by default the release matching the executorch this tool pins. In a catalog
     the version is one `executorch` entry in `[versions]`. A torchvision line next to a core
-    PyTorch dependency is removed; alone, it becomes the ExecuTorch dependency. A coordinate in a
-    configuration that feeds a native build (`extractForNativeBuild`) and
-    `org.pytorch:torchvision_ops` are reported without a fix.
+    PyTorch dependency is removed; alone, it becomes the ExecuTorch dependency.
+    `org.pytorch:torchvision_ops` is reported without a fix. A coordinate in a configuration
+    that feeds a native build (`extractForNativeBuild`) is MIG615's: it moves with the CMake
+    build.
     """
 
     code = "MIG601"
@@ -122,7 +123,7 @@ class PytorchAndroidDependency(AppRule):
         Invalid(
             "dependencies {\n    extractForNativeBuild 'org.pytorch:pytorch_android:1.6.0'\n"
             "    implementation 'org.pytorch:torchvision_ops:0.10.0'\n}\n",
-            count=2,
+            line=3,
             expected="dependencies {\n    extractForNativeBuild 'org.pytorch:pytorch_android:1.6.0'\n"
             "    implementation 'org.pytorch:torchvision_ops:0.10.0'\n}\n",
             path="NativeApp/app/build.gradle",
@@ -142,14 +143,7 @@ class PytorchAndroidDependency(AppRule):
             configuration = self._configuration(literal)
             if (match is not None or _VISION_OPS.fullmatch(literal.value)) and configuration is not None:
                 if not _CLASSPATH.match(configuration):
-                    yield Hit(
-                        literal.start,
-                        literal.end,
-                        f"`{configuration}` uses the files inside PyTorch's AAR (headers, `libpytorch_jni.so`) "
-                        "for a native build: build native code against ExecuTorch's C++ library instead "
-                        "(see MIG610-MIG614)",
-                    )
-                    continue
+                    continue  # it feeds the native build: MIG615 moves it with the CMake build
             if _VISION_OPS.fullmatch(literal.value):
                 yield Hit(
                     literal.start,

@@ -1,0 +1,126 @@
+"""Every C++ fix's output compiles: each native rule's INVALID examples, fixed as `migrate apply
+--fix --unsafe-fixes` fixes them (all the native rules together), are compiled with
+`g++ -fsyntax-only` against the C++ SDK in the executorch wheel (one translation unit, one
+namespace and one `#line` name per example, so an error names its example)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from migrate.native_build import executorch_cmake_prefix
+from rewrites.app_engine import AppRule, fix_app
+from rewrites.registry import all_rules
+from rewrites.rule import Invalid
+
+_NATIVE = ("MIG610", "MIG611", "MIG612", "MIG613", "MIG614", "MIG699")
+
+# What each example's code refers to but does not declare (its surroundings in a real file);
+# `True`: the example is statements, compiled inside a function.
+_CONTEXT: dict[str, tuple[str, bool]] = {
+    "MIG611-0": (
+        "struct NSString { const char* UTF8String; } filePath; std::unique_ptr<Module> _impl;",
+        True,
+    ),
+    "MIG611-1": ('const char* path = "m.pte";', False),
+    "MIG611-2": ('const char* p = "m.pte";', False),
+    "MIG611-3": ("using Model = Module; std::unique_ptr<Model> g_module;", False),
+    "MIG612-0": ("TensorPtr tensor;", False),
+    "MIG612-2": ('Module module("m.pte"); TensorPtr x, y;', True),
+    "MIG612-3": ('Module _impl("m.pte"); TensorPtr tensor, hypo;', True),
+    "MIG612-4": ('Module module("m.pte"); TensorPtr input;', True),
+    "MIG612-5": ("TensorPtr x; executorch::runtime::EValue n;", False),
+    "MIG612-6": (
+        "struct NSArray; NSArray* wrap(const executorch::aten::Tensor&);\n"
+        "std::unique_ptr<Module> _impl; TensorPtr tensor;\n#define nil nullptr",
+        False,
+    ),
+    "MIG613-0": ("float image[3 * 224 * 224]; void* imageBuffer = image;", True),
+    "MIG613-1": ('std::vector<int64_t> ids(4); int n = 4; Module module("m.pte");', True),
+    "MIG613-2": ("std::vector<executorch::runtime::EValue> inputs;", False),
+    "MIG613-3": ('Module decoder("m.pte");', False),
+    "MIG613-4": ('Module m("m.pte");', False),
+    "MIG613-5": ("void fill(float* data);", False),
+    "MIG614-1": ("void run();", True),
+    "MIG614-3": ("void g();", False),
+    "MIG699-0": ("void load();", True),
+    "MIG699-1": ("void load();", False),
+}
+# display-only examples: what is left is a finding that says what to write, not code
+_LEFT_AS_FINDINGS = {"MIG612-7", "MIG699-2", "MIG699-3", "MIG699-4"}
+
+
+def _cases() -> list[tuple[str, type[AppRule], Invalid]]:
+    cases = []
+    for rule in all_rules():
+        if isinstance(rule, type) and issubclass(rule, AppRule) and rule.code in _NATIVE:
+            for index, case in enumerate(rule.INVALID):
+                key = f"{rule.code}-{index}"
+                if key not in _LEFT_AS_FINDINGS:
+                    cases.append((key, rule, case))
+    return cases
+
+
+def _objective_c_as_cpp(code: str) -> str:
+    """An `@implementation` with instance variables and methods, as a C++ struct."""
+    code = re.sub(r"^#import[^\n]*\n", "", code, flags=re.M)
+    if "@implementation" not in code:  # a method alone: a function
+        return re.sub(r"^[-+] \(([^)]*)\)(\w+)\s*\{", r"\1 \2() {", code, flags=re.M)
+    code = re.sub(r"@implementation\s+(\w+)\s*\{", r"struct \1 {", code)
+    code = re.sub(r"^ @protected$", "protected:", code, flags=re.M)
+    code = re.sub(r"^\}\n- \(\w+\)(\w+)\s*\{", r"void \1() {", code, flags=re.M)
+    return code + "};\n"
+
+
+def _translation_unit() -> str:
+    parts = [
+        "#include <executorch/extension/module/module.h>\n",
+        "#include <executorch/extension/tensor/tensor.h>\n",
+        "#include <jni.h>\n#include <cstring>\n#include <memory>\n#include <vector>\n",
+        "using executorch::extension::Module;\nusing executorch::extension::TensorPtr;\n",
+    ]
+    for key, _rule, case in _cases():
+        path = case.path or "a.cpp"
+        fixed = fix_app(case.code.encode(), path, all_rules(), unsafe=True)
+        assert fixed.error is None, (key, fixed.error)
+        assert not [f for f in fixed.remaining if f.code in _NATIVE], (key, fixed.remaining)
+        code = fixed.text if fixed.text is not None else case.code
+        if path.endswith(".mm"):
+            code = _objective_c_as_cpp(code)
+        directives = "".join(re.findall(r"^[ \t]*#[^\n]*\n", code, flags=re.M))
+        body = re.sub(r"^[ \t]*#[^\n]*\n", "", code, flags=re.M)
+        context, statements = _CONTEXT.get(key, ("", False))
+        if statements:
+            body = "void example() {\n" + body + "}\n"
+        name = key.replace("-", "_")
+        parts += [directives, f'#line 1 "{key}"\n', f"namespace {name} {{\n{context}\n{body}}}\n"]
+    return "".join(parts)
+
+
+@pytest.mark.skipif(
+    shutil.which("g++") is None or shutil.which("javac") is None, reason="needs g++ and a JDK"
+)
+def test_every_native_fix_compiles_against_the_executorch_sdk(tmp_path: Path) -> None:
+    source = tmp_path / "examples.cpp"
+    source.write_text(_translation_unit(), encoding="utf-8")
+    package = executorch_cmake_prefix().parent.parent
+    include = Path(shutil.which("javac") or "").resolve().parent.parent / "include"
+    command = [
+        "g++", "-std=c++17", "-fsyntax-only", "-Wno-deprecated-declarations",
+        "-DC10_USING_CUSTOM_GENERATED_MACROS", f"-I{package / 'include'}",
+        f"-I{package / 'include' / 'executorch' / 'runtime' / 'core' / 'portable_type' / 'c10'}",
+        f"-I{include}", f"-I{include / 'linux'}", str(source),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert result.returncode == 0, "\n".join(errors[:20]) or result.stderr[-3000:]
+
+
+def test_every_native_example_is_compiled_or_left_as_a_finding() -> None:
+    keys = {key for key, _, _ in _cases()}
+    assert len(keys) >= 15
+    assert set(_CONTEXT) <= keys
