@@ -41,10 +41,12 @@ $(MMDC):
 tools: $(MMDC)
 
 # cmake, g++ and a JDK (jni.h, javac, java): the native C++ samples are built and run before and
-# after their migration (tests/test_native_samples.py, make demo). Debian/Ubuntu, as root.
+# after their migration (tests/test_native_samples.py, make demo); clang and GNUstep's Foundation
+# headers check the rewritten iOS bridge as Objective-C++. Debian/Ubuntu, as root.
 native-tools:
-	@command -v cmake >/dev/null && command -v g++ >/dev/null && command -v javac >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq cmake g++ default-jdk-headless)
+	@command -v cmake >/dev/null && command -v g++ >/dev/null && command -v javac >/dev/null && \
+		command -v clang++ >/dev/null && test -f /usr/include/GNUstep/Foundation/Foundation.h || \
+		(apt-get update -qq && apt-get install -y -qq cmake g++ default-jdk-headless clang libgnustep-base-dev)
 
 demo: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python -m migrate.demo samples demo-out

@@ -124,3 +124,46 @@ def test_every_native_example_is_compiled_or_left_as_a_finding() -> None:
     keys = {key for key, _, _ in _cases()}
     assert len(keys) >= 15
     assert set(_CONTEXT) <= keys
+
+
+def _objective_cpp_command() -> list[str] | None:
+    """clang with GNUstep's Foundation: the closest thing to Xcode's front end on Linux. It checks
+    the `.mm` as Objective-C++ (classes, blocks, `@try`, instance variables in `@implementation`)
+    against the executorch SDK's headers; it proves the file parses and type-checks, not that
+    UIKit-only names exist."""
+    clang, gnustep = shutil.which("clang++"), Path("/usr/include/GNUstep/Foundation/Foundation.h")
+    gcc_objc = sorted(Path("/usr/lib/gcc/x86_64-linux-gnu").glob("*/include/objc/objc.h"))
+    if clang is None or not gnustep.exists() or not gcc_objc:
+        return None
+    package = executorch_cmake_prefix().parent.parent
+    return [
+        clang, "-x", "objective-c++", "-std=c++17", "-fsyntax-only", "-fobjc-exceptions",
+        "-fexceptions", "-fobjc-runtime=gnustep-2.0", "-Wno-everything",
+        f"-I{gcc_objc[-1].parent.parent}", "-I/usr/include/GNUstep", "-DGNUSTEP",
+        "-DGNUSTEP_BASE_LIBRARY=1", "-DGNU_RUNTIME=1", "-DNS_SWIFT_NAME(name)=",
+        "-DC10_USING_CUSTOM_GENERATED_MACROS", f"-I{package / 'include'}",
+        f"-I{package / 'include' / 'executorch' / 'runtime' / 'core' / 'portable_type' / 'c10'}",
+    ]  # fmt: skip
+
+
+@pytest.mark.skipif(_objective_cpp_command() is None, reason="needs clang and GNUstep's Foundation headers")
+def test_the_ios_bridge_compiles_as_objective_cpp_after_apply(tmp_path: Path) -> None:
+    """The iOS sample's TorchModule.mm, rewritten by `apply --fix --unsafe-fixes`, parses and
+    type-checks as Objective-C++ against the executorch headers; a broken rewrite fails here."""
+    from migrate import api
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    app = tmp_path / "ios_app"
+    shutil.copytree(samples / "ios_app", app)
+    api.write_changes(api.apply([app], unsafe=True), allow_dirty=True)
+    bridge = app / "HelloWorld" / "TorchBridge" / "TorchModule.mm"
+    text = bridge.read_text(encoding="utf-8")
+    assert "_load_for_mobile(" not in text and "<LibTorch" not in text
+    assert "executorch::extension::Module" in text
+    command = [*(_objective_cpp_command() or []), str(bridge)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    broken = tmp_path / "broken.mm"
+    broken.write_text(text.replace("_impl->forward(tensor)", "_impl->forward(tensor"), encoding="utf-8")
+    shutil.copy(bridge.parent / "TorchModule.h", tmp_path / "TorchModule.h")
+    assert subprocess.run([*command[:-1], str(broken)], capture_output=True, check=False).returncode != 0
