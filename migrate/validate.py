@@ -23,7 +23,7 @@ from migrate.errors import MissingExtraError, UsageError, require
 from migrate.output import write_atomic, write_bytes_atomic
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
-from validators.model import RuntimeResult, TensorSpec, ValidationReport
+from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
 from validators.runners import kind_for
 
 SEED = 0
@@ -101,10 +101,8 @@ def validate(
             )
             comparisons.append(comparison)
             if not comparison.passed:
-                worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
-                difference = f"{target.label} outputs differ from {reference_label}: " + (
-                    comparison.error
-                    or f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale"
+                difference = f"{target.label} outputs differ from {reference_label}: " + _difference(
+                    comparison, options
                 )
                 if target.label in candidates:
                     reasons.append(difference)
@@ -338,6 +336,19 @@ def _with_details(result: RuntimeResult) -> RuntimeResult:
         "kernels_outside_delegates": dict(method.delegation.non_delegated_ops),
     }
     return replace(result, planned_arena_bytes=method.planned_arena_bytes, details=details)
+
+
+def _difference(comparison: Comparison, options: ValidateOptions) -> str:
+    if comparison.error is not None:
+        return comparison.error
+    parts = []
+    nonfinite = sum(o.nonfinite_mismatches for o in comparison.outputs)
+    if nonfinite:
+        parts.append(f"NaN or Inf at {nonfinite} position(s) where the reference holds another value")
+    if any(not o.passed and not o.nonfinite_mismatches for o in comparison.outputs) or not parts:
+        worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
+        parts.append(f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale")
+    return "; ".join(parts)
 
 
 def _budget_failures(

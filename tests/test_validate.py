@@ -273,6 +273,55 @@ def test_compare_outputs(candidate: np.ndarray, passed: bool, nan: int) -> None:
         assert output.top1_agreement == 0.0 and output.top5_agreement == 1.0 and output.max_abs_error == 4.0
 
 
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("reference", "candidate", "mismatches"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], [1.0, INF, 3.0, 4.0], 1),  # +Inf where the reference is finite
+        ([1.0, 2.0, 3.0, 4.0], [-INF, 2.0, 3.0, -INF], 2),
+        ([1.0, NAN, 3.0, 4.0], [NAN, 2.0, 3.0, 4.0], 2),  # as many NaN, in another place
+        ([1.0, INF, 3.0, 4.0], [1.0, -INF, 3.0, 4.0], 1),  # the other sign
+        ([1.0, INF, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], 1),  # finite where the reference is not
+        ([1.0, INF, NAN, -INF], [1.0, INF, NAN, -INF], 0),  # the same non-finite values pass
+    ],
+)
+def test_non_finite_values_must_match_position_by_position(
+    reference: list[float], candidate: list[float], mismatches: int
+) -> None:
+    comparison = compare_outputs("c", [[np.array(reference)]], [[np.array(candidate)]], atol=1e-6, rtol=0)
+    (output,) = comparison.outputs
+    assert output.nonfinite_mismatches == mismatches
+    assert output.passed is (mismatches == 0) and comparison.passed is (mismatches == 0)
+
+
+def test_a_non_finite_mismatch_is_the_reason_with_its_count() -> None:
+    from migrate.reports.validation import render_console, render_markdown
+    from migrate.validate import ValidateOptions, _difference
+    from validators.model import RuntimeResult
+
+    comparison = compare_outputs(
+        "ExecuTorch .pte", [[np.ones((1, 8))]], [[np.array([[1, INF, 1, NAN, 1, 1, -INF, 1.0]])]], 1e-4, 0
+    )
+    reason = _difference(comparison, ValidateOptions())
+    assert reason == "NaN or Inf at 3 position(s) where the reference holds another value"
+    report = ValidationReport(
+        reference="eager",
+        runtimes=(
+            RuntimeResult("eager", "eager", "m:f"),
+            RuntimeResult("ExecuTorch .pte", "executorch", "m.pte"),
+        ),
+        comparisons=(comparison,),
+        passed=False,
+        reasons=(reason,),
+    )
+    row = next(line for line in render_console(report).splitlines() if line.startswith("ExecuTorch"))
+    assert row.endswith("3 NaN/Inf differ")
+    assert "0.00e+00 and 3 NaN/Inf differ" in render_markdown(report)
+    assert ValidationReport.from_dict(report.to_dict()).comparisons[0].outputs[0].nonfinite_mismatches == 3
+
+
 def test_compare_reports_shape_mismatch() -> None:
     comparison = compare_outputs("c", [[np.zeros((1, 5))]], [[np.zeros((1, 4))]], 1e-6, 0)
     assert not comparison.passed and "shaped (1, 4)" in (comparison.error or "")
