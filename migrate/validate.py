@@ -7,7 +7,6 @@ decides the verdict and returns a ``ValidationReport``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 import platform
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from migrate.baseline import BaselineProblem
 from migrate.errors import MissingExtraError, UsageError, require
-from migrate.output import write_atomic, write_bytes_atomic
+from migrate.output import write_bytes_atomic
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
@@ -201,6 +201,8 @@ def _tflite_baseline(
         problem = str(exc)
     except UsageError:  # the model itself cannot be loaded: that is the user's to fix
         raise
+    except BaselineProblem as exc:  # the conversion failed, crashed or hung in its process
+        problem = str(exc)
     except Exception as exc:  # the converter's own failure, whatever its type
         from migrate.export import _first_line
 
@@ -218,48 +220,15 @@ def _artifacts_dir(options: ValidateOptions) -> Path:
 def _convert_with_litert(
     model: str, options: ValidateOptions, progress: Callable[[str], None]
 ) -> Path | None:
-    """The default baseline: the same source model through litert-torch (NCHW kept at the
-    boundary, so inputs need no layout adapter)."""
+    """The default baseline, converted in a process of its own (``migrate.baseline``)."""
     require("litert_torch", "tflite")
-    from migrate.export import InputShape, _factory_source, _import
-    from migrate.quiet import quiet_torch
+    from migrate.baseline import convert_with_litert
 
-    shapes: list[InputShape] = []
-    with quiet_torch():
-        module = _import(model.partition(":")[0])
-    if not callable(getattr(module, "example_inputs", None)):
-        # no example_inputs() beside the factory: the shapes the first .pte candidate declares
-        pte = next((c for c in options.candidates if kind_for(str(c)) == "executorch"), None)
-        if pte is not None:
-            declared = load_specs([Target("candidate", "executorch", str(pte))], options.harness)
-            shapes = [InputShape(s.name, tuple(s.shape), s.dtype) for s in declared["candidate"] or []]
-    with quiet_torch():
-        source = _factory_source(model, None, shapes, ())
-    module, args = source.methods["forward"]
-    path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
-    if path.is_file():
-        progress(f"reusing the TFLite baseline {path} (same model source and inputs)")
-        return path
-    progress("converting the source model to TFLite with litert-torch")
-    with quiet_torch():
-        import litert_torch
-
-        edge = litert_torch.convert(module, args)
-        write_atomic(path, edge.export)  # a cache never holds half a file
+    progress("converting the source model to TFLite with litert-torch, in its own process")
+    path, reused = convert_with_litert(model, options.candidates, _artifacts_dir(options), options.harness)
+    if reused:
+        progress(f"reused the TFLite baseline {path} (same model source and inputs)")
     return path
-
-
-def _source_key(model: str, args: Sequence[object]) -> str:
-    """A baseline's cache key: the entry point, the example shapes, the converter's version and
-    every Python file beside the model's module (its weights are seeded there, or shipped)."""
-    digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
-    digest.update(_version("litert-torch").encode())
-    module = sys.modules.get(model.partition(":")[0])
-    source = Path(getattr(module, "__file__", None) or ".")
-    if source.is_file():
-        for path in sorted(source.parent.glob("*.py")):
-            digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _convert_saved_model(

@@ -216,6 +216,40 @@ def test_a_runtime_that_crashes_is_a_row_and_the_others_report(artifacts: Path, 
     )  # the reference artifact is not a candidate: it needs attention, not a failure
 
 
+@pytest.mark.parametrize(
+    ("factory", "problem"),
+    [
+        ("hostile_models:make_crashing", "the conversion crashed (killed by signal 11)"),
+        ("hostile_models:make_hanging", "the conversion timed out after 60 s"),
+    ],
+)
+def test_a_model_that_crashes_or_hangs_while_traced_is_the_baselines_row(
+    factory: str, problem: str, artifacts: Path, tmp_path: Path
+) -> None:
+    """The litert-torch conversion traces the model: in its own process, under --timeout."""
+    done = migrate(
+        "validate",
+        "--model",
+        factory,
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--runs",
+        "2",
+        "--timeout",
+        "60",
+        "--artifacts",
+        str(tmp_path),
+        "--report-json",
+        str(tmp_path / "r.json"),
+    )
+    report = json.loads((tmp_path / "r.json").read_text())
+    tflite = next(r for r in report["runtimes"] if r["kind"] == "tflite")
+    assert tflite["error"].startswith(problem), tflite
+    assert all(r["error"] is None for r in report["runtimes"] if r["kind"] != "tflite")
+    assert report["passed"] and done.returncode == 0, done.stderr
+    assert any(note.startswith(f"no TFLite baseline: {problem}") for note in report["notes"])
+
+
 def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None:
     done = migrate(
         "validate",
