@@ -199,10 +199,9 @@ def _tensor(plan: Any, index: int, name: str) -> TensorInfo:
 def inspect_pte(path: Path) -> Manifest:
     """The facts of any ``.pte``, read from the file alone (the runtime does not load it)."""
     require("executorch", "export")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from migrate.artifacts import read_regular
+
+    data = read_regular(path)  # a FIFO or /dev/zero is refused, not read forever
     from migrate.quiet import quiet_torch
 
     try:

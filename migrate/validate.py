@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from migrate.artifacts import check_regular, load_arrays
 from migrate.baseline import BaselineProblem
 from migrate.errors import MissingExtraError, UsageError, require
 from migrate.output import write_bytes_atomic
+from migrate.sandboxed import ARCHIVES, require_sandbox
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
@@ -66,6 +68,9 @@ def validate(
         raise UsageError("give --reference (the artifact the app ships today) or --model pkg.module:factory")
     if not options.candidates:
         raise UsageError("give at least one --candidate (the new .pte)")
+    archives = [a for a in (options.reference, *options.candidates) if a and Path(a).suffix.lower() in ARCHIVES]
+    if archives and options.harness.sandbox:
+        require_sandbox(archives[0])
     targets, baseline_problem = _targets(options, progress)
     reference_label = targets[0].label
     candidates = _candidate_labels(options, targets)
@@ -151,8 +156,8 @@ def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> tuple
     targets, seen = [], set()
     kinds = []
     for artifact in artifacts:
-        if ":" not in artifact and not Path(artifact).is_file():
-            raise UsageError(f"{artifact}: no such file")
+        if ":" not in artifact:
+            check_regular(Path(artifact))
         try:
             kinds.append(kind_for(artifact))
         except ValueError as exc:
@@ -255,12 +260,15 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
     """Input samples: from --inputs (one (samples, *shape) array per input), else seeded random
     data shaped by whichever artifact declares its inputs."""
     if options.inputs is not None:
-        try:
-            with np.load(options.inputs, allow_pickle=False) as data:
-                arrays = [data[key] for key in data.files]
-        except Exception as exc:
-            raise UsageError(f"{options.inputs}: not a readable .npz of arrays: {exc}") from None
-        count = arrays[0].shape[0]
+        arrays = [array for _, array in load_arrays(options.inputs)]
+        counts = sorted({a.shape[0] if a.ndim else 0 for a in arrays})
+        if not arrays or counts[0] == 0 or len(counts) > 1:
+            raise UsageError(
+                f"{options.inputs}: expected one (samples, *shape) array per input, all with the same "
+                f"number of samples; found {len(arrays)} array(s) with "
+                + (", ".join(str(a.shape) for a in arrays) or "no shapes")
+            )
+        count = counts[0]
         return [[a[i] for a in arrays] for i in range(count)], f"{count} samples from {options.inputs}"
     # Artifacts declare exactly what they take; a factory module's example_inputs() is the
     # fallback, and only describes forward.

@@ -250,6 +250,40 @@ def test_a_model_that_crashes_or_hangs_while_traced_is_the_baselines_row(
     assert any(note.startswith(f"no TFLite baseline: {problem}") for note in report["notes"])
 
 
+def test_hostile_archives_are_loaded_in_a_sandbox(tmp_path: Path) -> None:
+    target = tmp_path / "written-by-the-archive"
+    script = (
+        "import sys; from hostile_models import write_hostile_archive; write_hostile_archive(*sys.argv[1:])"
+    )
+    for name in ("old.pt", "new.pt"):
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / name), str(target)],
+            cwd=MODELS,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    inputs = tmp_path / "x.npz"
+    np.savez(inputs, x=np.ones((2, 1, 4), dtype=np.float32))
+    done = migrate(
+        "validate",
+        "--reference",
+        str(tmp_path / "old.pt"),
+        "--candidate",
+        str(tmp_path / "new.pt"),
+        "--inputs",
+        str(inputs),
+        "--runs",
+        "2",
+        "--report-json",
+        str(tmp_path / "r.json"),
+    )
+    assert not target.exists()
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["error"] for r in report["runtimes"]] == [None, None] and report["passed"]
+
+
 def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None:
     done = migrate(
         "validate",
