@@ -22,7 +22,7 @@ from migrate.artifacts import check_regular, check_writable_folder, load_arrays,
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.output import write_atomic, write_bytes_atomic
-from migrate.quiet import quiet_torch
+from migrate.quiet import audible, quiet_torch
 from migrate.recurrent import lower_recurrent
 from migrate.sandboxed import ARCHIVES, export_in_sandbox
 from migrate.xnnpack_views import views_for_xnnpack
@@ -152,6 +152,7 @@ def export(
         if sandbox:
             return export_in_sandbox(entry, output, inputs, input_shapes, options, progress)
 
+    progress = audible(progress)
     progress("loading the model")
     with quiet_torch():
         return _export(entry, output, inputs, input_shapes, options, progress)
