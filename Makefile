@@ -11,7 +11,7 @@ LEGACY_STAMP := $(LEGACY)/.installed
 # No pip cache: the wheels would stay on disk beside what they installed (several GB here).
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: install legacy-env demo test bench lint clean
+.PHONY: install legacy-env sandbox demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,20 @@ $(LEGACY_STAMP):
 
 legacy-env: $(LEGACY_STAMP)
 
-demo: $(STAMP) $(LEGACY_STAMP)
+# bubblewrap: loading a TorchScript archive runs its code, so migrate loads archives in a sandbox
+# (bwrap). Installed with apt when run as root; otherwise one line says what to install.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	  else \
+	    echo "install bubblewrap (apt-get install bubblewrap): migrate loads TorchScript archives in its sandbox"; \
+	  fi; }
+
+demo: $(STAMP) $(LEGACY_STAMP) sandbox
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP) $(LEGACY_STAMP)
+test: $(STAMP) $(LEGACY_STAMP) sandbox
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(LEGACY_STAMP)
