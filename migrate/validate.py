@@ -29,6 +29,7 @@ from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationRe
 from validators.runners import kind_for
 
 SEED = 0
+MAX_SYNTHESISED = 2**30  # bytes of random input per sample
 _LABELS = {
     "eager": "eager",
     "torchscript": "TorchScript .pt",
@@ -68,7 +69,9 @@ def validate(
         raise UsageError("give --reference (the artifact the app ships today) or --model pkg.module:factory")
     if not options.candidates:
         raise UsageError("give at least one --candidate (the new .pte)")
-    archives = [a for a in (options.reference, *options.candidates) if a and Path(a).suffix.lower() in ARCHIVES]
+    archives = [
+        a for a in (options.reference, *options.candidates) if a and Path(a).suffix.lower() in ARCHIVES
+    ]
     if archives and options.harness.sandbox:
         require_sandbox(archives[0])
     targets, baseline_problem = _targets(options, progress)
@@ -199,6 +202,8 @@ def _tflite_baseline(
         return None, None
     try:
         if options.tflite_from is not None:
+            if not options.tflite_from.is_dir():  # a SavedModel is a folder; a .keras file is read
+                check_regular(options.tflite_from)
             return _convert_saved_model(options.tflite_from, options, progress), None
         assert options.model is not None
         return _convert_with_litert(options.model, options, progress), None
@@ -281,10 +286,24 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
             "no artifact declares its input shapes (.pt / .ptl do not): give --inputs file.npz, "
             "or a .pte or --model whose module has example_inputs()"
         )
+    shapes = ", ".join(f"{s.dtype}{list(s.shape)}" for s in declared)
+    if not _plausible(declared):  # read from the artifact: it can declare anything
+        raise UsageError(
+            f"the declared inputs ({shapes[:200]}) are not shapes to synthesise samples of "
+            f"(negative, unknown or over {MAX_SYNTHESISED >> 20} MiB): give --inputs file.npz"
+        )
     generator = np.random.default_rng(SEED)
     samples = [[_random(spec, generator) for spec in declared] for _ in range(options.samples)]
-    shapes = ", ".join(f"{s.dtype}{list(s.shape)}" for s in declared)
     return samples, f"{options.samples} seeded random samples ({shapes})"
+
+
+def _plausible(declared: Sequence[TensorSpec]) -> bool:
+    try:
+        sizes = [int(np.prod(s.shape, dtype=np.float64)) * np.dtype(s.dtype).itemsize for s in declared]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    dims = [d for s in declared for d in s.shape]
+    return all(isinstance(d, int) and d >= 0 for d in dims) and sum(sizes) <= MAX_SYNTHESISED
 
 
 def _random(spec: TensorSpec, generator: np.random.Generator) -> np.ndarray:

@@ -209,3 +209,24 @@ def test_a_report_of_wrong_types_is_one_line(change: dict, message: str, cli, tm
     assert (
         line.startswith(f"migrate: error: {report}: a report this version cannot read: ") and message in line
     )
+
+
+def test_declared_inputs_too_large_or_negative_are_not_synthesised() -> None:
+    """Shapes come from the artifact; a hostile one can declare 2**31 x 2**31 floats."""
+    from migrate.validate import _plausible
+    from validators.model import TensorSpec
+
+    assert _plausible([TensorSpec("x", (1, 3, 224, 224), "float32")])
+    assert not _plausible([TensorSpec("x", (1, 3, 2**31 - 1, 2**31 - 1), "float32")])
+    assert not _plausible([TensorSpec("x", (1, -5), "float32")])
+    assert not _plausible([TensorSpec("x", (1, 4), "no-such-dtype")])
+
+
+def test_a_report_that_is_not_a_regular_file_or_too_deep_is_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    for name, message in (("zero.json", "not a regular file"), ("deep.json", "not a readable JSON report")):
+        done = cli("report", str(tmp_path / name))
+        assert done.exit_code == 2
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"migrate: error: {tmp_path / name}: {message}")

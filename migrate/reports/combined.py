@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrate.artifacts import read_regular
 from migrate.errors import UsageError
 from migrate.manifest import Manifest
 from migrate.reports.scan import render_markdown as render_scan_markdown
@@ -50,8 +51,8 @@ class Section:
 def load_result(path: Path) -> ScanResult | ValidationReport | Manifest:
     """Whichever result a JSON file holds, by its shape."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data: dict[str, Any] = json.loads(read_regular(path).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
         raise UsageError(f"{path}: not a readable JSON report: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: not a JSON object, so not a report")
