@@ -56,10 +56,12 @@ def load_arrays(path: Path) -> list[tuple[str, Any]]:
 
     with open_regular(path) as handle:
         try:
-            with np.load(handle, allow_pickle=False) as data:
-                if not isinstance(data, np.lib.npyio.NpzFile):
-                    raise UsageError(f"{path}: not a .npz of arrays (np.savez writes one)")
-                declared = sum(info.file_size for info in data.zip.infolist())
+            loaded = np.load(handle, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise UsageError(f"{path}: not a .npz of arrays (np.savez writes one)")
+            with loaded as data:
+                members = data.zip.infolist() if data.zip is not None else []
+                declared = sum(int(info.file_size) for info in members)
                 if declared > MAX_ARRAYS_BYTES:
                     raise UsageError(
                         f"{path}: its arrays take {declared / 2**30:.1f} GiB unpacked, more than the "
