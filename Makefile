@@ -15,7 +15,7 @@ export PIP_NO_CACHE_DIR := 1
 # Chromium (npm, into the git-ignored .tools/), shellcheck and actionlint (pip) for the Action.
 MMDC := .tools/node_modules/.bin/mmdc
 
-.PHONY: install legacy-env tools native-tools demo test bench lint clean
+.PHONY: install legacy-env tools native-tools sandbox demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,10 +48,20 @@ native-tools:
 		command -v clang++ >/dev/null && test -f /usr/include/GNUstep/Foundation/Foundation.h || \
 		(apt-get update -qq && apt-get install -y -qq cmake g++ default-jdk-headless clang libgnustep-base-dev)
 
-demo: $(STAMP) $(LEGACY_STAMP) native-tools
+# bubblewrap: loading a TorchScript archive runs its code, so migrate loads archives in a sandbox
+# (bwrap). Installed with apt when run as root; otherwise one line says what to install.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	  else \
+	    echo "install bubblewrap (apt-get install bubblewrap): migrate loads TorchScript archives in its sandbox"; \
+	  fi; }
+
+demo: $(STAMP) $(LEGACY_STAMP) native-tools sandbox
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP) $(LEGACY_STAMP) native-tools $(MMDC)
+test: $(STAMP) $(LEGACY_STAMP) native-tools sandbox $(MMDC)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(LEGACY_STAMP)

@@ -309,6 +309,11 @@ def apply(
     help="Lower several ways, time each against eager in the harness, keep the fastest that matches.",
 )
 @click.option(
+    "--no-sandbox",
+    is_flag=True,
+    help="Load a .pt / .ptl without the bubblewrap sandbox (loading an archive runs its code).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -332,6 +337,7 @@ def export_command(
     bundle: bool,
     strict: bool,
     optimize: bool,
+    no_sandbox: bool,
     fmt: str,
 ) -> None:
     """Export ENTRY (pkg.module:factory, or a legacy .pt / .ptl archive) to an ExecuTorch .pte."""
@@ -356,6 +362,7 @@ def export_command(
         input_shapes=[exporter.InputShape.parse(s) for s in input_shapes],
         options=options,
         progress=lambda message: click.echo(f"migrate: {message} ...", err=True),
+        sandbox=not no_sandbox,
     )
     click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
@@ -465,6 +472,11 @@ def export_command(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the report as Markdown for a pull request.",
 )
+@click.option(
+    "--no-sandbox",
+    is_flag=True,
+    help="Load a .pt / .ptl without the bubblewrap sandbox (loading an archive runs its code).",
+)
 @_handle_errors
 def validate_command(
     model: str | None,
@@ -490,16 +502,21 @@ def validate_command(
     artifacts: Path | None,
     report_json: Path | None,
     report_md: Path | None,
+    no_sandbox: bool,
 ) -> None:
     """Run the shipped artifact, the new .pte and a TFLite baseline side by side: numerics,
     latency and memory, and a verdict (exit 0 pass, 1 fail, 2 error)."""
     from migrate import validate as validation
+    from migrate.artifacts import check_writable_folder
     from migrate.reports.validation import render_console, render_json, render_markdown
     from validators.harness import HarnessOptions
 
     if legacy_python is None:
         legacy_python = api.resolve_config([Path.cwd()]).legacy_python
     default_atol, per_output = _tolerances(atols)
+    for report_path in (report_json, report_md):
+        if report_path is not None:
+            check_writable_folder(report_path)  # before the runtimes run, not after
     options = validation.ValidateOptions(
         model=model,
         reference=reference,
@@ -520,7 +537,11 @@ def validate_command(
         legacy_python=legacy_python,
         artifacts=artifacts,
         harness=HarnessOptions(
-            threads=threads, runs=runs, timeout=timeout, constrained=profile == "constrained"
+            threads=threads,
+            runs=runs,
+            timeout=timeout,
+            constrained=profile == "constrained",
+            sandbox=not no_sandbox,
         ),
     )
     report = validation.validate(

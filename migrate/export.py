@@ -18,11 +18,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from migrate.artifacts import check_regular, check_writable_folder, load_arrays, open_regular
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.output import write_atomic, write_bytes_atomic
-from migrate.quiet import quiet_torch
+from migrate.quiet import audible, quiet_torch
 from migrate.recurrent import lower_recurrent
+from migrate.sandboxed import ARCHIVES, export_in_sandbox
 from migrate.xnnpack_views import views_for_xnnpack
 
 SEED = 0
@@ -122,8 +124,11 @@ def export(
     input_shapes: Sequence[InputShape] = (),
     options: ExportOptions = ExportOptions(),
     progress: Callable[[str], None] = lambda message: None,
+    sandbox: bool = True,
 ) -> Manifest:
-    """Build ``output`` (a ``.pte``) and ``<output stem>.manifest.json`` beside it."""
+    """Build ``output`` (a ``.pte``) and ``<output stem>.manifest.json`` beside it. A TorchScript
+    archive is loaded, converted and lowered in a sandbox (``migrate.sandboxed``) unless
+    ``sandbox`` is False: loading one runs its code."""
     require("torch", "export")
     require("executorch", "export")
     if output.suffix != ".pte":
@@ -141,7 +146,13 @@ def export(
             "--quantize int8-static needs calibration data (--calibration file.npz); random data "
             "gives meaningless ranges, so it is refused unless --allow-random-calibration"
         )
+    check_writable_folder(output)  # before minutes of export, not after
+    if Path(entry).suffix.lower() in ARCHIVES:
+        check_regular(Path(entry))
+        if sandbox:
+            return export_in_sandbox(entry, output, inputs, input_shapes, options, progress)
 
+    progress = audible(progress)
     progress("loading the model")
     with quiet_torch():
         return _export(entry, output, inputs, input_shapes, options, progress)
@@ -155,7 +166,7 @@ def _export(
     options: ExportOptions,
     progress: Callable[[str], None],
 ) -> Manifest:
-    if Path(entry).suffix in {".pt", ".ptl"}:
+    if Path(entry).suffix.lower() in ARCHIVES:
         source = _legacy_source(Path(entry), inputs, input_shapes)
     else:
         source = _factory_source(entry, inputs, input_shapes, options.methods)
@@ -421,8 +432,7 @@ def _method_as_forward(model: Any, method: str) -> Any:
 def _legacy_source(path: Path, inputs: str | None, input_shapes: Sequence[InputShape]) -> _Source:
     import torch
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    check_regular(path)
     notes = [
         f"converted from the TorchScript archive {path.name} with TS2EPConverter, which is partial: "
         "exporting from the source model (after `migrate apply`) is more reliable"
@@ -481,10 +491,11 @@ def _example_inputs(
     if path.suffix == ".npz":
         return _npz_examples(path)
     if path.suffix == ".pt":
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
         try:
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            with open_regular(path) as handle:
+                loaded = torch.load(handle, map_location="cpu", weights_only=True)
+        except UsageError:
+            raise
         except Exception as exc:
             raise UsageError(
                 f"{path}: not a tensor file torch.load(weights_only=True) accepts: {_first_line(exc)}"
@@ -503,13 +514,13 @@ def _npz_examples(path: Path) -> tuple[Any, ...]:
     import numpy as np
     import torch
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    arrays = load_arrays(path)
+    if not arrays:
+        raise UsageError(f"{path}: holds no arrays")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return tuple(torch.from_numpy(np.array(data[key])) for key in data.files)
-    except Exception as exc:
-        raise UsageError(f"{path}: not a readable .npz of arrays: {_first_line(exc)}") from None
+        return tuple(torch.from_numpy(np.array(array)) for _, array in arrays)
+    except TypeError as exc:  # a dtype torch has no tensor for
+        raise UsageError(f"{path}: {_first_line(exc)}") from None
 
 
 def _as_examples(value: Any) -> tuple[Any, ...] | dict[str, tuple[Any, ...]]:
@@ -712,7 +723,11 @@ def _calibration_samples(args: tuple[Any, ...], options: ExportOptions) -> list[
         generator = torch.Generator().manual_seed(SEED + 1)
         return [tuple(torch.randn(a.shape, generator=generator).to(a.dtype) for a in args) for _ in range(8)]
     arrays = _npz_examples(options.calibration)
-    if len(arrays) != len(args) or any(a.shape[1:] != e.shape for a, e in zip(arrays, args, strict=False)):
+    if (
+        len(arrays) != len(args)
+        or any(a.dim() == 0 or a.shape[1:] != e.shape for a, e in zip(arrays, args, strict=False))
+        or len({a.shape[0] for a in arrays}) != 1
+    ):
         raise UsageError(
             f"{options.calibration}: expected one array per input, shaped (samples, *example shape): "
             + ", ".join(str(tuple(e.shape)) for e in args)

@@ -8,14 +8,12 @@ delegated node counts, timings).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrate.errors import UsageError, require
-from rewrites.files import read_regular
 from validators.runners.executorch import SCALAR_TYPES
 
 MANIFEST_VERSION = 1
@@ -201,9 +199,9 @@ def _tensor(plan: Any, index: int, name: str) -> TensorInfo:
 def inspect_pte(path: Path) -> Manifest:
     """The facts of any ``.pte``, read from the file alone (the runtime does not load it)."""
     require("executorch", "export")
-    data, problem = read_regular(Path(os.path.realpath(path)), 1 << 40)  # a FIFO hung here
-    if data is None:
-        raise UsageError(f"{path}: {problem}")
+    from migrate.artifacts import read_regular
+
+    data = read_regular(path)  # a FIFO or /dev/zero is refused, not read forever
     from migrate.quiet import quiet_torch
 
     try:

@@ -7,7 +7,6 @@ decides the verdict and returns a ``ValidationReport``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 import platform
@@ -19,14 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from migrate.artifacts import check_regular, load_arrays
+from migrate.baseline import BaselineProblem
 from migrate.errors import MissingExtraError, UsageError, require
-from migrate.output import write_atomic, write_bytes_atomic
+from migrate.output import write_bytes_atomic
+from migrate.sandboxed import ARCHIVES, require_sandbox
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
-from validators.model import RuntimeResult, TensorSpec, ValidationReport
+from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
 from validators.runners import kind_for
 
 SEED = 0
+MAX_SYNTHESISED = 2**30  # bytes of random input per sample
 _LABELS = {
     "eager": "eager",
     "torchscript": "TorchScript .pt",
@@ -66,6 +69,11 @@ def validate(
         raise UsageError("give --reference (the artifact the app ships today) or --model pkg.module:factory")
     if not options.candidates:
         raise UsageError("give at least one --candidate (the new .pte)")
+    archives = [
+        a for a in (options.reference, *options.candidates) if a and Path(a).suffix.lower() in ARCHIVES
+    ]
+    if archives and options.harness.sandbox:
+        require_sandbox(archives[0])
     targets, baseline_problem = _targets(options, progress)
     reference_label = targets[0].label
     candidates = _candidate_labels(options, targets)
@@ -101,10 +109,8 @@ def validate(
             )
             comparisons.append(comparison)
             if not comparison.passed:
-                worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
-                difference = f"{target.label} outputs differ from {reference_label}: " + (
-                    comparison.error
-                    or f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale"
+                difference = f"{target.label} outputs differ from {reference_label}: " + _difference(
+                    comparison, options
                 )
                 if target.label in candidates:
                     reasons.append(difference)
@@ -153,8 +159,8 @@ def _targets(options: ValidateOptions, progress: Callable[[str], None]) -> tuple
     targets, seen = [], set()
     kinds = []
     for artifact in artifacts:
-        if ":" not in artifact and not Path(artifact).is_file():
-            raise UsageError(f"{artifact}: no such file")
+        if ":" not in artifact:
+            check_regular(Path(artifact))
         try:
             kinds.append(kind_for(artifact))
         except ValueError as exc:
@@ -196,6 +202,8 @@ def _tflite_baseline(
         return None, None
     try:
         if options.tflite_from is not None:
+            if not options.tflite_from.is_dir():  # a SavedModel is a folder; a .keras file is read
+                check_regular(options.tflite_from)
             return _convert_saved_model(options.tflite_from, options, progress), None
         assert options.model is not None
         return _convert_with_litert(options.model, options, progress), None
@@ -203,6 +211,8 @@ def _tflite_baseline(
         problem = str(exc)
     except UsageError:  # the model itself cannot be loaded: that is the user's to fix
         raise
+    except BaselineProblem as exc:  # the conversion failed, crashed or hung in its process
+        problem = str(exc)
     except Exception as exc:  # the converter's own failure, whatever its type
         from migrate.export import _first_line
 
@@ -220,48 +230,15 @@ def _artifacts_dir(options: ValidateOptions) -> Path:
 def _convert_with_litert(
     model: str, options: ValidateOptions, progress: Callable[[str], None]
 ) -> Path | None:
-    """The default baseline: the same source model through litert-torch (NCHW kept at the
-    boundary, so inputs need no layout adapter)."""
+    """The default baseline, converted in a process of its own (``migrate.baseline``)."""
     require("litert_torch", "tflite")
-    from migrate.export import InputShape, _factory_source, _import
-    from migrate.quiet import quiet_torch
+    from migrate.baseline import convert_with_litert
 
-    shapes: list[InputShape] = []
-    with quiet_torch():
-        module = _import(model.partition(":")[0])
-    if not callable(getattr(module, "example_inputs", None)):
-        # no example_inputs() beside the factory: the shapes the first .pte candidate declares
-        pte = next((c for c in options.candidates if kind_for(str(c)) == "executorch"), None)
-        if pte is not None:
-            declared = load_specs([Target("candidate", "executorch", str(pte))], options.harness)
-            shapes = [InputShape(s.name, tuple(s.shape), s.dtype) for s in declared["candidate"] or []]
-    with quiet_torch():
-        source = _factory_source(model, None, shapes, ())
-    module, args = source.methods["forward"]
-    path = _artifacts_dir(options) / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
-    if path.is_file():
-        progress(f"reusing the TFLite baseline {path} (same model source and inputs)")
-        return path
-    progress("converting the source model to TFLite with litert-torch")
-    with quiet_torch():
-        import litert_torch
-
-        edge = litert_torch.convert(module, args)
-        write_atomic(path, edge.export)  # a cache never holds half a file
+    progress("converting the source model to TFLite with litert-torch, in its own process")
+    path, reused = convert_with_litert(model, options.candidates, _artifacts_dir(options), options.harness)
+    if reused:
+        progress(f"reused the TFLite baseline {path} (same model source and inputs)")
     return path
-
-
-def _source_key(model: str, args: Sequence[object]) -> str:
-    """A baseline's cache key: the entry point, the example shapes, the converter's version and
-    every Python file beside the model's module (its weights are seeded there, or shipped)."""
-    digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
-    digest.update(_version("litert-torch").encode())
-    module = sys.modules.get(model.partition(":")[0])
-    source = Path(getattr(module, "__file__", None) or ".")
-    if source.is_file():
-        for path in sorted(source.parent.glob("*.py")):
-            digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _convert_saved_model(
@@ -288,12 +265,15 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
     """Input samples: from --inputs (one (samples, *shape) array per input), else seeded random
     data shaped by whichever artifact declares its inputs."""
     if options.inputs is not None:
-        try:
-            with np.load(options.inputs, allow_pickle=False) as data:
-                arrays = [data[key] for key in data.files]
-        except Exception as exc:
-            raise UsageError(f"{options.inputs}: not a readable .npz of arrays: {exc}") from None
-        count = arrays[0].shape[0]
+        arrays = [array for _, array in load_arrays(options.inputs)]
+        counts = sorted({a.shape[0] if a.ndim else 0 for a in arrays})
+        if not arrays or counts[0] == 0 or len(counts) > 1:
+            raise UsageError(
+                f"{options.inputs}: expected one (samples, *shape) array per input, all with the same "
+                f"number of samples; found {len(arrays)} array(s) with "
+                + (", ".join(str(a.shape) for a in arrays) or "no shapes")
+            )
+        count = counts[0]
         return [[a[i] for a in arrays] for i in range(count)], f"{count} samples from {options.inputs}"
     # Artifacts declare exactly what they take; a factory module's example_inputs() is the
     # fallback, and only describes forward.
@@ -306,10 +286,24 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
             "no artifact declares its input shapes (.pt / .ptl do not): give --inputs file.npz, "
             "or a .pte or --model whose module has example_inputs()"
         )
+    shapes = ", ".join(f"{s.dtype}{list(s.shape)}" for s in declared)
+    if not _plausible(declared):  # read from the artifact: it can declare anything
+        raise UsageError(
+            f"the declared inputs ({shapes[:200]}) are not shapes to synthesise samples of "
+            f"(negative, unknown or over {MAX_SYNTHESISED >> 20} MiB): give --inputs file.npz"
+        )
     generator = np.random.default_rng(SEED)
     samples = [[_random(spec, generator) for spec in declared] for _ in range(options.samples)]
-    shapes = ", ".join(f"{s.dtype}{list(s.shape)}" for s in declared)
     return samples, f"{options.samples} seeded random samples ({shapes})"
+
+
+def _plausible(declared: Sequence[TensorSpec]) -> bool:
+    try:
+        sizes = [int(np.prod(s.shape, dtype=np.float64)) * np.dtype(s.dtype).itemsize for s in declared]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    dims = [d for s in declared for d in s.shape]
+    return all(isinstance(d, int) and d >= 0 for d in dims) and sum(sizes) <= MAX_SYNTHESISED
 
 
 def _random(spec: TensorSpec, generator: np.random.Generator) -> np.ndarray:
@@ -338,6 +332,19 @@ def _with_details(result: RuntimeResult) -> RuntimeResult:
         "kernels_outside_delegates": dict(method.delegation.non_delegated_ops),
     }
     return replace(result, planned_arena_bytes=method.planned_arena_bytes, details=details)
+
+
+def _difference(comparison: Comparison, options: ValidateOptions) -> str:
+    if comparison.error is not None:
+        return comparison.error
+    parts = []
+    nonfinite = sum(o.nonfinite_mismatches for o in comparison.outputs)
+    if nonfinite:
+        parts.append(f"NaN or Inf at {nonfinite} position(s) where the reference holds another value")
+    if any(not o.passed and not o.nonfinite_mismatches for o in comparison.outputs) or not parts:
+        worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
+        parts.append(f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale")
+    return "; ".join(parts)
 
 
 def _budget_failures(

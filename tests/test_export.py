@@ -6,6 +6,9 @@ Artifacts are built once per session (tiny models: lowering takes seconds).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +261,63 @@ def test_bad_archives(artifacts: Path) -> None:
             "export", str(archive), "--input-shape", "x=1x3x16x16", "-o", str(artifacts / "a.pte")
         )
         assert code == 2 and message in stderr, stderr
+
+
+def hostile_archive(path: Path, target: Path) -> Path:
+    """A scripted archive whose __setstate__ writes ``target`` while torch.jit.load reads it."""
+    script = (
+        "import sys; from hostile_models import write_hostile_archive; write_hostile_archive(*sys.argv[1:])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(path), str(target)],
+        cwd=MODELS,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return path
+
+
+def test_a_hostile_archive_is_loaded_in_a_sandbox(tmp_path: Path) -> None:
+    target = tmp_path / "written-by-the-archive"
+    archive = hostile_archive(tmp_path / "hostile.pt", target)
+    out = tmp_path / "out" / "hostile.pte"
+    code, stdout, stderr = run_cli(
+        "export", str(archive), "--input-shape", "x=1x4", "-o", str(out), "--format", "json"
+    )
+    assert not target.exists()
+    assert code == 0, stderr
+    assert json.loads(stdout)["file_size"] == out.stat().st_size
+    assert json.loads((tmp_path / "out" / "hostile.manifest.json").read_text())["output"] == "hostile.pte"
+    x = torch.randn(1, 4)
+    assert torch.allclose(load_program(out).load_method("forward").execute([x])[0], x @ torch.ones(4, 4))
+    # the archive is as hostile as it says: loaded outside the sandbox, it writes the file
+    subprocess.run(
+        [sys.executable, "-c", "import sys, torch; torch.jit.load(sys.argv[1])", str(archive)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert target.exists()
+
+
+def test_without_bubblewrap_an_archive_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    target = tmp_path / "written-by-the-archive"
+    archive = hostile_archive(tmp_path / "hostile.pt", target)
+    out = tmp_path / "hostile.pte"
+    done = subprocess.run(
+        [sys.executable, "-m", "migrate", "export", str(archive), "--input-shape", "x=1x4", "-o", str(out)],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
+    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line
+    assert not target.exists() and not out.exists()
 
 
 def test_inspect_rejects_what_is_not_a_program(artifacts: Path) -> None:

@@ -495,6 +495,8 @@ def test_per_file_ignores_match_from_the_configuration_folder(cli, project: Path
     write(project, {"pyproject.toml": '[tool.migrate]\nper-file-ignores = { "check_model.py" = ["MIG2"] }\n'})
     named = cli("scan", ".", "--format", "json", "--no-cache", cwd=project).json()  # a name, at any depth
     assert ("check_model.py", "MIG204") not in {(Path(f["path"]).name, f["code"]) for f in named["findings"]}
+
+
 def test_rule_codes_complete_in_the_shell() -> None:
     """`migrate rules show MIG1<TAB>` offers the codes (click's bash completion protocol)."""
     from click.testing import CliRunner

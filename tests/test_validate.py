@@ -216,6 +216,100 @@ def test_a_runtime_that_crashes_is_a_row_and_the_others_report(artifacts: Path, 
     )  # the reference artifact is not a candidate: it needs attention, not a failure
 
 
+@pytest.mark.parametrize(
+    ("factory", "problem"),
+    [
+        ("hostile_models:make_crashing", "the conversion crashed (killed by signal 11)"),
+        ("hostile_models:make_hanging", "the conversion timed out after 60 s"),
+    ],
+)
+def test_a_model_that_crashes_or_hangs_while_traced_is_the_baselines_row(
+    factory: str, problem: str, artifacts: Path, tmp_path: Path
+) -> None:
+    """The litert-torch conversion traces the model: in its own process, under --timeout."""
+    done = migrate(
+        "validate",
+        "--model",
+        factory,
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--runs",
+        "2",
+        "--timeout",
+        "60",
+        "--artifacts",
+        str(tmp_path),
+        "--report-json",
+        str(tmp_path / "r.json"),
+    )
+    report = json.loads((tmp_path / "r.json").read_text())
+    tflite = next(r for r in report["runtimes"] if r["kind"] == "tflite")
+    assert tflite["error"].startswith(problem), tflite
+    assert all(r["error"] is None for r in report["runtimes"] if r["kind"] != "tflite")
+    assert report["passed"] and done.returncode == 0, done.stderr
+    assert any(note.startswith(f"no TFLite baseline: {problem}") for note in report["notes"])
+
+
+def test_hostile_archives_are_loaded_in_a_sandbox(tmp_path: Path) -> None:
+    target = tmp_path / "written-by-the-archive"
+    script = (
+        "import sys; from hostile_models import write_hostile_archive; write_hostile_archive(*sys.argv[1:])"
+    )
+    for name in ("old.pt", "new.pt"):
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / name), str(target)],
+            cwd=MODELS,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    inputs = tmp_path / "x.npz"
+    np.savez(inputs, x=np.ones((2, 1, 4), dtype=np.float32))
+    done = migrate(
+        "validate",
+        "--reference",
+        str(tmp_path / "old.pt"),
+        "--candidate",
+        str(tmp_path / "new.pt"),
+        "--inputs",
+        str(inputs),
+        "--runs",
+        "2",
+        "--report-json",
+        str(tmp_path / "r.json"),
+    )
+    assert not target.exists()
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["error"] for r in report["runtimes"]] == [None, None] and report["passed"]
+
+
+def test_without_bubblewrap_validate_refuses_an_archive_with_the_way_out(tmp_path: Path) -> None:
+    archive = tmp_path / "shipped.pt"
+    archive.write_bytes(b"never loaded")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrate",
+            "validate",
+            "--reference",
+            str(archive),
+            "--candidate",
+            str(archive),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
+    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line
+
+
 def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None:
     done = migrate(
         "validate",
@@ -271,6 +365,55 @@ def test_compare_outputs(candidate: np.ndarray, passed: bool, nan: int) -> None:
     assert output.passed is passed and output.nan_count == nan
     if not nan and not passed:
         assert output.top1_agreement == 0.0 and output.top5_agreement == 1.0 and output.max_abs_error == 4.0
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("reference", "candidate", "mismatches"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], [1.0, INF, 3.0, 4.0], 1),  # +Inf where the reference is finite
+        ([1.0, 2.0, 3.0, 4.0], [-INF, 2.0, 3.0, -INF], 2),
+        ([1.0, NAN, 3.0, 4.0], [NAN, 2.0, 3.0, 4.0], 2),  # as many NaN, in another place
+        ([1.0, INF, 3.0, 4.0], [1.0, -INF, 3.0, 4.0], 1),  # the other sign
+        ([1.0, INF, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], 1),  # finite where the reference is not
+        ([1.0, INF, NAN, -INF], [1.0, INF, NAN, -INF], 0),  # the same non-finite values pass
+    ],
+)
+def test_non_finite_values_must_match_position_by_position(
+    reference: list[float], candidate: list[float], mismatches: int
+) -> None:
+    comparison = compare_outputs("c", [[np.array(reference)]], [[np.array(candidate)]], atol=1e-6, rtol=0)
+    (output,) = comparison.outputs
+    assert output.nonfinite_mismatches == mismatches
+    assert output.passed is (mismatches == 0) and comparison.passed is (mismatches == 0)
+
+
+def test_a_non_finite_mismatch_is_the_reason_with_its_count() -> None:
+    from migrate.reports.validation import render_console, render_markdown
+    from migrate.validate import ValidateOptions, _difference
+    from validators.model import RuntimeResult
+
+    comparison = compare_outputs(
+        "ExecuTorch .pte", [[np.ones((1, 8))]], [[np.array([[1, INF, 1, NAN, 1, 1, -INF, 1.0]])]], 1e-4, 0
+    )
+    reason = _difference(comparison, ValidateOptions())
+    assert reason == "NaN or Inf at 3 position(s) where the reference holds another value"
+    report = ValidationReport(
+        reference="eager",
+        runtimes=(
+            RuntimeResult("eager", "eager", "m:f"),
+            RuntimeResult("ExecuTorch .pte", "executorch", "m.pte"),
+        ),
+        comparisons=(comparison,),
+        passed=False,
+        reasons=(reason,),
+    )
+    row = next(line for line in render_console(report).splitlines() if line.startswith("ExecuTorch"))
+    assert row.endswith("3 NaN/Inf differ")
+    assert "0.00e+00 and 3 NaN/Inf differ" in render_markdown(report)
+    assert ValidationReport.from_dict(report.to_dict()).comparisons[0].outputs[0].nonfinite_mismatches == 3
 
 
 def test_compare_reports_shape_mismatch() -> None:

@@ -15,6 +15,8 @@ import json
 import math
 import os
 import select
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,9 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from validators import sandbox
 from validators.model import Latency, RuntimeResult, TensorSpec
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+SANDBOXED = {"torchscript", "lite"}  # loading a TorchScript archive runs its code: validators.sandbox
+_MAX_REPLY = 16 * 2**20  # a reply line longer than this is not one a runtime worker writes
+_MAX_OUTPUTS = 4 * 2**30  # bytes of outputs a worker may hand back for one sample
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class HarnessOptions:
     timeout: float = 300.0
     constrained: bool = False  # one core, and a memory cap: the closest stand-in for a phone here
     memory_cap_mb: int = 4096
+    sandbox: bool = True  # archive workers (SANDBOXED kinds) run in validators.sandbox
 
 
 @dataclass
@@ -63,14 +70,25 @@ class WorkerError(Exception):
 
 
 class _Worker:
-    def __init__(self, python: str, options: HarnessOptions) -> None:
+    def __init__(self, python: str, options: HarnessOptions, kind: str = "") -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(REPOSITORY), *filter(None, [env.get("PYTHONPATH")])])
         env.setdefault("PYTHONUNBUFFERED", "1")
         self.log = tempfile.TemporaryFile()
         self.timeout = options.timeout
+        self.sandboxed = options.sandbox and kind in SANDBOXED
+        # where the worker may write (its outputs): a folder of its own when it is sandboxed
+        self.scratch = Path(tempfile.mkdtemp(prefix="migrate-sandbox-")) if self.sandboxed else None
+        argv = [python, "-m", "validators.worker"]
+        self.failure: str | None = None
+        if self.scratch is not None:
+            try:
+                argv = sandbox.command(argv, self.scratch, env)
+            except sandbox.SandboxUnavailable as exc:
+                self.failure = f"not loaded: {exc}"
+                return
         self.process = subprocess.Popen(
-            [python, "-m", "validators.worker"],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -79,6 +97,8 @@ class _Worker:
         )
 
     def call(self, op: str, **arguments: Any) -> dict[str, Any]:
+        if self.failure is not None:
+            raise WorkerError(self.failure)
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
             self.process.stdin.write((json.dumps({"op": op, **arguments}) + "\n").encode())
@@ -89,22 +109,26 @@ class _Worker:
         if not ready:
             self.process.kill()
             raise WorkerError(f"timed out after {self.timeout:.0f} s ({op})")
-        line = self.process.stdout.readline()
+        line = self.process.stdout.readline(_MAX_REPLY)
         if not line:
             raise WorkerError(self._death())
-        reply: dict[str, Any] = json.loads(line)
-        if not reply.get("ok"):
-            raise WorkerError(str(reply.get("error", "failed")))
-        return reply
+        return _checked(line)
 
     def _death(self) -> str:
         code = self.process.wait(timeout=30)
-        self.log.seek(0)
+        if self.sandboxed:
+            code = sandbox.exit_status(code)
+        self.log.seek(max(0, self.log.seek(0, os.SEEK_END) - 4096))
         tail = [line for line in self.log.read().decode(errors="replace").splitlines() if line.strip()][-1:]
         how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
         return f"the runtime crashed ({how})" + (f": {tail[0][:200]}" if tail else "")
 
     def close(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.failure is not None:
+            self.log.close()
+            return
         if self.process.poll() is None:
             try:
                 self.call("exit")
@@ -115,6 +139,55 @@ class _Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.log.close()
+
+
+_REPLY_TYPES: dict[str, Any] = {
+    "seconds": (int, float),
+    "times": list,
+    "bytes": int,
+    "specs": (list, type(None)),
+}
+
+
+def _checked(line: bytes) -> dict[str, Any]:
+    """A worker's reply, or WorkerError: a sandboxed worker runs the archive's code, so what it
+    says is data to check, like its outputs."""
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        raise WorkerError("the runtime's reply is not a JSON line") from None
+    if not isinstance(reply, dict):
+        raise WorkerError("the runtime's reply is not a JSON object")
+    if not reply.get("ok"):
+        text = (str(reply.get("error", "")).strip().splitlines() or ["failed"])[0][:500]
+        raise WorkerError("".join(c if c.isprintable() else " " for c in text))
+    for key, kind in _REPLY_TYPES.items():
+        if key in reply and (not isinstance(reply[key], kind) or isinstance(reply[key], bool)):
+            raise WorkerError(f"the runtime's reply has a {type(reply[key]).__name__} for {key}")
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in reply.get("times", ())):
+        raise WorkerError("the runtime's reply has times that are not numbers")
+    return reply
+
+
+def _load_outputs(path: Path) -> list[np.ndarray]:
+    """The arrays a worker wrote, read as untrusted: a regular file (not a link, a FIFO or a
+    device it put there), arrays only, of a bounded size."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise WorkerError(f"no outputs from the runtime ({exc.strerror})") from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WorkerError("the runtime's outputs are not a regular file")
+        try:
+            with np.load(handle, allow_pickle=False) as data:
+                if sum(info.file_size for info in data.zip.infolist()) > _MAX_OUTPUTS:
+                    raise WorkerError("the runtime's outputs are larger than 4 GiB")
+                return [data[str(k)] for k in range(len(data.files))]
+        except WorkerError:
+            raise
+        except Exception as exc:
+            raise WorkerError(f"the runtime's outputs are not readable arrays ({exc})") from None
 
 
 def _constrain(options: HarnessOptions):  # type: ignore[no-untyped-def]
@@ -148,7 +221,7 @@ def load_specs(targets: Sequence[Target], options: HarnessOptions) -> dict[str, 
     """Only load each artifact and ask what inputs it declares (to synthesise inputs)."""
     specs: dict[str, list[TensorSpec] | None] = {}
     for target in targets:
-        worker = _Worker(target.python, options)
+        worker = _Worker(target.python, options, target.kind)
         try:
             reply = worker.call("load", **_load_arguments(target, options))
             raw = reply.get("specs")
@@ -175,7 +248,7 @@ def measure(
         specs: dict[str, list[TensorSpec] | None] = {}
         try:
             for target in targets:
-                worker = workers[target.label] = _Worker(target.python, options)
+                worker = workers[target.label] = _Worker(target.python, options, target.kind)
                 try:
                     worker.call("import", kind=target.kind)  # so load time is the artifact's alone
                     reply = worker.call("load", **_load_arguments(target, options))
@@ -184,12 +257,11 @@ def measure(
                     specs[target.label] = None if raw is None else [TensorSpec.from_dict(s) for s in raw]
                     runs = []
                     for i, inputs in enumerate(sample_files):
-                        out = directory / f"{target.label}-{i}.npz".replace("/", "_")
+                        out = (worker.scratch or directory) / f"{target.label}-{i}.npz".replace("/", "_")
                         reply = worker.call("run", inputs=inputs, outputs=str(out))
                         if i == 0:
                             results[target.label]["first_run_seconds"] = reply["seconds"]
-                        with np.load(out, allow_pickle=False) as data:
-                            runs.append([data[str(k)] for k in range(len(data.files))])
+                        runs.append(_load_outputs(out))
                     outputs[target.label] = runs
                     if options.warmup:
                         worker.call("time", inputs=sample_files[0], runs=options.warmup)
@@ -245,7 +317,7 @@ def _baselines(groups: set[tuple[str, str]], options: HarnessOptions) -> dict[tu
     """Peak memory of a worker that imported the runtime and loaded nothing."""
     found = {}
     for python, kind in groups:
-        worker = _Worker(python, options)
+        worker = _Worker(python, options, kind)
         try:
             worker.call("import", kind=kind)
             found[(python, kind)] = worker.call("memory")["bytes"]

@@ -113,7 +113,8 @@ class OutputComparison:
     cosine: float
     top1_agreement: float | None = None
     top5_agreement: float | None = None
-    nan_count: int = 0
+    nan_count: int = 0  # NaN in the candidate where the reference has none
+    nonfinite_mismatches: int = 0  # positions where NaN / +Inf / -Inf differ from the reference's
     passed: bool = True
 
     def to_dict(self) -> dict[str, Any]:

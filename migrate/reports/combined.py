@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrate.artifacts import read_regular
 from migrate.errors import UsageError
 from migrate.manifest import Manifest
 from migrate.reports.scan import render_markdown as render_scan_markdown
 from migrate.reports.text import WORD_JOINER, code_span, html_text, markdown_text
 from migrate.reports.validation import render_markdown as render_validation_markdown
+from migrate.typed import check_types
 from rewrites.model import ScanResult
 from validators.model import ValidationReport
 
@@ -50,17 +52,23 @@ class Section:
 def load_result(path: Path) -> ScanResult | ValidationReport | Manifest:
     """Whichever result a JSON file holds, by its shape."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data: dict[str, Any] = json.loads(read_regular(path).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
         raise UsageError(f"{path}: not a readable JSON report: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a JSON object, so not a report")
+    result: ScanResult | ValidationReport | Manifest | None = None
     try:
         if "runtimes" in data:
-            return ValidationReport.from_dict(data)
-        if "findings" in data:
-            return ScanResult.from_dict(data)
-        if "methods" in data:
-            return Manifest.from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
+            result = ValidationReport.from_dict(data)
+        elif "findings" in data:
+            result = ScanResult.from_dict(data)
+        elif "methods" in data:
+            result = Manifest.from_dict(data)
+        if result is not None:
+            check_types(result)  # "passed": "no" must not read as a pass
+            return result
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path}: a report this version cannot read: {exc}") from None
     raise UsageError(f"{path}: neither a scan, an apply, an export manifest nor a validation report")
 

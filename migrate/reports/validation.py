@@ -6,7 +6,7 @@ import json
 import math
 
 from migrate.reports.text import markdown_text
-from validators.model import RuntimeResult, ValidationReport
+from validators.model import OutputComparison, RuntimeResult, ValidationReport
 
 
 def _ms(seconds: float | None) -> str:
@@ -27,7 +27,16 @@ def _max_error(report: ValidationReport, result: RuntimeResult) -> str:
         return "-"
     if comparison.error is not None:
         return "mismatch"
+    nonfinite = sum(o.nonfinite_mismatches for o in comparison.outputs)
+    if nonfinite:
+        return f"{nonfinite} NaN/Inf differ"
     return f"{max((o.max_abs_error for o in comparison.outputs), default=0.0):.2e}"
+
+
+def _max_abs(output: OutputComparison) -> str:
+    """Over the positions finite on both sides; NaN / Inf in other places are counted apart."""
+    nonfinite = f" and {output.nonfinite_mismatches} NaN/Inf differ" if output.nonfinite_mismatches else ""
+    return f"{output.max_abs_error:.2e}{nonfinite}"
 
 
 def _status(report: ValidationReport, result: RuntimeResult) -> str:
@@ -163,7 +172,7 @@ def render_markdown(report: ValidationReport) -> str:
             top1 = "-" if o.top1_agreement is None else f"{o.top1_agreement:.0%}"
             top5 = "-" if o.top5_agreement is None else f"{o.top5_agreement:.0%}"
             out.append(
-                f"| {markdown_text(comparison.label)} | {markdown_text(o.name)} | {o.max_abs_error:.2e} | {o.mean_abs_error:.2e} "
+                f"| {markdown_text(comparison.label)} | {markdown_text(o.name)} | {_max_abs(o)} | {o.mean_abs_error:.2e} "
                 f"| {o.max_rel_error:.2e} | {o.cosine:.6f} | {top1} | {top5} | {'yes' if o.passed else 'no'} |"
             )
     tolerances = ", ".join(f"{k} {v:g}" for k, v in report.tolerances.items())
