@@ -408,6 +408,15 @@ def export_command(
     type=click.Path(path_type=Path, file_okay=False),
     help="Where a converted TFLite baseline is written.",
 )
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    default=["host"],
+    show_default=True,
+    help="Where to run (repeatable): host (Python bindings), native (the C++ runtimes on this CPU), "
+    "arm64:CPU (cross-built, under qemu's model of CPU; arm64 alone: cortex-a76; numerics only).",
+)
 @click.option("--report-json", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--report-md", type=click.Path(path_type=Path, dir_okay=False))
 @_handle_errors
@@ -433,6 +442,7 @@ def validate_command(
     timeout: float,
     legacy_python: str | None,
     artifacts: Path | None,
+    targets: tuple[str, ...],
     report_json: Path | None,
     report_md: Path | None,
 ) -> None:
@@ -464,6 +474,7 @@ def validate_command(
         max_memory_mb=max_memory_mb,
         legacy_python=legacy_python,
         artifacts=artifacts,
+        targets=targets,
         harness=HarnessOptions(
             threads=threads, runs=runs, timeout=timeout, constrained=profile == "constrained"
         ),

@@ -21,6 +21,8 @@ import numpy as np
 
 from migrate.errors import MissingExtraError, UsageError, require
 from migrate.output import write_atomic, write_bytes_atomic
+from migrate.targets import expand as expand_targets
+from migrate.targets import parse as parse_targets
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import RuntimeResult, TensorSpec, ValidationReport
@@ -56,6 +58,7 @@ class ValidateOptions:
     max_memory_mb: float | None = None
     legacy_python: str | None = None
     artifacts: Path | None = None  # where a converted TFLite baseline is written
+    targets: tuple[str, ...] = ("host",)  # host, native, arm64[:CPU] (migrate/targets.py)
     harness: HarnessOptions = field(default_factory=HarnessOptions)
 
 
@@ -66,18 +69,20 @@ def validate(
         raise UsageError("give --reference (the artifact the app ships today) or --model pkg.module:factory")
     if not options.candidates:
         raise UsageError("give at least one --candidate (the new .pte)")
-    targets, baseline_problem = _targets(options, progress)
+    platforms = parse_targets(options.targets)
+    host_targets, baseline_problem = _targets(options, progress)
+    targets, target_notes = expand_targets(host_targets, platforms, progress)
     reference_label = targets[0].label
     candidates = _candidate_labels(options, targets)
     progress("reading input specs")
-    samples, described = _inputs(options, targets)
+    samples, described = _inputs(options, host_targets)
     progress(f"running {len(targets)} runtimes, each in its own process")
     measured = measure(targets, samples, options.harness)
     results = [_with_details(r) for r in measured.results]
     by_label = {r.label: r for r in results}
     comparisons = []
     reasons: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(target_notes)
     if baseline_problem is not None:
         results.append(RuntimeResult("TFLite", "tflite", options.model or "", error=baseline_problem))
         notes.append(f"no TFLite baseline: {baseline_problem}")
@@ -402,4 +407,5 @@ def _environment(options: ValidateOptions) -> dict[str, object]:
         "python": platform.python_version(),
         "versions": versions,
         "legacy_python": options.legacy_python,
+        "targets": list(options.targets),
     }
