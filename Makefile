@@ -11,7 +11,12 @@ LEGACY_STAMP := $(LEGACY)/.installed
 # No pip cache: the wheels would stay on disk beside what they installed (several GB here).
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: install legacy-env demo test bench lint clean
+.PHONY: install legacy-env native-tools demo test bench lint clean
+
+# `migrate validate --target native / arm64:CPU` builds C++ runners (cmake, g++) and cross-builds
+# them for arm64 (g++-aarch64-linux-gnu), run under qemu-aarch64 (qemu-user). Installed through
+# apt as root; otherwise one line names what is missing (the host targets work without them).
+NATIVE_TOOLS := cmake:cmake c++:g++ aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,13 +34,21 @@ $(LEGACY_STAMP):
 
 legacy-env: $(LEGACY_STAMP)
 
-demo: $(STAMP) $(LEGACY_STAMP)
+native-tools:
+	@missing=""; for pair in $(NATIVE_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "native targets: missing packages$$missing (apt-get install them as root)"; fi; fi
+
+demo: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python -m migrate.demo samples demo-out
 
-test: $(STAMP) $(LEGACY_STAMP)
+test: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(LEGACY_STAMP)
+bench: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python benchmarks/bench_scan.py --output bench-out/scan.json
 	$(BIN)/python benchmarks/bench_models.py --output bench-out/models.json
 

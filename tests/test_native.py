@@ -99,13 +99,17 @@ def test_both_runners_build_for_both_targets_and_a_second_build_is_the_cached_on
         # built in a private folder and renamed into place: nothing half-built is left beside it
         assert not list(built.directory.parent.glob(f".{arch}-*"))
     machine = {
-        arch: subprocess.run(["file", "-L", str(b.runners["executorch"])], capture_output=True, text=True).stdout
+        arch: subprocess.run(
+            ["file", "-L", str(b.runners["executorch"])], capture_output=True, text=True
+        ).stdout
         for arch, b in builds.items()
     }
     assert "x86-64" in machine["host"] and "aarch64" in machine["arm64"]
 
 
-@pytest.mark.parametrize("sample", ["image_classifier", "speech_commands", "text_encoder", "legacy_quantized"])
+@pytest.mark.parametrize(
+    "sample", ["image_classifier", "speech_commands", "text_encoder", "legacy_quantized"]
+)
 def test_every_sample_pte_gives_the_python_runtimes_outputs_on_native_and_arm64(
     sample: str, sample_ptes: dict[str, tuple[Path, Path | None]], builds: dict[str, NativeBuild]
 ) -> None:
@@ -133,7 +137,9 @@ def test_every_sample_pte_gives_the_python_runtimes_outputs_on_native_and_arm64(
         assert rows[f"arm64:{cpu}"].latency is None and rows[f"arm64:{cpu}"].peak_memory_bytes is None
 
 
-def test_a_pte_with_other_weights_fails_on_arm64(conv: Path, builds: dict[str, NativeBuild], tmp_path: Path) -> None:
+def test_a_pte_with_other_weights_fails_on_arm64(
+    conv: Path, builds: dict[str, NativeBuild], tmp_path: Path
+) -> None:
     report_json = tmp_path / "report.json"
     done = migrate(
         "validate", "--model", "tiny_models:make_conv", "--candidate", str(conv / "wrong.pte"),
@@ -146,7 +152,9 @@ def test_a_pte_with_other_weights_fails_on_arm64(conv: Path, builds: dict[str, N
         ("ExecuTorch .pte [arm64:cortex-a76]", "arm64:cortex-a76"),
     ]
     assert not report["passed"]
-    assert report["reasons"][0].startswith("ExecuTorch .pte [arm64:cortex-a76] outputs differ from eager [host]")
+    assert report["reasons"][0].startswith(
+        "ExecuTorch .pte [arm64:cortex-a76] outputs differ from eager [host]"
+    )
     # the right weights pass on the same target
     done = migrate(
         "validate", "--model", "tiny_models:make_conv", "--candidate", str(conv / "conv.pte"),
@@ -179,7 +187,9 @@ def test_a_pte_that_crashes_the_native_runtime_is_a_row_with_the_signal(
     rows = {r.target: r for r in report.runtimes}
     assert rows["host"].error is None  # the eager reference ran
     for target in ("native", "arm64:cortex-a53"):
-        assert rows[target].error is not None and "killed by signal 11" in rows[target].error, rows[target].error
+        assert rows[target].error is not None and "killed by signal 11" in rows[target].error, rows[
+            target
+        ].error
     assert not report.passed and len(report.reasons) == 2
 
 
@@ -204,7 +214,9 @@ def test_a_runner_that_does_not_answer_in_time_is_a_row_with_the_timeout(
 def test_target_names(tmp_path: Path) -> None:
     assert Platform.parse("arm64") == Platform("arm64:cortex-a76", "arm64", "cortex-a76")
     assert Platform.parse("arm64:cortex-a53").cpu == "cortex-a53"
-    done = migrate("validate", "--model", "tiny_models:make_conv", "--candidate", "x.pte", "--target", "arm64:m1")
+    done = migrate(
+        "validate", "--model", "tiny_models:make_conv", "--candidate", "x.pte", "--target", "arm64:m1"
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"migrate: error: --target arm64:m1: unknown arm64 CPU 'm1'; known: {', '.join(ARM64_CPUS)}"
