@@ -21,9 +21,6 @@ EMULATED_NOTE = (
     "{name} rows ran under qemu-aarch64 -cpu {cpu} (emulated): numerics on the kernels that CPU "
     "gets; emulated time and memory say nothing about a phone, so none is shown"
 )
-# Seen with ai-edge-litert 2.3.0's aarch64 libLiteRt.so under Debian's qemu 7.2: it reads the
-# host's x86 CPU cache topology from /sys while creating its CPU accelerator, then SIGSEGVs.
-ARM64_TFLITE = "LiteRT's aarch64 runtime crashes under qemu-aarch64 here (SIGSEGV in its CPU detection)"
 
 
 def parse(texts: Sequence[str]) -> list[Platform]:
@@ -59,13 +56,9 @@ def expand(
                 builds[platform.arch] = build(platform.arch, progress=progress)
             except NativeSetupError as exc:
                 raise UsageError(f"--target {platform.name}: {exc}") from None
-        runnable = [
-            t for t in host if t.kind in NATIVE_KINDS and not (platform.emulated and t.kind == "tflite")
-        ]
+        runnable = [t for t in host if t.kind in NATIVE_KINDS]
         if platform.emulated:
             notes.append(EMULATED_NOTE.format(name=platform.name, cpu=platform.cpu))
-            if any(t.kind == "tflite" for t in host):
-                notes.append(f"no TFLite row on {platform.name}: {ARM64_TFLITE}")
         if not runnable:
             notes.append(f"nothing ran on {platform.name}: only .pte and .tflite files have native runners")
         for target in runnable:

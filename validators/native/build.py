@@ -4,6 +4,11 @@
 ``arm64``: cross-built with Debian's ``g++-aarch64-linux-gnu`` against the aarch64 wheels of
 the same pinned versions, fetched once by ``pip download`` into the cache, and run under
 ``qemu-aarch64 -cpu CPU`` (numerics on the kernels that CPU gets; emulated time means nothing).
+qemu-user passes the host's ``/proc/cpuinfo`` through, an x86 description that LiteRT's CPU
+detection dies on (SIGSEGV) and that hides the core from XNNPACK's (which picks kernels tuned
+per core, e.g. for the in-order Cortex-A53). So each CPU gets a small sysroot for ``-L``: the
+cross toolchain's ``lib`` and a ``proc/cpuinfo`` naming that core (qemu looks up every path the
+program opens under ``-L`` first).
 
 Builds are cached by the content hash of the sources, the SDK versions and paths, the compiler
 and the platform. A build happens in a private temporary folder that is renamed into place
@@ -27,19 +32,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SOURCES = Path(__file__).resolve().parent
-# `qemu-aarch64 -cpu help` in Debian's qemu 7.2
-ARM64_CPUS = (
-    "a64fx",
-    "cortex-a35",
-    "cortex-a53",
-    "cortex-a57",
-    "cortex-a72",
-    "cortex-a76",
-    "max",
-    "neoverse-n1",
-)
-DEFAULT_ARM64_CPU = "cortex-a76"
 SYSROOT = Path("/usr/aarch64-linux-gnu")
+# /proc/cpuinfo as Linux writes it on each core qemu models (`qemu-aarch64 -cpu help` in Debian's
+# qemu 7.2): implementer, variant, part, revision (the MIDR fields) and the features of its
+# hwcaps. qemu's `max` is no real core: implementer 0.
+_BASE = "fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"
+_V82 = _BASE + " atomics fphp asimdhp asimdrdm lrcpc dcpop asimddp"
+CORES = {
+    "a64fx": (
+        "0x46",
+        "0x1",
+        "0x001",
+        0,
+        "fp asimd evtstrm sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm fcma dcpop sve",
+    ),
+    "cortex-a35": ("0x41", "0x0", "0xd04", 2, _BASE),
+    "cortex-a53": ("0x41", "0x0", "0xd03", 4, _BASE),
+    "cortex-a57": ("0x41", "0x1", "0xd07", 1, _BASE),
+    "cortex-a72": ("0x41", "0x0", "0xd08", 2, _BASE),
+    "cortex-a76": ("0x41", "0x4", "0xd0b", 1, _V82),
+    "max": (
+        "0x00",
+        "0x0",
+        "0x051",
+        0,
+        _V82 + " sha3 sm3 sm4 sha512 sve asimdfhm dit uscat ilrcpc flagm ssbs sb",
+    ),
+    "neoverse-n1": ("0x41", "0x4", "0xd0c", 1, _V82 + " ssbs"),
+}
+ARM64_CPUS = tuple(CORES)
+DEFAULT_ARM64_CPU = "cortex-a76"
 # the tools each architecture needs, and the Debian package that has each
 TOOLS = {
     "host": {"cmake": "cmake", "c++": "g++"},
@@ -101,15 +123,38 @@ class NativeBuild:
         if runner is None:
             raise NativeSetupError(self.problems.get(kind, f"no native runner for {kind}"))
         if platform.emulated:
-            return (
-                "qemu-aarch64",
-                "-cpu",
-                platform.cpu or DEFAULT_ARM64_CPU,
-                "-L",
-                str(SYSROOT),
-                str(runner),
-            )
+            cpu = platform.cpu or DEFAULT_ARM64_CPU
+            sysroot = _sysroot(cpu, self.directory.parent)
+            return ("qemu-aarch64", "-cpu", cpu, "-L", str(sysroot), str(runner))
         return (str(runner),)
+
+
+def cpuinfo(cpu: str) -> str:
+    implementer, variant, part, revision, features = CORES[cpu]
+    return (
+        f"processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: {features}\nCPU implementer\t: {implementer}\n"
+        f"CPU architecture: 8\nCPU variant\t: {variant}\nCPU part\t: {part}\nCPU revision\t: {revision}\n\n"
+    )
+
+
+def _sysroot(cpu: str, cache: Path) -> Path:
+    """``lib`` of the cross toolchain and this core's ``proc/cpuinfo``, made once."""
+    text = cpuinfo(cpu)
+    final = cache / f"sysroot-{cpu}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    if final.is_dir():
+        return final
+    cache.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=cache))
+    (scratch / "proc").mkdir()
+    (scratch / "proc" / "cpuinfo").write_text(text, encoding="ascii")
+    (scratch / "lib").symlink_to(SYSROOT / "lib")
+    try:
+        os.rename(scratch, final)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if not final.is_dir():
+            raise
+    return final
 
 
 def missing_tools(arch: str) -> list[str]:
