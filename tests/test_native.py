@@ -45,7 +45,7 @@ def migrate(*args: str, cwd: Path = MODELS) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def builds() -> dict[str, NativeBuild]:
     problems = {arch: missing_tools(arch) for arch in ("host", "arm64")}
-    assert not any(problems.values()), f"install {problems} (`make install` does as root)"
+    assert not any(problems.values()), f"install {problems} (`make native-tools` does it as root)"
     return {arch: build(arch) for arch in ("host", "arm64")}
 
 
@@ -243,3 +243,28 @@ def _conv_inputs(tmp_path: Path) -> Path:
     path = tmp_path / "inputs.npz"
     np.savez(path, x=np.random.default_rng(0).standard_normal((2, 1, 3, 16, 16)).astype(np.float32))
     return path
+
+
+def test_no_registry_for_the_aarch64_download_is_one_line(conv: Path, tmp_path: Path) -> None:
+    """A fresh cache and a package index that refuses connections: exit 2, one line, nothing
+    half-downloaded left in the cache."""
+    cache = tmp_path / "cache"
+    env = {
+        **os.environ,
+        "MIGRATE_NATIVE_CACHE": str(cache),
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+    }
+    env.pop("PIP_EXTRA_INDEX_URL", None)
+    env.pop("PIP_FIND_LINKS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "migrate", "validate", "--model", "tiny_models:make_conv", "--candidate",
+         str(conv / "conv.pte"), "--no-tflite", "--target", "arm64"],
+        cwd=MODELS, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("migrate: error:")]
+    assert len(errors) == 1, done.stderr
+    assert "could not download the aarch64 wheel of executorch==" in errors[0]
+    assert [p.name for p in (cache / "wheels").iterdir()] == []

@@ -177,7 +177,7 @@ def build(
     if missing:
         raise NativeSetupError(
             f"the {arch} native runners need {', '.join(missing)}: apt-get install {' '.join(missing)} "
-            "(`make install` does it as root)"
+            "(`make native-tools` does it as root)"
         )
     cache = cache or default_cache()
     executorch_version = _version("executorch")
