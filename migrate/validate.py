@@ -352,18 +352,19 @@ def _budget_failures(
     candidates = [results[label] for label in _candidate_labels(options, targets)]
     if options.max_latency_ratio is not None:
         kind = "tflite" if options.latency_baseline == "tflite" else None
-        baseline = next(
-            (
-                results[t.label]
-                for t in targets
-                if (t.kind == kind if kind else os.path.abspath(options.reference or "") == t.artifact)
-            ),
-            None,
-        )
+        matching = [
+            results[t.label]
+            for t in targets
+            if (t.kind == kind if kind else os.path.abspath(options.reference or "") == t.artifact)
+        ]
+        baseline = matching[0] if matching else None
         if baseline is None or baseline.latency is None:
             failures.append(f"no {options.latency_baseline} latency to hold --max-latency-ratio against")
         else:
             for result in candidates:
+                # held against the baseline on its own target (native .pte vs native .tflite) if it ran there
+                baseline = next((b for b in matching if b.target == result.target and b.latency), matching[0])
+                assert baseline.latency is not None
                 if result.latency is not None:
                     ratio = result.latency.p50 / baseline.latency.p50
                     if ratio > options.max_latency_ratio:

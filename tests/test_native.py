@@ -268,3 +268,18 @@ def test_no_registry_for_the_aarch64_download_is_one_line(conv: Path, tmp_path: 
     assert len(errors) == 1, done.stderr
     assert "could not download the aarch64 wheel of executorch==" in errors[0]
     assert [p.name for p in (cache / "wheels").iterdir()] == []
+
+
+def test_a_latency_budget_holds_each_target_against_the_baseline_on_the_same_target(
+    conv: Path, builds: dict[str, NativeBuild], tmp_path: Path
+) -> None:
+    report_json = tmp_path / "report.json"
+    done = migrate(
+        "validate", "--model", "tiny_models:make_conv", "--candidate", str(conv / "conv.pte"),
+        "--target", "host", "--target", "native", "--runs", "3", "--latency-baseline", "tflite",
+        "--max-latency-ratio", "0.0001", "--artifacts", str(tmp_path), "--report-json", str(report_json),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    reasons = json.loads(report_json.read_text())["reasons"]
+    assert [r.split(" p50 is ")[0] for r in reasons] == ["ExecuTorch .pte [host]", "ExecuTorch .pte [native]"]
+    assert "x TFLite [host]'s" in reasons[0] and "x TFLite [native]'s" in reasons[1], reasons
