@@ -17,10 +17,6 @@ from validators.harness import Target
 from validators.native.build import NativeSetupError, Platform, build
 
 NATIVE_KINDS = ("executorch", "tflite")  # what the native runners run
-EMULATED_NOTE = (
-    "{name} rows ran under qemu-aarch64 -cpu {cpu} (emulated): numerics on the kernels that CPU "
-    "gets; emulated time and memory say nothing about a phone, so none is shown"
-)
 
 
 def parse(texts: Sequence[str]) -> list[Platform]:
@@ -40,8 +36,9 @@ def expand(
     host: Sequence[Target], platforms: Sequence[Platform], progress: Callable[[str], None]
 ) -> tuple[list[Target], list[str]]:
     """The rows for every target: the reference (``host[0]``) always on the host, the other host
-    rows when ``host`` is asked for, and each .pte / .tflite again on every native target. Also
-    what the report should say about the targets."""
+    rows when ``host`` is asked for, and each .pte / .tflite again on every native target
+    (emulated ones untimed: the report says why from their target). Also what the report should
+    say about a target where nothing could run."""
     several = len(platforms) > 1 or platforms[0].name != "host"
     rows = [_labelled(host[0], Platform("host"), several)]
     notes: list[str] = []
@@ -57,8 +54,6 @@ def expand(
             except NativeSetupError as exc:
                 raise UsageError(f"--target {platform.name}: {exc}") from None
         runnable = [t for t in host if t.kind in NATIVE_KINDS]
-        if platform.emulated:
-            notes.append(EMULATED_NOTE.format(name=platform.name, cpu=platform.cpu))
         if not runnable:
             notes.append(f"nothing ran on {platform.name}: only .pte and .tflite files have native runners")
         for target in runnable:

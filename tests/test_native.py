@@ -283,3 +283,32 @@ def test_a_latency_budget_holds_each_target_against_the_baseline_on_the_same_tar
     reasons = json.loads(report_json.read_text())["reasons"]
     assert [r.split(" p50 is ")[0] for r in reasons] == ["ExecuTorch .pte [host]", "ExecuTorch .pte [native]"]
     assert "x TFLite [host]'s" in reasons[0] and "x TFLite [native]'s" in reasons[1], reasons
+
+
+def test_the_report_groups_rows_and_numerics_by_target_and_says_why_emulated_rows_have_no_latency() -> None:
+    from migrate.reports.validation import EMULATED, render_console, render_markdown
+    from validators.model import Comparison, Latency, OutputComparison, RuntimeResult, ValidationReport
+
+    latency = Latency(0.001, 0.002, 0.001, 0.001, 3)
+    rows = [
+        RuntimeResult("eager [host]", "eager", "m:f", latency=latency, target="host"),
+        RuntimeResult("ExecuTorch .pte [host]", "executorch", "m.pte", latency=latency, target="host"),
+        RuntimeResult("ExecuTorch .pte [native]", "executorch", "m.pte", latency=latency, target="native"),
+        RuntimeResult("ExecuTorch .pte [arm64:cortex-a53]", "executorch", "m.pte", target="arm64:cortex-a53"),
+    ]
+    output = OutputComparison("output_0", 1e-7, 1e-8, 1e-6, 1.0)
+    report = ValidationReport(
+        "eager [host]", tuple(rows), tuple(Comparison(r.label, (output,)) for r in rows[1:]), True
+    )
+    assert ValidationReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+    assert [r["target"] for r in report.to_dict()["runtimes"]] == [
+        "host",
+        "host",
+        "native",
+        "arm64:cortex-a53",
+    ]
+    markdown = render_markdown(report)
+    headings = [line for line in markdown.splitlines() if line.startswith("#### ")]
+    emulated = "#### arm64:cortex\\-a53 (emulated by qemu\\-aarch64: numerics only; emulated time and memory say nothing about a phone)"
+    assert headings == ["#### host", "#### native", emulated] * 2  # results, then numerics per output
+    assert render_console(report).splitlines()[-1] == f"arm64:cortex-a53: {EMULATED}"

@@ -49,10 +49,17 @@ def _targets(report: ValidationReport) -> list[str]:
     return list(dict.fromkeys(r.target for r in report.runtimes))
 
 
+EMULATED = "emulated by qemu-aarch64: numerics only; emulated time and memory say nothing about a phone"
+
+
+def _emulated(target: str) -> bool:
+    return target.startswith("arm64")
+
+
 def _target_heading(report: ValidationReport, target: str) -> list[str]:
     if len(_targets(report)) < 2:
         return []
-    emulated = " (emulated by qemu: numerics only, no latency or memory)" if target.startswith("arm64") else ""
+    emulated = f" ({markdown_text(EMULATED)})" if _emulated(target) else ""
     return [f"#### {markdown_text(target)}{emulated}", ""]
 
 
@@ -78,6 +85,9 @@ def render_console(report: ValidationReport) -> str:
         )
         if result.error is not None:
             lines.append(f"{'':<{width}}did not run: {result.error}")
+    emulated = [t for t in _targets(report) if _emulated(t)]
+    if emulated:
+        lines.append(f"{', '.join(emulated)}: {EMULATED}")
     return "\n".join(lines) + "\n"
 
 
