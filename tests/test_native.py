@@ -107,6 +107,16 @@ def test_both_runners_build_for_both_targets_and_a_second_build_is_the_cached_on
     assert "x86-64" in machine["host"] and "aarch64" in machine["arm64"]
 
 
+def test_a_half_built_folder_is_never_reused(builds: dict[str, NativeBuild]) -> None:
+    """A build folder without its record (a build killed by hand, a copy cut short) is rebuilt."""
+    folder = builds["host"].directory
+    (folder / "build.json").unlink()
+    (folder / "pte_runner").write_bytes(b"")
+    rebuilt = build("host")
+    assert rebuilt.directory == folder and (folder / "build.json").is_file()
+    assert (folder / "pte_runner").stat().st_size > 0
+
+
 @pytest.mark.parametrize(
     "sample", ["image_classifier", "speech_commands", "text_encoder", "legacy_quantized"]
 )

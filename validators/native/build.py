@@ -197,6 +197,8 @@ def build(
     key = _key(arch, executorch_version, litert_version, executorch_root, litert_root)
     final = cache / f"{arch}-{key}"
     if not (final / "build.json").is_file():
+        if final.exists():  # not ours (ours appear whole, by rename): never reuse a part of it
+            shutil.rmtree(final)
         _build(arch, final, executorch_root, litert_root, progress)
     recorded = json.loads((final / "build.json").read_text(encoding="utf-8"))
     runners = {kind: final / name for kind, name in recorded["runners"].items()}
