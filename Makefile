@@ -17,6 +17,14 @@ MMDC := .tools/node_modules/.bin/mmdc
 
 .PHONY: install legacy-env tools native-tools sandbox demo test bench lint clean
 
+# Native code and targets: `migrate validate --target native / arm64:CPU` builds C++ runners (cmake,
+# g++) and cross-builds them for arm64 (g++-aarch64-linux-gnu), run under qemu-aarch64 (qemu-user);
+# the native samples are built and run before and after their migration (a JDK for JNI); clang and
+# GNUstep's Foundation headers check the rewritten iOS bridge as Objective-C++. Installed through
+# apt as root; otherwise one line names what is missing (the host targets work without them).
+NATIVE_TOOLS := cmake:cmake c++:g++ aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user \
+	javac:default-jdk-headless clang++:clang gnustep-config:libgnustep-base-dev
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -40,13 +48,13 @@ $(MMDC):
 
 tools: $(MMDC)
 
-# cmake, g++ and a JDK (jni.h, javac, java): the native C++ samples are built and run before and
-# after their migration (tests/test_native_samples.py, make demo); clang and GNUstep's Foundation
-# headers check the rewritten iOS bridge as Objective-C++. Debian/Ubuntu, as root.
 native-tools:
-	@command -v cmake >/dev/null && command -v g++ >/dev/null && command -v javac >/dev/null && \
-		command -v clang++ >/dev/null && test -f /usr/include/GNUstep/Foundation/Foundation.h || \
-		(apt-get update -qq && apt-get install -y -qq cmake g++ default-jdk-headless clang libgnustep-base-dev)
+	@missing=""; for pair in $(NATIVE_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "native targets: missing packages$$missing (apt-get install them as root)"; fi; fi
 
 # bubblewrap: loading a TorchScript archive runs its code, so migrate loads archives in a sandbox
 # (bwrap). Installed with apt when run as root; otherwise one line says what to install.
@@ -64,7 +72,7 @@ demo: $(STAMP) $(LEGACY_STAMP) native-tools sandbox
 test: $(STAMP) $(LEGACY_STAMP) native-tools sandbox $(MMDC)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(LEGACY_STAMP)
+bench: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python benchmarks/bench_scan.py --output bench-out/scan.json
 	$(BIN)/python benchmarks/bench_models.py --output bench-out/models.json
 

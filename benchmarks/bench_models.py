@@ -4,7 +4,9 @@ Per sample model (migrated and exported by `make demo`, whose artifacts are cach
 calls and kernels left outside the delegate (from the manifest), then p50 latency and peak
 memory of eager, `.pte` and `.tflite` at 1 thread, measured in alternation in one
 `migrate validate` run, and the `.pte` / `.tflite` ratio. The target (issue 4) is a ratio of
-at most 1.0 for every model; this benchmark reports, it does not assert.
+at most 1.0 for every model; this benchmark reports, it does not assert. The same run adds the
+native `.pte` (ExecuTorch's C++ runtime) and native `.tflite` (LiteRT's C API) at 1 thread
+(`--target native`: no Python binding in the timed call), and their ratio.
 
 Then what each runtime costs per operator, which bounds the ratio of models made of many
 small operators (an unrolled GRU): chains of 20 and 200 small elementwise ops, lowered to
@@ -45,15 +47,17 @@ def main() -> int:
             sys.executable, "-m", "migrate", "validate", "--model", "model:make_model",
             "--candidate", str(Path(files["pte"]).resolve()), "--threads", "1", "--runs", str(args.runs),
             "--artifacts", str(ROOT / ".migrate_cache" / "demo" / "baselines"), "--atol", "1",
-            "--report-json", str(report_path.resolve()),
+            "--report-json", str(report_path.resolve()), "--target", "host", "--target", "native",
         ]  # fmt: skip
         print(f"{sample['name']}: measuring eager, .pte and .tflite ({args.runs} runs each) ...", flush=True)
         subprocess.run(command, cwd=args.demo / sample["name"] / "project", capture_output=True, check=False)
         report = json.loads(report_path.read_text(encoding="utf-8"))
         manifest = json.loads(Path(files["manifest"]).read_text(encoding="utf-8"))
         forward = manifest["methods"][0]
-        by_kind = {r["kind"]: r for r in report["runtimes"]}
+        by_kind = {r["kind"]: r for r in report["runtimes"] if r.get("target", "host") == "host"}
+        native = {r["kind"]: r for r in report["runtimes"] if r.get("target") == "native"}
         pte, tflite = _p50(by_kind, "executorch"), _p50(by_kind, "tflite")
+        native_pte, native_tflite = _p50(native, "executorch"), _p50(native, "tflite")
         rows.append(
             {
                 "model": sample["name"],
@@ -67,6 +71,12 @@ def main() -> int:
                 "pte_peak_mib": _mib(by_kind.get("executorch", {}).get("peak_memory_bytes")),
                 "tflite_peak_mib": _mib(by_kind.get("tflite", {}).get("peak_memory_bytes")),
                 "tflite_error": by_kind.get("tflite", {}).get("error"),
+                "native_pte_p50_ms": native_pte,
+                "native_tflite_p50_ms": native_tflite,
+                "native_pte_over_tflite": None
+                if native_pte is None or native_tflite is None
+                else native_pte / native_tflite,
+                "native_errors": {k: r["error"] for k, r in native.items() if r.get("error")},
             }
         )
     print("per-operator cost: chains of 20 and 200 elementwise ops ...", flush=True)
@@ -78,16 +88,23 @@ def main() -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result = {"runs": args.runs, "threads": 1, "models": rows, "per_op_cost": overhead}
     args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\n{'model':<18}{'delegates':>10}{'outside':>9}{'.pte p50':>11}{'.tflite p50':>13}{'ratio':>8}")
+    print(
+        f"\n{'model':<18}{'delegates':>10}{'outside':>9}{'.pte p50':>11}{'.tflite p50':>13}{'ratio':>8}"
+        f"{'native .pte':>13}{'native .tflite':>16}{'ratio':>8}"
+    )
     for row in rows:
         if "error" in row:
             print(f"{row['model']:<18}{row['error']}")
             continue
         outside = sum(row["non_delegated_ops"].values())
         ratio = "-" if row["pte_over_tflite"] is None else f"{row['pte_over_tflite']:.2f}x"
+        native_ratio = (
+            "-" if row["native_pte_over_tflite"] is None else f"{row['native_pte_over_tflite']:.2f}x"
+        )
         print(
             f"{row['model']:<18}{row['delegate_calls']:>10}{outside:>9}{_ms(row['pte_p50_ms']):>11}"
-            f"{_ms(row['tflite_p50_ms']):>13}{ratio:>8}"
+            f"{_ms(row['tflite_p50_ms']):>13}{ratio:>8}{_ms(row['native_pte_p50_ms']):>13}"
+            f"{_ms(row['native_tflite_p50_ms']):>16}{native_ratio:>8}"
         )
     for kind, cost in overhead.items():
         print(f"{kind:<11} {cost['per_op_us']:.3f} us per op, {cost['per_call_us']:.1f} us per call")

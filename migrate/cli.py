@@ -463,6 +463,15 @@ def export_command(
     help="Where a converted TFLite baseline is written.",
 )
 @click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    default=["host"],
+    show_default=True,
+    help="Where to run (repeatable): host (Python bindings), native (the C++ runtimes on this CPU), "
+    "arm64:CPU (cross-built, under qemu's model of CPU; arm64 alone: cortex-a76; numerics only).",
+)
+@click.option(
     "--report-json",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the report as JSON (what `migrate report` reads).",
@@ -500,6 +509,7 @@ def validate_command(
     timeout: float,
     legacy_python: str | None,
     artifacts: Path | None,
+    targets: tuple[str, ...],
     report_json: Path | None,
     report_md: Path | None,
     no_sandbox: bool,
@@ -536,6 +546,7 @@ def validate_command(
         max_memory_mb=max_memory_mb,
         legacy_python=legacy_python,
         artifacts=artifacts,
+        targets=targets,
         harness=HarnessOptions(
             threads=threads,
             runs=runs,

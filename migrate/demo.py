@@ -3,10 +3,11 @@
 For each model sample: build the artifact the app ships today with the sample's own export script
 (in the legacy interpreter when there is one: torch 2.13 cannot run ``optimize_for_mobile``),
 scan, apply every fix, scan again, export the migrated model to ``.pte``, then validate the
-shipped artifact, the ``.pte`` and a TFLite baseline side by side. App samples (Android, iOS
-source trees) are scanned and rewritten only; a model sample with a CMake project (a C++ program)
-has it built and run before the rewrite (LibTorch, the shipped ``.pt``) and after it (ExecuTorch,
-the ``.pte``). One section per sample in
+shipped artifact, the ``.pte`` and a TFLite baseline side by side, on every target (``TARGETS``:
+the Python bindings, the C++ runtimes on this CPU, and two arm64 CPUs under qemu). App samples
+(Android, iOS source trees) are scanned and rewritten only; a model sample with a CMake project (a
+C++ program) has it built and run before the rewrite (LibTorch, the shipped ``.pt``) and after it
+(ExecuTorch, the ``.pte``). One section per sample in
 ``report.md`` (what a pull request shows) and ``report.json``.
 
 Each step is the CLI a user would type, run in the sample's folder (the samples all name their
@@ -37,6 +38,8 @@ from migrate.reports.scan import render, summary_line
 from validators.model import ValidationReport
 
 LEGACY_PYTHON = Path(".venv-legacy/bin/python")
+# where each sample's artifacts are validated: a little (cortex-a53) and a big (cortex-a76) core
+TARGETS = ("host", "native", "arm64:cortex-a53", "arm64:cortex-a76")
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
         _native(source, work, shipped, pte, section, cache)
 
     # 5. old, new and TFLite side by side
-    _step("validating: eager vs shipped artifact vs .pte vs TFLite")
+    _step(f"validating: eager vs shipped artifact vs .pte vs TFLite on {', '.join(TARGETS)}")
     report_json, report_md = out / "validate.json", out / "validate.md"
     command = ["validate", "--model", "model:make_model", "--candidate", str(pte.resolve())]
     if shipped.is_file():
@@ -193,6 +196,7 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     if recipe.uniform_inputs:
         command += ["--inputs", str(data["inputs"].resolve())]
     command += [*recipe.validate, "--artifacts", str(cache.resolve() / "baselines")]
+    command += [option for target in TARGETS for option in ("--target", target)]
     command += ["--report-json", str(report_json.resolve()), "--report-md", str(report_md.resolve())]
     key = _digest(
         work, *command[:-4], _file_digest(pte), _file_digest(shipped), _versions(), _measuring_digest()
@@ -341,6 +345,8 @@ def _sample_data(out: Path, recipe: Recipe) -> dict[str, Path]:
 
 def _migrate(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    # one build of the native runners for every sample (validate runs in the sample's folder)
+    env.setdefault("MIGRATE_NATIVE_CACHE", str(Path(".migrate_cache", "native").absolute()))
     return subprocess.run(
         [sys.executable, "-m", "migrate", *args],
         cwd=cwd,
@@ -368,13 +374,21 @@ def _measuring_digest() -> str:
     """How validations are measured and written (migrate/validate.py and what it imports: the
     harness, the runners, the report): a change measures again."""
     return _code_digest(
-        "migrate/validate.py", "migrate/reports/validation.py", "validators/worker.py", *_RUNNERS
+        "migrate/validate.py", "migrate/reports/validation.py", "validators/worker.py", *_RUNNERS, *_NATIVE
     )
 
 
 # the worker and the runners are started by name, never imported by a `from ... import` line
 _RUNNERS = tuple(
     f"validators/runners/{name}.py" for name in ("eager", "torchscript", "lite", "executorch", "tflite")
+)
+
+
+# the native runners' sources (their builds are cached by content hash too)
+_NATIVE = tuple(
+    str(path.relative_to(Path(__file__).resolve().parent.parent))
+    for path in sorted((Path(__file__).resolve().parent.parent / "validators" / "native").iterdir())
+    if path.suffix in {".cpp", ".h", ".txt", ".cmake"}
 )
 
 

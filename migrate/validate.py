@@ -23,6 +23,8 @@ from migrate.baseline import BaselineProblem
 from migrate.errors import MissingExtraError, UsageError, require
 from migrate.output import write_bytes_atomic
 from migrate.sandboxed import ARCHIVES, require_sandbox
+from migrate.targets import expand as expand_targets
+from migrate.targets import parse as parse_targets
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
@@ -59,6 +61,7 @@ class ValidateOptions:
     max_memory_mb: float | None = None
     legacy_python: str | None = None
     artifacts: Path | None = None  # where a converted TFLite baseline is written
+    targets: tuple[str, ...] = ("host",)  # host, native, arm64[:CPU] (migrate/targets.py)
     harness: HarnessOptions = field(default_factory=HarnessOptions)
 
 
@@ -74,18 +77,20 @@ def validate(
     ]
     if archives and options.harness.sandbox:
         require_sandbox(archives[0])
-    targets, baseline_problem = _targets(options, progress)
+    platforms = parse_targets(options.targets)
+    host_targets, baseline_problem = _targets(options, progress)
+    targets, target_notes = expand_targets(host_targets, platforms, progress)
     reference_label = targets[0].label
     candidates = _candidate_labels(options, targets)
     progress("reading input specs")
-    samples, described = _inputs(options, targets)
+    samples, described = _inputs(options, host_targets)
     progress(f"running {len(targets)} runtimes, each in its own process")
     measured = measure(targets, samples, options.harness)
     results = [_with_details(r) for r in measured.results]
     by_label = {r.label: r for r in results}
     comparisons = []
     reasons: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(target_notes)
     if baseline_problem is not None:
         results.append(RuntimeResult("TFLite", "tflite", options.model or "", error=baseline_problem))
         notes.append(f"no TFLite baseline: {baseline_problem}")
@@ -354,18 +359,19 @@ def _budget_failures(
     candidates = [results[label] for label in _candidate_labels(options, targets)]
     if options.max_latency_ratio is not None:
         kind = "tflite" if options.latency_baseline == "tflite" else None
-        baseline = next(
-            (
-                results[t.label]
-                for t in targets
-                if (t.kind == kind if kind else os.path.abspath(options.reference or "") == t.artifact)
-            ),
-            None,
-        )
+        matching = [
+            results[t.label]
+            for t in targets
+            if (t.kind == kind if kind else os.path.abspath(options.reference or "") == t.artifact)
+        ]
+        baseline = matching[0] if matching else None
         if baseline is None or baseline.latency is None:
             failures.append(f"no {options.latency_baseline} latency to hold --max-latency-ratio against")
         else:
             for result in candidates:
+                # held against the baseline on its own target (native .pte vs native .tflite) if it ran there
+                baseline = next((b for b in matching if b.target == result.target and b.latency), matching[0])
+                assert baseline.latency is not None
                 if result.latency is not None:
                     ratio = result.latency.p50 / baseline.latency.p50
                     if ratio > options.max_latency_ratio:
@@ -409,4 +415,5 @@ def _environment(options: ValidateOptions) -> dict[str, object]:
         "python": platform.python_version(),
         "versions": versions,
         "legacy_python": options.legacy_python,
+        "targets": list(options.targets),
     }

@@ -6,7 +6,9 @@ a fresh worker; latency is timed in rounds that alternate the workers, so machin
 them all alike, and what is timed is each runtime's own call with the inputs already converted
 to its types (``Runner.call``: the bindings' array conversions differ by tens of microseconds,
 more than a small model's whole run); peak memory is the worker's ``VmHWM`` minus that of a worker that only imported
-the same runtime. A worker that crashes or hangs becomes a result with the reason.
+the same runtime. A worker that crashes or hangs becomes a result with the reason. A native runner
+(``validators/native``: C++, no Python) is a worker too: it speaks the same protocol, and the
+harness times and measures it the same way; an emulated one is run for its numerics only.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ class Target:
     python: str = sys.executable  # a legacy interpreter can host torchscript / lite workers
     method: str = "forward"
     layout: str = "nchw"  # "nhwc": a declared adapter for a TFLite model converted from TensorFlow
+    # a native runner's argv (validators/native), which speaks the worker's protocol itself;
+    # empty: a Python worker on `python`
+    command: tuple[str, ...] = ()
+    timed: bool = True  # False: numerics only (an emulated CPU's time and memory mean nothing)
+    platform: str = "host"  # where it runs: host, native, arm64:CPU (the result's `target`)
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,9 @@ class WorkerError(Exception):
 
 
 class _Worker:
-    def __init__(self, python: str, options: HarnessOptions, kind: str = "") -> None:
+    def __init__(
+        self, python: str, options: HarnessOptions, kind: str = "", command: Sequence[str] = ()
+    ) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(REPOSITORY), *filter(None, [env.get("PYTHONPATH")])])
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -79,7 +88,7 @@ class _Worker:
         self.sandboxed = options.sandbox and kind in SANDBOXED
         # where the worker may write (its outputs): a folder of its own when it is sandboxed
         self.scratch = Path(tempfile.mkdtemp(prefix="migrate-sandbox-")) if self.sandboxed else None
-        argv = [python, "-m", "validators.worker"]
+        argv = list(command) or [python, "-m", "validators.worker"]
         self.failure: str | None = None
         if self.scratch is not None:
             try:
@@ -221,7 +230,7 @@ def load_specs(targets: Sequence[Target], options: HarnessOptions) -> dict[str, 
     """Only load each artifact and ask what inputs it declares (to synthesise inputs)."""
     specs: dict[str, list[TensorSpec] | None] = {}
     for target in targets:
-        worker = _Worker(target.python, options, target.kind)
+        worker = _Worker(target.python, options, target.kind, target.command)
         try:
             reply = worker.call("load", **_load_arguments(target, options))
             raw = reply.get("specs")
@@ -248,7 +257,7 @@ def measure(
         specs: dict[str, list[TensorSpec] | None] = {}
         try:
             for target in targets:
-                worker = workers[target.label] = _Worker(target.python, options, target.kind)
+                worker = workers[target.label] = _Worker(target.python, options, target.kind, target.command)
                 try:
                     worker.call("import", kind=target.kind)  # so load time is the artifact's alone
                     reply = worker.call("load", **_load_arguments(target, options))
@@ -263,11 +272,11 @@ def measure(
                             results[target.label]["first_run_seconds"] = reply["seconds"]
                         runs.append(_load_outputs(out))
                     outputs[target.label] = runs
-                    if options.warmup:
+                    if options.warmup and target.timed:
                         worker.call("time", inputs=sample_files[0], runs=options.warmup)
                 except WorkerError as exc:
                     errors[target.label] = str(exc)
-            live = [t for t in targets if t.label not in errors]
+            live = [t for t in targets if t.label not in errors and t.timed]
             per_round = max(1, math.ceil(options.runs / max(options.rounds, 1)))
             times: dict[str, list[float]] = {t.label: [] for t in live}
             for _ in range(max(options.rounds, 1)):
@@ -288,39 +297,42 @@ def measure(
         finally:
             for worker in workers.values():
                 worker.close()
-        baselines = _baselines({(t.python, t.kind) for t in targets if t.label in peaks}, options)
+        baselines = _baselines({(t.python, t.kind, t.command) for t in targets if t.label in peaks}, options)
 
     final = []
     for target in targets:
         info = results[target.label]
         peak = peaks.get(target.label) if target.label not in errors else None
-        baseline = baselines.get((target.python, target.kind))
+        baseline = baselines.get((target.python, target.kind, target.command))
         final.append(
             RuntimeResult(
                 label=target.label,
                 kind=target.kind,
                 artifact=target.artifact,
                 size_bytes=os.path.getsize(target.artifact) if os.path.isfile(target.artifact) else None,
-                load_seconds=info.get("load_seconds"),
-                first_run_seconds=info.get("first_run_seconds"),
+                load_seconds=info.get("load_seconds") if target.timed else None,
+                first_run_seconds=info.get("first_run_seconds") if target.timed else None,
                 latency=Latency.of(times[target.label])
                 if target.label not in errors and times.get(target.label)
                 else None,
                 peak_memory_bytes=None if peak is None or baseline is None else max(peak - baseline, 0),
                 error=errors.get(target.label),
+                target=target.platform,
             )
         )
     return Measurement(final, outputs, specs)
 
 
-def _baselines(groups: set[tuple[str, str]], options: HarnessOptions) -> dict[tuple[str, str], int]:
+def _baselines(
+    groups: set[tuple[str, str, tuple[str, ...]]], options: HarnessOptions
+) -> dict[tuple[str, str, tuple[str, ...]], int]:
     """Peak memory of a worker that imported the runtime and loaded nothing."""
     found = {}
-    for python, kind in groups:
-        worker = _Worker(python, options, kind)
+    for python, kind, command in groups:
+        worker = _Worker(python, options, kind, command)
         try:
             worker.call("import", kind=kind)
-            found[(python, kind)] = worker.call("memory")["bytes"]
+            found[(python, kind, command)] = worker.call("memory")["bytes"]
         except WorkerError:
             pass
         finally:

@@ -68,10 +68,12 @@ class RuntimeResult:
     planned_arena_bytes: int | None = None
     error: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    target: str = "host"  # where it ran: host (Python bindings), native (C++ runner), arm64:CPU (emulated)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
+            "target": self.target,
             "kind": self.kind,
             "artifact": self.artifact,
             "size_bytes": self.size_bytes,
@@ -99,6 +101,7 @@ class RuntimeResult:
             data.get("planned_arena_bytes"),
             data.get("error"),
             dict(data.get("details", {})),
+            data.get("target", "host"),
         )
 
 

@@ -189,7 +189,7 @@ def _overview(sections: list[Section]) -> list[str]:
         validation = "-" if s.validation is None else ("pass" if s.validation.passed else "FAIL")
         pte = tflite = error = "-"
         if s.validation is not None:
-            for r in s.validation.runtimes:
+            for r in (r for r in s.validation.runtimes if r.target == "host"):  # the other targets: below
                 if r.kind == "executorch" and r.latency:
                     pte = f"{r.latency.p50 * 1000:.2f} ms"
                 if r.kind == "tflite" and r.latency:

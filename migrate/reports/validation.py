@@ -54,6 +54,25 @@ def _status(report: ValidationReport, result: RuntimeResult) -> str:
     )
 
 
+def _targets(report: ValidationReport) -> list[str]:
+    """Where the rows ran, in order; one group per target when there are several."""
+    return list(dict.fromkeys(r.target for r in report.runtimes))
+
+
+EMULATED = "emulated by qemu-aarch64: numerics only; emulated time and memory say nothing about a phone"
+
+
+def _emulated(target: str) -> bool:
+    return target.startswith("arm64")
+
+
+def _target_heading(report: ValidationReport, target: str) -> list[str]:
+    if len(_targets(report)) < 2:
+        return []
+    emulated = f" ({markdown_text(EMULATED)})" if _emulated(target) else ""
+    return [f"#### {markdown_text(target)}{emulated}", ""]
+
+
 def render_json(report: ValidationReport) -> str:
     return json.dumps(report.to_dict(), indent=2) + "\n"
 
@@ -76,6 +95,9 @@ def render_console(report: ValidationReport) -> str:
         )
         if result.error is not None:
             lines.append(f"{'':<{width}}did not run: {result.error}")
+    emulated = [t for t in _targets(report) if _emulated(t)]
+    if emulated:
+        lines.append(f"{', '.join(emulated)}: {EMULATED}")
     return "\n".join(lines) + "\n"
 
 
@@ -147,34 +169,48 @@ def render_markdown(report: ValidationReport) -> str:
     out += [
         f"### Results ({report.environment.get('threads', 1)} thread{'s' * (report.environment.get('threads', 1) != 1)})",
         "",
-        "| Runtime | p50 | p90 | Load | First run | Peak memory | Planned arena | Size | Max abs error | Status |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in report.runtimes:
-        latency = r.latency
-        out.append(
-            f"| {markdown_text(r.label)} | {_ms(latency.p50 if latency else None)} | {_ms(latency.p90 if latency else None)} "
-            f"| {_ms(r.load_seconds)} | {_ms(r.first_run_seconds)} | {_mib(r.peak_memory_bytes)} "
-            f"| {_mib(r.planned_arena_bytes)} | {_mib(r.size_bytes)} | {_max_error(report, r)} | {_status(report, r)} |"
-        )
+    for target in _targets(report):
+        out += _target_heading(report, target)
+        out += [
+            "| Runtime | p50 | p90 | Load | First run | Peak memory | Planned arena | Size | Max abs error | Status |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in (r for r in report.runtimes if r.target == target):
+            latency = r.latency
+            out.append(
+                f"| {markdown_text(r.label)} | {_ms(latency.p50 if latency else None)} | {_ms(latency.p90 if latency else None)} "
+                f"| {_ms(r.load_seconds)} | {_ms(r.first_run_seconds)} | {_mib(r.peak_memory_bytes)} "
+                f"| {_mib(r.planned_arena_bytes)} | {_mib(r.size_bytes)} | {_max_error(report, r)} | {_status(report, r)} |"
+            )
+        out.append("")
+    out.pop()
     out += latency_chart(report)
     out += ["", "<details><summary>Numerics per output</summary>", ""]
-    out += [
-        "| Runtime | Output | Max abs | Mean abs | Max rel | Cosine | Top-1 | Top-5 | Pass |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for comparison in report.comparisons:
-        if comparison.error is not None:
-            out.append(
-                f"| {markdown_text(comparison.label)} | - | {markdown_text(comparison.error)} | | | | | | no |"
-            )
-        for o in comparison.outputs:
-            top1 = "-" if o.top1_agreement is None else f"{o.top1_agreement:.0%}"
-            top5 = "-" if o.top5_agreement is None else f"{o.top5_agreement:.0%}"
-            out.append(
-                f"| {markdown_text(comparison.label)} | {markdown_text(o.name)} | {_max_abs(o)} | {o.mean_abs_error:.2e} "
-                f"| {o.max_rel_error:.2e} | {o.cosine:.6f} | {top1} | {top5} | {'yes' if o.passed else 'no'} |"
-            )
+    where = {r.label: r.target for r in report.runtimes}
+    for target in _targets(report):
+        compared = [c for c in report.comparisons if where.get(c.label, "host") == target]
+        if not compared:
+            continue
+        out += _target_heading(report, target)
+        out += [
+            "| Runtime | Output | Max abs | Mean abs | Max rel | Cosine | Top-1 | Top-5 | Pass |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for comparison in compared:
+            if comparison.error is not None:
+                out.append(
+                    f"| {markdown_text(comparison.label)} | - | {markdown_text(comparison.error)} | | | | | | no |"
+                )
+            for o in comparison.outputs:
+                top1 = "-" if o.top1_agreement is None else f"{o.top1_agreement:.0%}"
+                top5 = "-" if o.top5_agreement is None else f"{o.top5_agreement:.0%}"
+                out.append(
+                    f"| {markdown_text(comparison.label)} | {markdown_text(o.name)} | {_max_abs(o)} | {o.mean_abs_error:.2e} "
+                    f"| {o.max_rel_error:.2e} | {o.cosine:.6f} | {top1} | {top5} | {'yes' if o.passed else 'no'} |"
+                )
+        out.append("")
+    out.pop()
     tolerances = ", ".join(f"{k} {v:g}" for k, v in report.tolerances.items())
     out += [
         "",
