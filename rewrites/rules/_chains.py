@@ -36,6 +36,34 @@ WRAPPERS = frozenset(
 )
 PRODUCERS = WRAPPERS | {"torch.jit.script", "torch.jit.trace", "torch.jit.trace_module", "torch.jit.load"}
 SAVE_METHODS = frozenset({"save", "_save_for_lite_interpreter"})
+# ScriptModule members that are no model method: a chain using them is refused.
+_TORCHSCRIPT_ONLY = frozenset(
+    {
+        "graph",
+        "code",
+        "inlined_graph",
+        "code_with_constants",
+        "save_to_buffer",
+        "forward",
+        "to",
+        "eval",
+        "cpu",
+        "cuda",
+        "float",
+        "half",
+        "state_dict",
+        "parameters",
+        "named_parameters",
+        "buffers",
+        "modules",
+        "children",
+        "named_modules",
+        "train",
+        "requires_grad_",
+        "copy",
+        "extra_repr",
+    }
+)
 _TORCHSCRIPT_METHODS = SAVE_METHODS | {"_save_to_buffer_for_lite_interpreter", "save_to_buffer"}
 _LOWERING = frozenset(
     {
@@ -224,6 +252,7 @@ class _Use:
     target: cst.CSTNode  # what the edit replaces
     path: cst.BaseExpression | None = None
     extra: cst.BaseExpression | None = None
+    call: cst.Call | None = None  # a method use: the call of the method
 
 
 @dataclass(frozen=True)
@@ -235,6 +264,8 @@ class Chain:
     dropped: tuple[cst.CSTNode, ...] = ()  # references the rewrite removes (wrappers, jit.save)
     foreign: str | None = None  # the tool for another runtime it feeds
     refused: str | None = None  # why the fix cannot follow it
+    root_line: cst.CSTNode | None = None  # `name = producer(...)` alone on a line that may go
+    early_calls: tuple[cst.Call, ...] = ()  # calls of the value before its first save
 
 
 class _Refused(Exception):
@@ -299,7 +330,26 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
         return Chain(foreign=str(exc))
     except _Refused as exc:
         return Chain(refused=str(exc))
-    return Chain(root, tuple(follower.uses), tuple(follower.dropped))
+    order = follower.scope.order
+    first_save = min((order[id(u.target)] for u in follower.uses if u.kind == "save"), default=None)
+    for use in follower.uses:
+        if use.kind == "method" and first_save is not None and order[id(use.target)] > first_save:
+            return Chain(
+                refused=f"`{_code(use.target)}` is called after the save, so its example inputs come too late"
+            )
+    root_line = None
+    assign = follower.parent(root)
+    line = follower.parent(assign) if assign is not None else None
+    if isinstance(assign, cst.Assign) and _removable(line, follower.parent(line) if line else None):
+        root_line = line
+    early = tuple(
+        u.call
+        for u in follower.uses
+        if u.kind == "call"
+        and u.call is not None
+        and (first_save is None or order[id(u.target)] < first_save)
+    )
+    return Chain(root, tuple(follower.uses), tuple(follower.dropped), root_line=root_line, early_calls=early)
 
 
 class _Follower:
@@ -339,6 +389,16 @@ class _Follower:
                     path, extra = _save_arguments(grandparent.args, 0)
                     self.uses.append(_Use("save", value, outer, grandparent, path, extra))
                     return
+                if (
+                    outer is value
+                    and isinstance(value, cst.Name)
+                    and not parent.attr.value.startswith("_")
+                    and parent.attr.value not in _TORCHSCRIPT_ONLY
+                    and all(a.keyword is None and not a.star for a in grandparent.args)
+                ):
+                    # `scripted.step(frame, state)`: a method the app calls too
+                    self.uses.append(_Use("method", value, outer, parent, call=grandparent))
+                    return
             raise _Refused(f"`{_code(parent)}` is TorchScript's, and an `ExportedProgram` has no such member")
         if isinstance(parent, cst.Arg) and isinstance(grandparent, cst.Call):
             label = foreign_label(self.ctx, grandparent, parent)
@@ -376,7 +436,7 @@ class _Follower:
             and outer is value
             and isinstance(value, cst.Name)
         ):
-            self.uses.append(_Use("call", value, outer, value))
+            self.uses.append(_Use("call", value, outer, value, call=parent))
             return
         statement = next(
             (
@@ -477,19 +537,52 @@ def chain_edit(
     new_value: cst.BaseExpression,
     reference: cst.CSTNode,
     imports: Sequence[tuple[str, str | None]] = (),
+    model: cst.BaseExpression | None = None,
 ) -> Edit | None:
     """The one edit that turns the whole chain into an exported, lowered, saved program:
-    ``new_value`` replaces what made the value (and the wrappers around it)."""
+    ``new_value`` replaces what made the value (and the wrappers around it).
+
+    Methods the chain calls (``scripted.step(frame, state)``) are called on the eager ``model``
+    instead, and each save writes them into the same ``.pte``: a program per method, exported
+    with the arguments of its call, or a constant method when the call passes only constants.
+    """
     if chain.foreign is not None or chain.refused is not None:
         return None
     changes: dict[cst.CSTNode, Replacement] = {}
     needed = list(imports)
     resolves: list[cst.CSTNode] = []
+    methods = _method_programs(rule, chain, model)
+    if methods is None:
+        return None
+    programs, constants, helper = methods
+    if helper is not None:
+        changes[helper[0]] = helper[1]
+    late = _late_export(chain, new_value, model)
+    if late is not None:
+        assert chain.root_line is not None and model is not None
+        changes[chain.root_line] = cst.RemovalSentinel.REMOVE
     for use in chain.uses:
         value = new_value if use.value is chain.root else use.value
+        if late is not None and use.kind == "save":
+            value = late
+        elif late is not None and use.kind == "assign" and use.value is chain.root:
+            continue
+        elif late is not None and use.kind == "call":
+            assert model is not None
+            changes[use.target] = model
+            continue
         if use.kind == "save":
             assert use.path is not None
-            write, more = write_pte(value, use.path, use.extra)
+            extra = use.extra
+            if programs:
+                value = cst.Dict(
+                    [cst.DictElement(cst.SimpleString('"forward"'), value)]
+                    + [cst.DictElement(cst.SimpleString(f'"{n}"'), p) for n, p in programs]
+                )
+            if constants:
+                elements = [cst.DictElement(cst.SimpleString(f'"{n}"'), c) for n, c in constants]
+                extra = cst.Dict(elements if extra is None else [cst.StarredDictElement(extra), *elements])
+            write, more = write_pte(value, use.path, extra)
             changes[use.target] = write
             needed += more
             kept = {
@@ -505,6 +598,9 @@ def chain_edit(
             resolves += [n for n in subtree(use.outer) if n is not use.value]
         elif use.kind == "call":
             changes[use.target] = cst.Call(cst.Attribute(use.value, cst.Name("module")))
+        elif use.kind == "method":
+            assert model is not None and isinstance(use.target, cst.Attribute)
+            changes[use.target] = use.target.with_changes(value=model)
     if not chain.uses:
         return None
     covered = [{id(n) for n in subtree(node)} for node in changes]
@@ -512,6 +608,110 @@ def chain_edit(
         return None  # one change inside another: the outer one would drop the inner one
     edit = rule.edit(changes, add_imports=needed, dropped=[reference, *chain.dropped])
     return Edit(edit.changes, edit.add_imports, edit.unused_imports, tuple(resolves))
+
+
+def _late_export(
+    chain: Chain, new_value: cst.BaseExpression, model: cst.BaseExpression | None
+) -> cst.BaseExpression | None:
+    """The export with the example inputs of the first call of the scripted value, when none
+    were found before it: the scripting line goes, the calls (sanity checks) call the eager
+    model, and each save exports with those inputs. None when that does not apply."""
+    from rewrites.rules._export import PLACEHOLDER
+
+    placeholders = [n for n in subtree(new_value) if isinstance(n, cst.Name) and n.value == PLACEHOLDER]
+    if not placeholders or chain.root_line is None or not isinstance(model, cst.Name):
+        return None
+    if any(u.kind in ("assign", "drop") and u.value is not chain.root for u in chain.uses):
+        return None  # an alias would name the scripting line's value
+    if not chain.early_calls:
+        return None
+    call = chain.early_calls[0]
+    if not call.args or any(a.keyword is not None or a.star for a in call.args):
+        return None
+    args = cst.Tuple([cst.Element(a.value) for a in call.args])
+    replaced = new_value.deep_replace(placeholders[0], args)
+    assert isinstance(replaced, cst.BaseExpression)
+    return replaced
+
+
+METHOD_AS_FORWARD = "MethodAsForward"
+_METHOD_AS_FORWARD = f"""
+
+class {METHOD_AS_FORWARD}(torch.nn.Module):
+    \"\"\"One method of a model as the `forward` of a program of its own (a method of the `.pte`).\"\"\"
+
+    def __init__(self, model: torch.nn.Module, method: str) -> None:
+        super().__init__()
+        self.model = model
+        self.method = method
+
+    def forward(self, *args):
+        return getattr(self.model, self.method)(*args)
+"""
+
+
+def _is_constant(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation):
+        return _is_constant(expr.expression)
+    return isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(expr, cst.Name) and expr.value in ("True", "False", "None")
+    )
+
+
+def _method_programs(
+    rule: Rule, chain: Chain, model: cst.BaseExpression | None
+) -> (
+    tuple[
+        list[tuple[str, cst.BaseExpression]],
+        list[tuple[str, cst.BaseExpression]],
+        tuple[cst.CSTNode, Replacement] | None,
+    ]
+    | None
+):
+    """(programs, constant methods, the helper class to insert) for the methods ``chain``
+    calls, or None when they cannot be exported (no plain eager model to call them on)."""
+    calls: dict[str, cst.Call] = {}
+    for use in chain.uses:
+        if use.kind == "method":
+            assert isinstance(use.target, cst.Attribute)
+            calls.setdefault(use.target.attr.value, use.call)  # type: ignore[arg-type]
+    if not calls:
+        return [], [], None
+    if not isinstance(model, cst.Name):
+        return None
+    programs: list[tuple[str, cst.BaseExpression]] = []
+    constants: list[tuple[str, cst.BaseExpression]] = []
+    for name, call in calls.items():
+        if all(_is_constant(a.value) for a in call.args):
+            constants.append((name, call.with_changes(func=cst.Attribute(model, cst.Name(name)))))
+            continue
+        wrapper = cst.Call(
+            cst.Name(METHOD_AS_FORWARD), [cst.Arg(model), cst.Arg(cst.SimpleString(f'"{name}"'))]
+        )
+        args = cst.Tuple([cst.Element(a.value) for a in call.args])
+        programs.append(
+            (name, cst.Call(cst.parse_expression("torch.export.export"), [cst.Arg(wrapper), cst.Arg(args)]))
+        )
+    helper = None
+    if programs:
+        module = rule.ctx.stack[0]
+        assert isinstance(module, cst.Module)
+        if not any(isinstance(s, cst.ClassDef) and s.name.value == METHOD_AS_FORWARD for s in module.body):
+            imports = [
+                s
+                for s in module.body
+                if isinstance(s, cst.SimpleStatementLine)
+                and any(isinstance(b, (cst.Import, cst.ImportFrom)) for b in s.body)
+            ]
+            if not imports:
+                return None
+            helper_class = (
+                cst.parse_module(_METHOD_AS_FORWARD)
+                .body[0]
+                .with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+            )
+            helper = (imports[-1], cst.FlattenSentinel([imports[-1], helper_class]))
+    return programs, constants, helper
 
 
 def refused_message(rule: Rule, chain: Chain) -> str:

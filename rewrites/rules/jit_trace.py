@@ -154,7 +154,11 @@ class JitTrace(ChainRule):
             chain = follow(self.ctx, call, place)
             if chain.foreign is not None:
                 return  # not PyTorch Mobile's: MIG114 notes it
-            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            edit = (
+                None
+                if exported is None
+                else chain_edit(self, chain, exported, node, [("torch", None)], model)
+            )
             self.report(node, refused_message(self, chain), edit=edit)
 
         self.later(step)
