@@ -49,10 +49,16 @@ class ProjectIndex:
     examples: tuple[tuple[str, tuple[str, bool]], ...] = ()
     # method name -> where the project calls ``<something>.<method>(...)``
     method_calls: tuple[tuple[str, tuple[CallSite, ...]], ...] = ()
+    # factory or class name -> the self-contained example a ``torch.jit.trace`` of what it made
+    # was given elsewhere in the project (``torch.jit.trace(make_model(), torch.rand(1, 3))``)
+    traced_examples: tuple[tuple[str, str], ...] = ()
 
     def example_for(self, module: str) -> tuple[str, bool] | None:
         """The example-inputs function or value the module ``module`` defines."""
         return dict(self.examples).get(module)
+
+    def traced_example(self, factory: str) -> str | None:
+        return dict(self.traced_examples).get(factory)
 
     def calls_of(self, method: str) -> tuple[CallSite, ...]:
         return dict(self.method_calls).get(method, ())
@@ -76,6 +82,11 @@ def index_project(files: Iterable[tuple[str, str]]) -> ProjectIndex:
                 examples.setdefault(module, found)
         if "jit.export" in text:
             exported.update(_JIT_EXPORT.findall(text))
+    traced: dict[str, str] = {}
+    for _, text in sources:
+        if "jit.trace(" in text:
+            for factory, example in _traces(text):
+                traced.setdefault(factory, example)
     calls: dict[str, list[CallSite]] = {}
     if exported:
         for path, text in sources:
@@ -88,7 +99,52 @@ def index_project(files: Iterable[tuple[str, str]]) -> ProjectIndex:
     return ProjectIndex(
         tuple(sorted(examples.items())),
         tuple(sorted((name, tuple(sites)) for name, sites in calls.items())),
+        tuple(sorted(traced.items())),
     )
+
+
+_TRACE = re.compile(r"\bjit\.trace\(")
+_FACTORY_CALL = re.compile(r"^(\w+)(?:\.\w+)*\(\s*\)(?:\.eval\(\))?$")
+_IDENTIFIER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(\s*=(?!=))?")
+
+
+def _traces(text: str) -> list[tuple[str, str]]:
+    """(factory, example) for each ``jit.trace(factory(), example)`` (or of a name assigned
+    ``factory()`` in the file) whose example needs nothing but ``torch`` and constants."""
+    found = []
+    for match in _TRACE.finditer(text):
+        args = _split(_arguments(text, match.end()))
+        if len(args) < 2 or "=" in args[0] or "=" in args[1].split("(")[0]:
+            continue
+        model, example = args[0], args[1]
+        factory = _FACTORY_CALL.match(model)
+        if factory is None and re.fullmatch(r"\w+", model):
+            assigned = re.findall(rf"^\s*{model}\s*=\s*(\w+)\(\s*\)(?:\.eval\(\))?\s*$", text, re.MULTILINE)
+            name = assigned[-1] if assigned else None
+        else:
+            name = factory.group(1) if factory is not None else None
+        free = {m.group(1) for m in _IDENTIFIER.finditer(example) if not m.group(2)}
+        if name is not None and free <= {"torch", "True", "False", "None"}:
+            found.append((name, " ".join(example.split())))
+    return found
+
+
+def _split(arguments: str) -> list[str]:
+    """Top-level comma-separated parts of an argument list."""
+    parts, depth, current = [], 0, ""
+    for char in arguments:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
 
 
 def _arguments(text: str, start: int) -> str:

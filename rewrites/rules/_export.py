@@ -165,8 +165,16 @@ def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpressi
 def project_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:
     """``example_inputs()`` (or the like) from where the project keeps the model's inputs: this
     file, or the module that defines the model or the factory that makes it. The import it
-    needs is listed by :func:`example_imports`."""
-    module = _defining_module(rule, model)
+    needs is listed by :func:`example_imports`. Before those, the example a ``torch.jit.trace``
+    of a model made by the same factory was given elsewhere in the project."""
+    maker = model_maker(rule, model)
+    traced = rule.ctx.project.traced_example(maker.rsplit(".", 1)[-1]) if maker else None
+    if traced is not None:
+        try:
+            return as_args(rule, cst.parse_expression(traced))
+        except cst.ParserSyntaxError:
+            pass
+    module = defining_module(rule, model)
     found = _local_example(rule) if module is None else rule.ctx.project.example_for(module)
     if found is None and module is not None:
         found = _local_example(rule)
@@ -199,9 +207,15 @@ def _import_name(rule: Rule, module: str, name: str) -> str | None:
     return None if rule.ctx.imports.is_bound(name) else name
 
 
-def _defining_module(rule: Rule, model: cst.BaseExpression) -> str | None:
-    """The module of the factory or class that made ``model`` (through ``.eval()``, quantize
-    calls and plain assignments), as the file imports it."""
+def defining_module(rule: Rule, model: cst.BaseExpression) -> str | None:
+    """The module of the factory or class that made ``model``, as the file imports it."""
+    maker = model_maker(rule, model)
+    return maker.rsplit(".", 1)[0] if maker is not None and "." in maker else None
+
+
+def model_maker(rule: Rule, model: cst.BaseExpression) -> str | None:
+    """The factory or class that made ``model`` (through ``.eval()``, quantize calls and plain
+    assignments): its qualified name when imported, its own name when defined in this file."""
     seen: set[str] = set()
     expr: cst.BaseExpression | None = model
     while expr is not None:
@@ -213,7 +227,9 @@ def _defining_module(rule: Rule, model: cst.BaseExpression) -> str | None:
         elif isinstance(expr, cst.Call):
             name = rule.ctx.resolve(expr.func)
             if name is not None and not name.startswith("torch.") and "." in name:
-                return name.rsplit(".", 1)[0]
+                return name
+            if isinstance(expr.func, cst.Name) and name is None and not expr.args:
+                return expr.func.value  # a factory or class defined in this file
             if isinstance(expr.func, cst.Attribute) and name is None:
                 expr = expr.func.value  # make_model().eval(), model.to(device)
             elif expr.args and expr.args[0].keyword is None:

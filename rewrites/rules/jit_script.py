@@ -241,6 +241,40 @@ class JitScript(ChainRule):
             ),
             line=5,
         ),
+        # the example a trace of a model from the same factory was given elsewhere comes first
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "from nets import make_net\n"
+                "\n"
+                "net = make_net()\n"
+                "scripted = torch.jit.script(net)\n"
+                "scripted.save('net.pt')\n"
+            ),
+            project=(
+                (
+                    "bench.py",
+                    "import torch\nfrom nets import make_net\nts = torch.jit.trace(make_net().eval(), torch.rand(2, 8))\n",
+                ),
+                (
+                    "nets.py",
+                    "def make_net():\n    return Net()\n\n\ndef example_inputs():\n    return (torch.rand(1, 8),)\n",
+                ),
+            ),
+            expected=(
+                "import torch\n"
+                "\n"
+                "from nets import make_net\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "net = make_net()\n"
+                "scripted = torch.export.export(net.eval(), (torch.rand(2, 8),))\n"
+                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(scripted, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
         Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
