@@ -18,13 +18,14 @@ TorchScript, or a TorchScript value newly handed to ExecuTorch's lowering, refus
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
 from rewrites.names import subtree
 from rewrites.rule import Edit, FileContext, Replacement, Rule
 from rewrites.rules._export import write_pte
+from rewrites.rules._fixes import dotted_expression
 
 # Calls whose result is a TorchScript module.
 WRAPPERS = frozenset(
@@ -253,6 +254,9 @@ class _Use:
     path: cst.BaseExpression | None = None
     extra: cst.BaseExpression | None = None
     call: cst.Call | None = None  # a method use: the call of the method
+    line: cst.SimpleStatementLine | None = None  # a save alone on its line
+    block: cst.CSTNode | None = None  # the block holding ``line``
+    mentions: tuple[cst.CSTNode, ...] = ()  # the saved path in prints and logs after the save
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,7 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
             return Chain(
                 refused=f"`{_code(use.target)}` is called after the save, so its example inputs come too late"
             )
+    follower.uses = [_with_line(follower, u) if u.kind == "save" else u for u in follower.uses]
     root_line = None
     assign = follower.parent(root)
     line = follower.parent(assign) if assign is not None else None
@@ -350,6 +355,49 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
         and (first_save is None or order[id(u.target)] < first_save)
     )
     return Chain(root, tuple(follower.uses), tuple(follower.dropped), root_line=root_line, early_calls=early)
+
+
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "critical", "exception", "log"})
+
+
+def _with_line(follower: _Follower, use: _Use) -> _Use:
+    """A save with the line it is alone on, and the prints and logs after it naming its path."""
+    expr = follower.parent(use.target)
+    line = follower.parent(expr) if isinstance(expr, cst.Expr) else None
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return use
+    path = use.path
+    head = path.value if isinstance(path, cst.Name) else None
+    if isinstance(path, cst.Attribute) and isinstance(path.value, cst.Name):
+        head = path.value.value
+    mentions: list[cst.CSTNode] = []
+    scope = follower.scope
+    after = scope.end[id(line)]
+    path_code = _code(path) if path is not None else None
+    for name in scope.names.get(head or "", ()):
+        if scope.order[id(name)] <= after:
+            continue
+        node: cst.CSTNode = name
+        parent = follower.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            node = parent
+        if _code(node) != path_code or not _in_print(follower, node):
+            continue
+        mentions.append(node)
+    return replace(use, line=line, block=follower.parent(line), mentions=tuple(mentions))
+
+
+def _in_print(follower: _Follower, node: cst.CSTNode) -> bool:
+    for ancestor in follower._ancestors(node):
+        if isinstance(ancestor, cst.Call):
+            func = ancestor.func
+            if isinstance(func, cst.Name) and func.value == "print":
+                return True
+            if isinstance(func, cst.Attribute) and func.attr.value in _LOG_METHODS:
+                return True
+        if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            return False
+    return False
 
 
 class _Follower:
@@ -557,6 +605,8 @@ def chain_edit(
     programs, constants, helper = methods
     if helper is not None:
         changes[helper[0]] = helper[1]
+    written: set[tuple[cst.CSTNode | None, str]] = set()
+    names = {n.value for use in chain.uses for n in subtree(use.target) if isinstance(n, cst.Name)}
     late = _late_export(chain, new_value, model)
     if late is not None:
         assert chain.root_line is not None and model is not None
@@ -583,8 +633,31 @@ def chain_edit(
                 elements = [cst.DictElement(cst.SimpleString(f'"{n}"'), c) for n, c in constants]
                 extra = cst.Dict(elements if extra is None else [cst.StarredDictElement(extra), *elements])
             write, more = write_pte(value, use.path, extra)
-            changes[use.target] = write
             needed += more
+            target = _target_code(write)
+            if use.line is not None and (use.block, target) in written:
+                changes[use.line] = cst.RemovalSentinel.REMOVE  # the same .pte, already written here
+            elif use.line is not None and use.mentions and "pte_path" not in names:
+                # prints and logs naming the old file name the new one
+                path_line = cst.parse_statement(f"pte_path = {target}\n")
+                assert isinstance(path_line, cst.SimpleStatementLine)
+                write = write.with_changes(
+                    func=write.func.with_changes(  # type: ignore[attr-defined]
+                        value=cst.Call(dotted_expression("pathlib.Path"), [cst.Arg(cst.Name("pte_path"))])
+                    )
+                )
+                changes[use.line] = cst.FlattenSentinel(
+                    [
+                        path_line.with_changes(leading_lines=use.line.leading_lines),
+                        use.line.with_changes(body=[cst.Expr(write)], leading_lines=()),
+                    ]
+                )
+                for mention in use.mentions:
+                    changes[mention] = cst.Name("pte_path")
+            else:
+                changes[use.target] = write
+            if use.line is not None:
+                written.add((use.block, target))
             kept = {
                 id(n) for part in (use.path, use.extra, use.value) if part is not None for n in subtree(part)
             }
@@ -608,6 +681,13 @@ def chain_edit(
         return None  # one change inside another: the outer one would drop the inner one
     edit = rule.edit(changes, add_imports=needed, dropped=[reference, *chain.dropped])
     return Edit(edit.changes, edit.add_imports, edit.unused_imports, tuple(resolves))
+
+
+def _target_code(write: cst.Call) -> str:
+    """The code of the path a ``pathlib.Path(path).write_bytes(...)`` call writes."""
+    func = write.func
+    assert isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)
+    return cst.Module([]).code_for_node(func.value.args[0].value)
 
 
 def _late_export(
