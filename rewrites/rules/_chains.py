@@ -17,6 +17,7 @@ TorchScript, or a TorchScript value newly handed to ExecuTorch's lowering, refus
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -270,6 +271,8 @@ class Chain:
     refused: str | None = None  # why the fix cannot follow it
     root_line: cst.CSTNode | None = None  # `name = producer(...)` alone on a line that may go
     early_calls: tuple[cst.Call, ...] = ()  # calls of the value before its first save
+    root_target: cst.Name | None = None  # the name the value is first assigned to
+    scope_names: frozenset[str] = frozenset()  # every name the function uses
 
 
 class _Refused(Exception):
@@ -354,7 +357,29 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
         and u.call is not None
         and (first_save is None or order[id(u.target)] < first_save)
     )
-    return Chain(root, tuple(follower.uses), tuple(follower.dropped), root_line=root_line, early_calls=early)
+    root_target = None
+    for index, use in enumerate(follower.uses):
+        if use.kind != "assign":
+            continue
+        statement = follower.parent(use.outer)
+        if not (isinstance(statement, cst.Assign) and isinstance(statement.targets[0].target, cst.Name)):
+            continue
+        if use.value is root:
+            root_target = statement.targets[0].target
+        else:  # an alias (`optimized = optimize_for_mobile(scripted)`): its line may go
+            line = follower.parent(statement)
+            if _removable(line, follower.parent(line) if line is not None else None):
+                assert isinstance(line, cst.SimpleStatementLine)
+                follower.uses[index] = replace(use, line=line)
+    return Chain(
+        root,
+        tuple(follower.uses),
+        tuple(follower.dropped),
+        root_line=root_line,
+        early_calls=early,
+        root_target=root_target,
+        scope_names=frozenset(follower.scope.names),
+    )
 
 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "critical", "exception", "log"})
@@ -606,13 +631,29 @@ def chain_edit(
     if helper is not None:
         changes[helper[0]] = helper[1]
     written: set[tuple[cst.CSTNode | None, str]] = set()
-    names = {n.value for use in chain.uses for n in subtree(use.target) if isinstance(n, cst.Name)}
+    names = chain.scope_names
     late = _late_export(chain, new_value, model)
     if late is not None:
         assert chain.root_line is not None and model is not None
         changes[chain.root_line] = cst.RemovalSentinel.REMOVE
+    # one name for the program, saying what it holds: aliases go, `scripted` becomes `exported`
+    name = None
+    if late is None and chain.root_target is not None and not isinstance(new_value, cst.Name):
+        name = chain.root_target.value
+        if _TORCHSCRIPT_NAME.search(name) and "exported" not in names:
+            name = "exported"
+            changes[chain.root_target] = cst.Name(name)
     for use in chain.uses:
         value = new_value if use.value is chain.root else use.value
+        if name is not None and use.value is not chain.root and isinstance(use.value, cst.Name):
+            value = cst.Name(name)
+        if name is not None and use.kind == "assign" and use.value is not chain.root:
+            if use.line is not None:
+                changes[use.line] = cst.RemovalSentinel.REMOVE
+            else:
+                changes[use.outer] = value
+            resolves += [n for n in subtree(use.outer) if n is not use.value]
+            continue
         if late is not None and use.kind == "save":
             value = late
         elif late is not None and use.kind == "assign" and use.value is chain.root:
@@ -670,7 +711,7 @@ def chain_edit(
             changes[use.target] = cst.RemovalSentinel.REMOVE
             resolves += [n for n in subtree(use.outer) if n is not use.value]
         elif use.kind == "call":
-            changes[use.target] = cst.Call(cst.Attribute(use.value, cst.Name("module")))
+            changes[use.target] = cst.Call(cst.Attribute(value, cst.Name("module")))
         elif use.kind == "method":
             assert model is not None and isinstance(use.target, cst.Attribute)
             changes[use.target] = use.target.with_changes(value=model)
@@ -681,6 +722,9 @@ def chain_edit(
         return None  # one change inside another: the outer one would drop the inner one
     edit = rule.edit(changes, add_imports=needed, dropped=[reference, *chain.dropped])
     return Edit(edit.changes, edit.add_imports, edit.unused_imports, tuple(resolves))
+
+
+_TORCHSCRIPT_NAME = re.compile(r"script|trace|jit|^tsl?$|^ts_|optimi[sz]ed|mobile|lite", re.IGNORECASE)
 
 
 def _target_code(write: cst.Call) -> str:

@@ -78,7 +78,7 @@ class JitScript(ChainRule):
             "import torch\nscripted = torch.jit.script(model)\n",
             line=2,
             column=12,
-            expected="import torch\nscripted = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+            expected="import torch\nexported = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
         ),
         Invalid(
             "import torch\ndef export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
@@ -88,9 +88,9 @@ class JitScript(ChainRule):
                 "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
                 "from executorch.exir import to_edge_transform_and_lower\n\n"
                 "def export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
-                "    scripted = torch.export.export(model.eval(), (dummy_input,))\n"
+                "    exported = torch.export.export(model.eval(), (dummy_input,))\n"
                 "    pathlib.Path(os.path.splitext(str(out))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
-                "scripted, partitioner=[XnnpackPartitioner()], constant_methods={'labels.txt': 'yes\\nno'})"
+                "exported, partitioner=[XnnpackPartitioner()], constant_methods={'labels.txt': 'yes\\nno'})"
                 ".to_executorch().buffer)\n"
             ),
         ),
@@ -99,8 +99,8 @@ class JitScript(ChainRule):
             "    scripted = torch.jit.script(net)\n    return scripted(x, y) - reference\n",
             expected=(
                 "import torch\ndef check(net, x, y):\n    reference = net(x, y)\n"
-                "    scripted = torch.export.export(net.eval(), (x, y))\n"
-                "    return scripted.module()(x, y) - reference\n"
+                "    exported = torch.export.export(net.eval(), (x, y))\n"
+                "    return exported.module()(x, y) - reference\n"
             ),
         ),
         # The caller gets the value: its uses are out of sight, so nothing is rewritten.
@@ -151,8 +151,8 @@ class JitScript(ChainRule):
                 "\n"
                 "\n"
                 "def main(model):\n"
-                "    scripted = torch.export.export(model.eval(), example_inputs())\n"
-                "    pathlib.Path('m.pte').write_bytes(to_edge_transform_and_lower(scripted, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+                "    exported = torch.export.export(model.eval(), example_inputs())\n"
+                "    pathlib.Path('m.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
         # example inputs from the module that defines the model's factory (the import is added)
@@ -181,8 +181,8 @@ class JitScript(ChainRule):
                 "from executorch.exir import to_edge_transform_and_lower\n"
                 "\n"
                 "net = make_net()\n"
-                "scripted = torch.export.export(net.eval(), get_example_inputs())\n"
-                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(scripted, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+                "exported = torch.export.export(net.eval(), get_example_inputs())\n"
+                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
         # a streaming model's sanity checks: the export takes the inputs of the first call, the checks call
@@ -271,8 +271,8 @@ class JitScript(ChainRule):
                 "from executorch.exir import to_edge_transform_and_lower\n"
                 "\n"
                 "net = make_net()\n"
-                "scripted = torch.export.export(net.eval(), (torch.rand(2, 8),))\n"
-                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(scripted, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+                "exported = torch.export.export(net.eval(), (torch.rand(2, 8),))\n"
+                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
         Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
