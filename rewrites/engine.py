@@ -18,6 +18,7 @@ from typing import Any
 
 import libcst as cst
 
+from rewrites.imports import place_new_imports
 from rewrites.model import Finding, Fix, FixSafety
 from rewrites.names import ImportTable, subtree
 from rewrites.positions import positions
@@ -345,7 +346,7 @@ def _apply(module: cst.Module, edits: list[Edit]) -> cst.Module:
     for module_name, obj in sorted(adds, key=str):
         AddImportsVisitor.add_needed_import(context, module_name, obj)
     if adds:
-        tree = AddImportsVisitor(context).transform_module(tree)
+        tree = place_new_imports(module, AddImportsVisitor(context).transform_module(tree))
     unused = {origin for edit in edits for origin in edit.unused_imports}
     for origin in unused:
         RemoveImportsVisitor.remove_unused_import(context, origin.module, origin.obj, origin.asname)

@@ -114,8 +114,14 @@ def test_the_project_index_finds_example_inputs_traces_and_method_calls() -> Non
     index = index_project(
         [
             ("pkg/model.py", "import torch\n\ndef get_example_inputs():\n    return (torch.rand(1),)\n"),
-            ("pkg/nets.py", "class Net:\n    @torch.jit.export\n    def step(self, x, n: int):\n        return x\n"),
-            ("bench.py", "m = make_net()\nts = torch.jit.trace(m, torch.rand(2, 8))\nts.step(torch.ones(1), 3)\n"),
+            (
+                "pkg/nets.py",
+                "class Net:\n    @torch.jit.export\n    def step(self, x, n: int):\n        return x\n",
+            ),
+            (
+                "bench.py",
+                "m = make_net()\nts = torch.jit.trace(m, torch.rand(2, 8))\nts.step(torch.ones(1), 3)\n",
+            ),
             ("app/test_app.py", "assert net.step(frame(1), 3) is not None\nself.step(x, 9)\n"),
             ("notes.txt", "def example_inputs():\n"),
         ]
@@ -130,3 +136,91 @@ def test_the_project_index_finds_example_inputs_traces_and_method_calls() -> Non
     assert constant_arguments([CallSite("a.py", 1, "1"), CallSite("b.py", 2, "1")]) == "1"
     assert constant_arguments([CallSite("a.py", 1, "1"), CallSite("b.py", 2, "2")]) is None
     assert constant_arguments([CallSite("a.py", 1, "x")]) is None
+
+
+def test_the_scripts_own_calls_come_before_the_projects_example_inputs(streaming: tuple[Path, dict]) -> None:
+    project, _ = streaming  # model.py also defines get_example_inputs()
+    script = (project / "export_mobile.py").read_text()
+    assert '"forward": torch.export.export(model.eval(), (clip,))' in script
+    assert "get_example_inputs" not in script
+
+
+def test_migrate_export_finds_a_methods_inputs_the_way_the_fixes_do(tmp_path: Path) -> None:
+    project = Path(shutil.copytree(FIXTURES / "streaming_export", tmp_path / "p"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrate",
+            "export",
+            "model:make_model",
+            "--method",
+            "init_state",
+            "-o",
+            "s.pte",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    check = (
+        "import sys, torch; sys.path.insert(0, '.'); from executorch.runtime import Runtime; "
+        "from model import make_model; p = Runtime.get().load_program('s.pte'); "
+        "print(sorted(p.method_names), float((p.load_method('init_state').execute([])[0] "
+        "- make_model().init_state()).abs().max()))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", check], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert ran.stdout.split()[-3:] == ["['forward',", "'init_state']", "0.0"], ran.stderr[-2000:]
+    # `step(frame, state)` has no defaults and is called with tensors only: the user is asked
+    refused = subprocess.run(
+        [sys.executable, "-m", "migrate", "export", "model:make_model", "--method", "step", "-o", "t.pte"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "no example inputs for method(s) step (not all parameters have defaults" in refused.stderr
+
+
+SECTIONED = '''"""Export the net."""
+import sys
+
+import torch
+
+from nets import make_net
+
+
+def main(out):
+    scripted = torch.jit.script(make_net())
+    scripted._save_for_lite_interpreter(out)
+'''
+
+
+def test_new_imports_go_into_the_files_isort_sections(tmp_path: Path) -> None:
+    from rewrites.engine import fix_text
+    from rewrites.registry import all_rules
+
+    project = index_project([("export.py", SECTIONED), ("nets.py", "def example_inputs():\n    return ()\n")])
+    text, _, _ = fix_text(SECTIONED, all_rules(), unsafe=True, project=project)
+    assert text.startswith('"""Export the net."""\nimport os\nimport pathlib\nimport sys\n\nimport torch\n')
+    (tmp_path / "export.py").write_text(text)
+    (tmp_path / "nets.py").write_text("")
+    ruff = subprocess.run(
+        [str(Path(sys.executable).parent / "ruff"), "check", "--isolated", "--select", "I", "export.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout
+    unsectioned = "import torch\nimport sys\n" + SECTIONED.split("\n\n\n", 1)[1]
+    assert fix_text(unsectioned, all_rules(), unsafe=True)[0].startswith(
+        "import torch\nimport sys\nimport os\n"
+    )

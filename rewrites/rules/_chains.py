@@ -734,6 +734,11 @@ def _target_code(write: cst.Call) -> str:
     return cst.Module([]).code_for_node(func.value.args[0].value)
 
 
+def takes_late_inputs(chain: Chain, new_value: cst.BaseExpression, model: cst.BaseExpression | None) -> bool:
+    """The fix exports with the inputs of the first call of the scripted value (see below)."""
+    return chain.refused is None and _late_export(chain, new_value, model) is not None
+
+
 def _late_export(
     chain: Chain, new_value: cst.BaseExpression, model: cst.BaseExpression | None
 ) -> cst.BaseExpression | None:

@@ -143,7 +143,9 @@ def assigned_value(rule: Rule, name: str) -> cst.BaseExpression | None:
     return found
 
 
-def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:
+def find_example_args(
+    rule: Rule, model: cst.BaseExpression, *, project: bool = True
+) -> cst.BaseExpression | None:
     """Example inputs already in scope for ``model``: the arguments of a call of it made before
     this statement, or a variable named like example inputs."""
     model_code = cst.Module([]).code_for_node(model)
@@ -159,7 +161,7 @@ def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpressi
     for name in _EXAMPLE_NAMES:
         if assigned_value(rule, name) is not None:
             return as_args(rule, cst.Name(name))
-    return project_example_args(rule, model)
+    return project_example_args(rule, model) if project else None
 
 
 def project_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:

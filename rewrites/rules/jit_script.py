@@ -4,8 +4,15 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
-from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
-from rewrites.rules._export import PLACEHOLDER, eager_model, example_imports, export_call, find_example_args
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message, takes_late_inputs
+from rewrites.rules._export import (
+    PLACEHOLDER,
+    eager_model,
+    example_imports,
+    export_call,
+    find_example_args,
+    project_example_args,
+)
 from rewrites.rules._helpers import enclosing_decorator, is_submodule_assignment
 
 
@@ -172,13 +179,14 @@ class JitScript(ChainRule):
                     "def make_net():\n    return Net()\n\n\ndef get_example_inputs():\n    return (torch.rand(2, 8),)\n",
                 ),
             ),
-            expected=(
-                "import torch\n"
-                "\n"
-                "from nets import get_example_inputs, make_net\n"
+            expected=(  # new imports go into the file's isort sections
                 "import pathlib\n"
+                "\n"
+                "import torch\n"
                 "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
                 "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "from nets import get_example_inputs, make_net\n"
                 "\n"
                 "net = make_net()\n"
                 "exported = torch.export.export(net.eval(), get_example_inputs())\n"
@@ -262,13 +270,14 @@ class JitScript(ChainRule):
                     "def make_net():\n    return Net()\n\n\ndef example_inputs():\n    return (torch.rand(1, 8),)\n",
                 ),
             ),
-            expected=(
-                "import torch\n"
-                "\n"
-                "from nets import make_net\n"
+            expected=(  # new imports go into the file's isort sections
                 "import pathlib\n"
+                "\n"
+                "import torch\n"
                 "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
                 "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "from nets import make_net\n"
                 "\n"
                 "net = make_net()\n"
                 "exported = torch.export.export(net.eval(), (torch.rand(2, 8),))\n"
@@ -286,18 +295,25 @@ class JitScript(ChainRule):
         if not (isinstance(call, cst.Call) and call.func is node):
             self.report(node)
             return
-        exported = model = None
+        exported = model = from_project = None
         if len(call.args) == 1 and not call.args[0].keyword:
             model = call.args[0].value
-            example = find_example_args(self, model) or cst.Name(PLACEHOLDER)
-            exported = export_call(self, model, example)
+            example = find_example_args(self, model, project=False)
+            if example is None:  # calls after the scripting line come before the project's examples
+                project_example = project_example_args(self, model)
+                if project_example is not None:
+                    from_project = export_call(self, model, project_example)
+            exported = export_call(self, model, example or cst.Name(PLACEHOLDER))
             model = eager_model(self, model)
         place = locate(self.ctx)
 
         def step() -> None:
+            nonlocal exported
             chain = follow(self.ctx, call, place)
             if chain.foreign is not None:
                 return  # not PyTorch Mobile's: MIG114 notes it
+            if from_project is not None and not (exported and takes_late_inputs(chain, exported, model)):
+                exported = from_project
             imports = [("torch", None)]
             if exported is not None:
                 imports += example_imports(self, cst.Module([]).code_for_node(exported))
