@@ -248,7 +248,7 @@ def holds_torchscript(ctx: FileContext, expr: cst.BaseExpression) -> bool:
 
 @dataclass(frozen=True)
 class _Use:
-    kind: str  # "save", "assign", "drop" (a line), "call"
+    kind: str  # "save", "assign", "drop" (a line), "call", "method", "keep" (printed)
     value: cst.BaseExpression  # the original expression holding the value (a root or a Name)
     outer: cst.BaseExpression  # ``value`` with the wrappers around it
     target: cst.CSTNode  # what the edit replaces
@@ -477,6 +477,10 @@ class _Follower:
             label = foreign_label(self.ctx, grandparent, parent)
             if label is not None:
                 raise _Foreign(label)
+            if self.ctx.is_builtin(grandparent.func, "print") and parent.keyword is None:
+                # `print(scripted)`: an ExportedProgram prints its graph just as well
+                self.uses.append(_Use("keep", value, outer, outer))
+                return
             if (
                 self.ctx.resolve(grandparent.func) == "torch.jit.save"
                 and grandparent.args[0] is parent
@@ -658,9 +662,13 @@ def chain_edit(
             value = late
         elif late is not None and use.kind == "assign" and use.value is chain.root:
             continue
-        elif late is not None and use.kind == "call":
+        elif late is not None and use.kind in ("call", "keep"):
             assert model is not None
             changes[use.target] = model
+            continue
+        if use.kind == "keep":
+            if isinstance(value, cst.Name) and value is not use.value:
+                changes[use.target] = value
             continue
         if use.kind == "save":
             assert use.path is not None

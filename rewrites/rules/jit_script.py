@@ -284,6 +284,35 @@ class JitScript(ChainRule):
                 "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
+        # a print of the program keeps working; a print of the saved path names the .pte
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "\n"
+                "def main(model, out, x):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    print(scripted(x))\n"
+                "    scripted.save(out)\n"
+                "    print(scripted)\n"
+                "    print(f'saved {out}')\n"
+            ),
+            expected=(
+                "import torch\n"
+                "import os\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "\n"
+                "def main(model, out, x):\n"
+                "    print(model(x))\n"
+                "    pte_path = os.path.splitext(str(out))[0] + '.pte'\n"
+                "    pathlib.Path(pte_path).write_bytes(to_edge_transform_and_lower(torch.export.export(model.eval(), (x,)), partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+                "    print(model)\n"
+                "    print(f'saved {pte_path}')\n"
+            ),
+        ),
         Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
