@@ -31,6 +31,8 @@ _DEF = re.compile(r"^def (\w+)\(([^)]*)\)", re.MULTILINE)
 _VALUE = re.compile(r"^(\w+)\s*(?::[^=\n]*)?=(?!=)", re.MULTILINE)
 _JIT_EXPORT = re.compile(r"@(?:torch\.)?jit\.export\s*\n\s*def (\w+)\(")
 _CALL = re.compile(r"(\w+)\.(\w+)\(")
+# receivers whose methods share a name with a model's (`optimizer.step()`): not the model's calls
+_NOT_A_MODEL = re.compile(r"^(self|cls|super)$|optim|sched|scaler|opt$", re.IGNORECASE)
 _CONSTANT = re.compile(r"-?\d+(?:\.\d+)?|True|False|None|'[^'\\]*'|\"[^\"\\]*\"")
 
 
@@ -91,7 +93,7 @@ def index_project(files: Iterable[tuple[str, str]]) -> ProjectIndex:
     if exported:
         for path, text in sources:
             for match in _CALL.finditer(text):
-                if match.group(2) in exported and match.group(1) != "self":
+                if match.group(2) in exported and not _NOT_A_MODEL.search(match.group(1)):
                     line = text.count("\n", 0, match.start()) + 1
                     calls.setdefault(match.group(2), []).append(
                         CallSite(path, line, " ".join(_arguments(text, match.end()).split()))

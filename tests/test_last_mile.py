@@ -122,7 +122,10 @@ def test_the_project_index_finds_example_inputs_traces_and_method_calls() -> Non
                 "bench.py",
                 "m = make_net()\nts = torch.jit.trace(m, torch.rand(2, 8))\nts.step(torch.ones(1), 3)\n",
             ),
-            ("app/test_app.py", "assert net.step(frame(1), 3) is not None\nself.step(x, 9)\n"),
+            (
+                "app/test_app.py",
+                "assert net.step(frame(1), 3) is not None\nself.step(x, 9)\noptimizer.step()\n",
+            ),
             ("notes.txt", "def example_inputs():\n"),
         ]
     )
