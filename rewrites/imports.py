@@ -48,6 +48,7 @@ def place_new_imports(original: cst.Module, fixed: cst.Module) -> cst.Module:
     by_kind: dict[str, list[cst.SimpleStatementLine]] = dict(zip(kinds, grouped, strict=True))  # type: ignore[arg-type]
     touched = set()
     for statement in added:
+        assert isinstance(statement, cst.SimpleStatementLine)
         kind = "stdlib" if _top(statement) in _STDLIB else "third-party"
         by_kind.setdefault(kind, []).append(statement)
         touched.add(kind)

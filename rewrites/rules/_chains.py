@@ -691,7 +691,7 @@ def chain_edit(
                 path_line = cst.parse_statement(f"pte_path = {target}\n")
                 assert isinstance(path_line, cst.SimpleStatementLine)
                 write = write.with_changes(
-                    func=write.func.with_changes(  # type: ignore[attr-defined]
+                    func=write.func.with_changes(
                         value=cst.Call(dotted_expression("pathlib.Path"), [cst.Arg(cst.Name("pte_path"))])
                     )
                 )

@@ -343,7 +343,7 @@ class JitScript(ChainRule):
                 return  # not PyTorch Mobile's: MIG114 notes it
             if from_project is not None and not (exported and takes_late_inputs(chain, exported, model)):
                 exported = from_project
-            imports = [("torch", None)]
+            imports: list[tuple[str, str | None]] = [("torch", None)]
             if exported is not None:
                 imports += example_imports(self, cst.Module([]).code_for_node(exported))
             edit = None if exported is None else chain_edit(self, chain, exported, node, imports, model)
