@@ -313,6 +313,31 @@ class JitScript(ChainRule):
                 "    print(f'saved {pte_path}')\n"
             ),
         ),
+        # one name for the program, no alias left, and one `.pte` where a `.pt` and a `.ptl` were saved
+        Invalid(
+            (
+                "import torch\n"
+                "from torch.utils.mobile_optimizer import optimize_for_mobile\n"
+                "\n"
+                "\n"
+                "def main(model, x):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    optimized = optimize_for_mobile(scripted)\n"
+                "    optimized.save('app/model.pt')\n"
+                "    optimized._save_for_lite_interpreter('app/model.ptl')\n"
+            ),
+            expected=(
+                "import torch\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "\n"
+                "def main(model, x):\n"
+                "    exported = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n"
+                "    pathlib.Path('app/model.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
         Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
