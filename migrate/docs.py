@@ -30,6 +30,8 @@ def rule_page(rule: type[Rule]) -> str:
     for case in rule.INVALID:
         fence = _fence(case)
         lines += [f"Reported{_in(case)}:", "", fence, case.code.strip("\n"), "```", ""]
+        for path, text in case.project:
+            lines += [f"where the project also holds `{path}`:", "", "```python", text.strip("\n"), "```", ""]
         if case.expected is not None:
             lines += ["Fixed to:", "", fence, case.expected.strip("\n"), "```", ""]
     for valid in rule.VALID:

@@ -26,6 +26,7 @@ from migrate.quiet import audible, quiet_torch
 from migrate.recurrent import lower_recurrent
 from migrate.sandboxed import ARCHIVES, export_in_sandbox
 from migrate.xnnpack_views import views_for_xnnpack
+from rewrites.project import EXAMPLE_FUNCTIONS, constant_arguments, index_project
 
 SEED = 0
 _DTYPES = {"float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
@@ -390,16 +391,23 @@ def _factory_source(
     if not isinstance(model, torch.nn.Module):
         raise UsageError(f"{entry} returned {type(model).__name__}, not a torch.nn.Module")
     model = model.eval()
-    examples = _example_inputs(
-        inputs, input_shapes, default=getattr(module, "example_inputs", None), entry=entry
+    default = next(
+        (getattr(module, n) for n in EXAMPLE_FUNCTIONS if callable(getattr(module, n, None))), None
     )
+    examples = _example_inputs(inputs, input_shapes, default=default, entry=entry)
     per_method = examples if isinstance(examples, dict) else {"forward": examples}
     wanted = ["forward", *[m for m in methods if m != "forward"]]
+    for name in wanted:
+        if name not in per_method and callable(getattr(model, name, None)):
+            found = _method_examples(module, getattr(model, name))
+            if found is not None:
+                per_method[name] = found
     missing = [m for m in wanted if m not in per_method]
     if methods and missing:
         raise UsageError(
-            f"no example inputs for method(s) {', '.join(missing)}: make --inputs return a dict "
-            "{method_name: args}"
+            f"no example inputs for method(s) {', '.join(missing)} (not all parameters have defaults, "
+            "and the project's calls of them do not all pass the same constants): make --inputs "
+            "return a dict {method_name: args}"
         )
     chosen: dict[str, tuple[Any, tuple[Any, ...]]] = {}
     names: dict[str, list[str]] = {}
@@ -412,6 +420,32 @@ def _factory_source(
         chosen[name] = (model if name == "forward" else _method_as_forward(model, name), per_method[name])
         names[name] = _parameter_names(function, len(per_method[name]))
     return _Source(entry, chosen, names)
+
+
+def _method_examples(module: Any, method: Any) -> tuple[Any, ...] | None:
+    """Example inputs for a method, found the way the export-script fixes find them: none when
+    every parameter has a default (an initial state), else the constants every call of it in the
+    module's project passes (``init_state(1)``)."""
+    import ast
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if all(p.default is not inspect.Parameter.empty for p in parameters):
+        return ()
+    folder = Path(getattr(module, "__file__", None) or ".").parent
+    files = [p for p in sorted(folder.rglob("*.py"))[:2000] if p.is_file()]
+    index = index_project((p.relative_to(folder).as_posix(), p.read_text(errors="replace")) for p in files)
+    constants = constant_arguments(index.calls_of(method.__name__))
+    if constants is None:
+        return None
+    try:
+        value = ast.literal_eval(f"({constants},)")
+    except (ValueError, SyntaxError):
+        return None
+    return tuple(value)
 
 
 def _method_as_forward(model: Any, method: str) -> Any:

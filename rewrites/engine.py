@@ -18,10 +18,12 @@ from typing import Any
 
 import libcst as cst
 
+from rewrites.imports import place_new_imports
 from rewrites.model import Finding, Fix, FixSafety
 from rewrites.names import ImportTable, subtree
 from rewrites.positions import positions
 from rewrites.prefilter import FilePrefilter
+from rewrites.project import EMPTY, ProjectIndex
 from rewrites.rule import Edit, FileContext, Replacement, Report, Rule
 
 _SUPPRESSION = re.compile(r"#\s*migrate:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
@@ -70,10 +72,10 @@ def decode_source(data: bytes) -> str:
         raise SourceError(f"declares an unknown encoding {encoding!r}") from None
 
 
-def check_source(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome:
+def check_source(data: bytes, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> FileOutcome:
     """Check one file's bytes; never raises."""
     screened = screen(data, rules)
-    return screened if isinstance(screened, FileOutcome) else analyse(*screened)
+    return screened if isinstance(screened, FileOutcome) else analyse(*screened, project)
 
 
 def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str, list[type[Rule]]]:
@@ -117,10 +119,10 @@ def bracket_depth(text: str) -> int:
     return int(np.cumsum(_bracket_steps()[data]).max()) if data.size else 0
 
 
-def analyse(text: str, rules: Sequence[type[Rule]]) -> FileOutcome:
+def analyse(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> FileOutcome:
     """The costly part: parse and visit. Never raises."""
     try:
-        return FileOutcome(findings=lint_text(text, rules), parsed=True)
+        return FileOutcome(findings=lint_text(text, rules, project), parsed=True)
     except cst.ParserSyntaxError as exc:
         return FileOutcome(error=_syntax_error(exc), parsed=True)
     except RecursionError:
@@ -144,14 +146,16 @@ def _syntax_error(exc: cst.ParserSyntaxError) -> str:
     return f"syntax error at line {line}, column {column}: {message[match.end() :]}"
 
 
-def lint_text(text: str, rules: Sequence[type[Rule]]) -> tuple[Finding, ...]:
+def lint_text(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> tuple[Finding, ...]:
     """Findings of ``rules`` in ``text`` (raises libcst.ParserSyntaxError on bad syntax)."""
-    return tuple(finding for _, finding in _run(cst.parse_module(text), text, rules))
+    return tuple(finding for _, finding in _run(cst.parse_module(text), text, rules, project))
 
 
-def _run(module: cst.Module, text: str, rules: Sequence[type[Rule]]) -> list[tuple[Report, Finding]]:
+def _run(
+    module: cst.Module, text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY
+) -> list[tuple[Report, Finding]]:
     """The reports that survive suppression comments, each with its positioned finding."""
-    ctx = FileContext(ImportTable(_is_known))
+    ctx = FileContext(ImportTable(_is_known), project)
     dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules if "python" in rule.languages])
     dispatcher.walk(module)
     if not ctx.reports:
@@ -200,14 +204,16 @@ class FixOutcome:
 _MAX_ROUNDS = 100
 
 
-def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False) -> FixOutcome:
+def fix_source(
+    data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False, project: ProjectIndex = EMPTY
+) -> FixOutcome:
     """Fix one file's bytes; never raises. The text keeps its encoding and line endings."""
     screened = screen(data, rules)
     if isinstance(screened, FileOutcome):
         return FixOutcome(remaining=screened.findings, error=screened.error)
     original = screened[0]
     try:
-        text, fixed, remaining, settled = _fix_rounds(original, rules, unsafe=unsafe)
+        text, fixed, remaining, settled = _fix_rounds(original, rules, unsafe=unsafe, project=project)
         new_data = None if text == original else text.encode(source_encoding(data))
     except cst.ParserSyntaxError as exc:
         return FixOutcome(error=_syntax_error(exc))
@@ -226,17 +232,17 @@ def fix_source(data: bytes, rules: Sequence[type[Rule]], *, unsafe: bool = False
 
 
 def fix_text(
-    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False
+    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False, project: ProjectIndex = EMPTY
 ) -> tuple[str, tuple[Finding, ...], tuple[Finding, ...]]:
     """(fixed text, findings fixed, findings left). Raises on unparsable text.
 
     Each round prefilters ``rules`` again: a fix can write what another rule reports (the
     example-inputs placeholder an export fix leaves is MIG113's)."""
-    return _fix_rounds(text, rules, unsafe=unsafe)[:3]
+    return _fix_rounds(text, rules, unsafe=unsafe, project=project)[:3]
 
 
 def _fix_rounds(
-    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False
+    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False, project: ProjectIndex = EMPTY
 ) -> tuple[str, tuple[Finding, ...], tuple[Finding, ...], bool]:
     """:func:`fix_text`, and whether the text settled (False: fixes were left at the cap)."""
     allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
@@ -244,7 +250,9 @@ def _fix_rounds(
     for _ in range(_MAX_ROUNDS):
         module = cst.parse_module(text)
         prefilter = FilePrefilter(text)
-        found = _run(module, text, [r for r in rules if "python" in r.languages and prefilter.admits(r)])
+        found = _run(
+            module, text, [r for r in rules if "python" in r.languages and prefilter.admits(r)], project
+        )
         chosen = _independent(
             [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
         )
@@ -261,7 +269,7 @@ def _fix_rounds(
         taken = {id(r) for r, _ in chosen}
         fixed.extend(f for r, f in found if id(r.node) in resolved and id(r) not in taken)
         text = new_text
-    return text, tuple(fixed), lint_text(text, rules), False
+    return text, tuple(fixed), lint_text(text, rules, project), False
 
 
 def _keep_chains_whole(
@@ -338,7 +346,7 @@ def _apply(module: cst.Module, edits: list[Edit]) -> cst.Module:
     for module_name, obj in sorted(adds, key=str):
         AddImportsVisitor.add_needed_import(context, module_name, obj)
     if adds:
-        tree = AddImportsVisitor(context).transform_module(tree)
+        tree = place_new_imports(module, AddImportsVisitor(context).transform_module(tree))
     unused = {origin for edit in edits for origin in edit.unused_imports}
     for origin in unused:
         RemoveImportsVisitor.remove_unused_import(context, origin.module, origin.obj, origin.asname)

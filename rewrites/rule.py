@@ -17,6 +17,7 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.names import ImportOrigin, ImportTable
+from rewrites.project import EMPTY, ProjectIndex
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
@@ -27,6 +28,7 @@ class Valid:
 
     code: str
     path: str | None = None
+    project: tuple[tuple[str, str], ...] = ()  # other files of the project: (path, text)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Invalid:
     count: int = 1
     expected: str | None = None
     path: str | None = None
+    project: tuple[tuple[str, str], ...] = ()  # other files of the project: (path, text)
 
 
 Replacement = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel
@@ -73,8 +76,9 @@ class Report:
 class FileContext:
     """Per-file state shared by the rules of one run: imports, ancestry, reports."""
 
-    def __init__(self, imports: ImportTable) -> None:
+    def __init__(self, imports: ImportTable, project: ProjectIndex = EMPTY) -> None:
         self.imports = imports
+        self.project = project  # facts about the other files of the project (rewrites.project)
         self.stack: list[cst.CSTNode] = []
         self.reports: list[Report] = []
         self.memo: dict[object, Any] = {}  # what a rule computed once for this file

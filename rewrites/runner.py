@@ -21,6 +21,7 @@ from rewrites.cache import ResultCache, content_digest
 from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
 from rewrites.files import discover, read_regular
 from rewrites.model import FileError, Finding, ScanResult
+from rewrites.project import EMPTY, ProjectIndex, index_project
 from rewrites.registry import all_rules, select_rules
 from rewrites.rule import Rule
 
@@ -67,6 +68,8 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     pending: list[tuple[str, str, ScanJob]] = []  # (path, cache key, job)
     total, done, hits = len(found.files), 0, 0
     app_codes = tuple(r.code for r in app_rules(options.rules))
+    project = _index(found.files, root, options)
+    salt = project.digest().encode() if project != EMPTY else b""
     for path in found.files:
         rel = _relative(path, root)
         data, problem = read_regular(path, options.max_file_bytes)
@@ -76,12 +79,12 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
             digest = content_digest(language.encode() + b"\0" + data)
             cached = cache.get(digest)
             if cached is None:
-                pending.append((rel, digest, (data, rel, app_codes)))
+                pending.append((rel, digest, (data, rel, app_codes, EMPTY)))
                 continue
             outcomes[rel] = cached
             hits += 1
         else:
-            digest = content_digest(data)
+            digest = content_digest(data + salt)  # what a file's fixes offer depends on the project
             cached = cache.get(digest)
             screened = cached if cached is not None else screen(data, python_rules(options.rules))
             if isinstance(screened, FileOutcome):
@@ -92,7 +95,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
                     hits += 1
             else:
                 text, active = screened
-                pending.append((rel, digest, (text, rel, tuple(r.code for r in active))))
+                pending.append((rel, digest, (text, rel, tuple(r.code for r in active), project)))
                 continue
         done += 1
         if progress is not None:
@@ -170,6 +173,7 @@ def apply(
     changes: list[FileChange] = []
     fixed: list[Finding] = []
     total, done = len(found.files), 0
+    project = _index(found.files, root, options)
     for path in found.files:
         rel = _relative(path, root)
         data, problem = read_regular(path, options.max_file_bytes)
@@ -190,7 +194,7 @@ def apply(
             # write what another rule reports
             pending.append((rel, content_digest(data), data, tuple(r.code for r in rules)))
     settings = options.app_settings
-    work = [(data, rel, codes, unsafe, settings) for rel, _, data, codes in pending]
+    work = [(data, rel, codes, unsafe, settings, project) for rel, _, data, codes in pending]
     crashed = FixOutcome(error="the parser crashed on this file")
     for index, outcome in _parallel(_fix_job, work, [len(job[0]) for job in work], options.jobs, crashed):
         rel, digest = pending[index][:2]
@@ -280,24 +284,38 @@ def _rules_by_code() -> dict[str, type[Rule]]:
     return {rule.code: rule for rule in all_rules()}
 
 
-# (source, path, rule codes): app code as its bytes, Python as the text screen() decoded
-ScanJob = tuple["str | bytes", str, tuple[str, ...]]
+def _index(files: Sequence[Path], root: Path, options: ScanOptions) -> ProjectIndex:
+    """The project facts rules may need (rewrites.project), from every Python file found."""
+    texts = []
+    for path in files:
+        if path.suffix == ".py":
+            data, _ = read_regular(path, options.max_file_bytes)
+            if data is not None:
+                texts.append((_relative(path, root), data.decode("utf-8", "replace")))
+    return index_project(texts)
+
+
+# (source, path, rule codes, project facts): app code as its bytes, Python as the text
+# screen() decoded
+ScanJob = tuple["str | bytes", str, tuple[str, ...], ProjectIndex]
 
 
 def _scan_job(job: ScanJob) -> FileOutcome:
-    source, rel, codes = job
+    source, rel, codes, project = job
     rules = _rules_by_code()
     if isinstance(source, bytes):
         return check_app(source, rel, [rules[c] for c in codes])
-    return analyse(source, [rules[c] for c in codes])
+    return analyse(source, [rules[c] for c in codes], project)
 
 
-def _fix_job(job: tuple[bytes, str, tuple[str, ...], bool, tuple[tuple[str, str], ...]]) -> FixOutcome:
-    data, rel, codes, unsafe, settings = job
+def _fix_job(
+    job: tuple[bytes, str, tuple[str, ...], bool, tuple[tuple[str, str], ...], ProjectIndex],
+) -> FixOutcome:
+    data, rel, codes, unsafe, settings, project = job
     rules = [_rules_by_code()[code] for code in codes]
     if language_of(rel.rsplit("/", 1)[-1]) is not None:
         return fix_app(data, rel, rules, unsafe=unsafe, settings=dict(settings))
-    return fix_source(data, rules, unsafe=unsafe)
+    return fix_source(data, rules, unsafe=unsafe, project=project)
 
 
 T = TypeVar("T")

@@ -16,6 +16,7 @@ from pathlib import Path
 import libcst as cst
 
 from rewrites.engine import fix_text
+from rewrites.project import index_project
 from rewrites.registry import find_rule
 
 
@@ -29,7 +30,8 @@ def fill(code: str, refresh: bool = False) -> None:
     fixed = {}
     for case in rule.INVALID:
         if case.expected is None or refresh:
-            text, applied, _ = fix_text(case.code, [rule], unsafe=True)
+            project = index_project([("example.py", case.code), *case.project])
+            text, applied, _ = fix_text(case.code, [rule], unsafe=True, project=project)
             if applied:
                 fixed[case.code] = text
                 print(f"{code}:\n{case.code}=>\n{text}")

@@ -8,6 +8,7 @@ from rewrites.app_engine import python_rules
 from rewrites.engine import check_source, fix_text, lint_text
 from rewrites.model import FixSafety
 from rewrites.prefilter import FilePrefilter
+from rewrites.project import ProjectIndex, index_project
 from rewrites.registry import all_rules
 from rewrites.rule import Invalid, Rule, Valid
 
@@ -20,15 +21,20 @@ CASES = [
 ]
 
 
-def _findings(rule: type[Rule], code: str) -> list:
-    outcome = check_source(code.encode(), all_rules())
+def _project(case: Valid | Invalid) -> ProjectIndex:
+    """The project an example sits in: its own file (``example.py``) and ``case.project``."""
+    return index_project([("example.py", case.code), *case.project])
+
+
+def _findings(rule: type[Rule], code: str, project: ProjectIndex | None = None) -> list:
+    outcome = check_source(code.encode(), all_rules(), project or index_project([]))
     assert outcome.error is None, outcome.error
     return [f for f in outcome.findings if f.code == rule.code]
 
 
 @pytest.mark.parametrize(("rule", "case"), CASES)
 def test_rule_case(rule: type[Rule], case: Valid | Invalid) -> None:
-    found = _findings(rule, case.code)
+    found = _findings(rule, case.code, _project(case))
     if isinstance(case, Valid):
         assert found == [], f"{rule.code} reported valid code:\n{case.code}"
         return
@@ -90,10 +96,11 @@ FIX_CASES = [
 
 @pytest.mark.parametrize(("rule", "case"), FIX_CASES)
 def test_fix_gives_the_expected_source_and_is_idempotent(rule: type[Rule], case: Invalid) -> None:
-    text, fixed, _ = fix_text(case.code, [rule], unsafe=True)
+    project = _project(case)
+    text, fixed, _ = fix_text(case.code, [rule], unsafe=True, project=project)
     assert text == case.expected
     assert fixed and {f.code for f in fixed} == {rule.code}
-    again, fixed_again, remaining = fix_text(text, [rule], unsafe=True)
+    again, fixed_again, remaining = fix_text(text, [rule], unsafe=True, project=project)
     assert again == text and fixed_again == ()
     assert all(f.fix is None for f in remaining), "a fix left something it could still fix"
 
@@ -101,7 +108,7 @@ def test_fix_gives_the_expected_source_and_is_idempotent(rule: type[Rule], case:
 @pytest.mark.parametrize("rule", PYTHON_RULES, ids=lambda r: r.code)
 def test_every_fix_a_rule_offers_is_pinned_by_an_example(rule: type[Rule]) -> None:
     for case in rule.INVALID:
-        offered = any(f.fix is not None for f in lint_text(case.code, [rule]))
+        offered = any(f.fix is not None for f in lint_text(case.code, [rule], _project(case)))
         if rule.fix_safety is FixSafety.DISPLAY_ONLY:
             assert not offered, f"{rule.code} is display-only but offers a fix"
         elif offered:

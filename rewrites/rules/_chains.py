@@ -17,14 +17,16 @@ TorchScript, or a TorchScript value newly handed to ExecuTorch's lowering, refus
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
 from rewrites.names import subtree
 from rewrites.rule import Edit, FileContext, Replacement, Rule
 from rewrites.rules._export import write_pte
+from rewrites.rules._fixes import dotted_expression
 
 # Calls whose result is a TorchScript module.
 WRAPPERS = frozenset(
@@ -36,6 +38,34 @@ WRAPPERS = frozenset(
 )
 PRODUCERS = WRAPPERS | {"torch.jit.script", "torch.jit.trace", "torch.jit.trace_module", "torch.jit.load"}
 SAVE_METHODS = frozenset({"save", "_save_for_lite_interpreter"})
+# ScriptModule members that are no model method: a chain using them is refused.
+_TORCHSCRIPT_ONLY = frozenset(
+    {
+        "graph",
+        "code",
+        "inlined_graph",
+        "code_with_constants",
+        "save_to_buffer",
+        "forward",
+        "to",
+        "eval",
+        "cpu",
+        "cuda",
+        "float",
+        "half",
+        "state_dict",
+        "parameters",
+        "named_parameters",
+        "buffers",
+        "modules",
+        "children",
+        "named_modules",
+        "train",
+        "requires_grad_",
+        "copy",
+        "extra_repr",
+    }
+)
 _TORCHSCRIPT_METHODS = SAVE_METHODS | {"_save_to_buffer_for_lite_interpreter", "save_to_buffer"}
 _LOWERING = frozenset(
     {
@@ -218,12 +248,16 @@ def holds_torchscript(ctx: FileContext, expr: cst.BaseExpression) -> bool:
 
 @dataclass(frozen=True)
 class _Use:
-    kind: str  # "save", "assign", "drop" (a line), "call"
+    kind: str  # "save", "assign", "drop" (a line), "call", "method", "keep" (printed)
     value: cst.BaseExpression  # the original expression holding the value (a root or a Name)
     outer: cst.BaseExpression  # ``value`` with the wrappers around it
     target: cst.CSTNode  # what the edit replaces
     path: cst.BaseExpression | None = None
     extra: cst.BaseExpression | None = None
+    call: cst.Call | None = None  # a method use: the call of the method
+    line: cst.SimpleStatementLine | None = None  # a save alone on its line
+    block: cst.CSTNode | None = None  # the block holding ``line``
+    mentions: tuple[cst.CSTNode, ...] = ()  # the saved path in prints and logs after the save
 
 
 @dataclass(frozen=True)
@@ -235,6 +269,10 @@ class Chain:
     dropped: tuple[cst.CSTNode, ...] = ()  # references the rewrite removes (wrappers, jit.save)
     foreign: str | None = None  # the tool for another runtime it feeds
     refused: str | None = None  # why the fix cannot follow it
+    root_line: cst.CSTNode | None = None  # `name = producer(...)` alone on a line that may go
+    early_calls: tuple[cst.Call, ...] = ()  # calls of the value before its first save
+    root_target: cst.Name | None = None  # the name the value is first assigned to
+    scope_names: frozenset[str] = frozenset()  # every name the function uses
 
 
 class _Refused(Exception):
@@ -299,7 +337,92 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
         return Chain(foreign=str(exc))
     except _Refused as exc:
         return Chain(refused=str(exc))
-    return Chain(root, tuple(follower.uses), tuple(follower.dropped))
+    order = follower.scope.order
+    first_save = min((order[id(u.target)] for u in follower.uses if u.kind == "save"), default=None)
+    for use in follower.uses:
+        if use.kind == "method" and first_save is not None and order[id(use.target)] > first_save:
+            return Chain(
+                refused=f"`{_code(use.target)}` is called after the save, so its example inputs come too late"
+            )
+    follower.uses = [_with_line(follower, u) if u.kind == "save" else u for u in follower.uses]
+    root_line = None
+    assign = follower.parent(root)
+    line = follower.parent(assign) if assign is not None else None
+    if isinstance(assign, cst.Assign) and _removable(line, follower.parent(line) if line else None):
+        root_line = line
+    early = tuple(
+        u.call
+        for u in follower.uses
+        if u.kind == "call"
+        and u.call is not None
+        and (first_save is None or order[id(u.target)] < first_save)
+    )
+    root_target = None
+    for index, use in enumerate(follower.uses):
+        if use.kind != "assign":
+            continue
+        statement = follower.parent(use.outer)
+        if not (isinstance(statement, cst.Assign) and isinstance(statement.targets[0].target, cst.Name)):
+            continue
+        if use.value is root:
+            root_target = statement.targets[0].target
+        else:  # an alias (`optimized = optimize_for_mobile(scripted)`): its line may go
+            line = follower.parent(statement)
+            if _removable(line, follower.parent(line) if line is not None else None):
+                assert isinstance(line, cst.SimpleStatementLine)
+                follower.uses[index] = replace(use, line=line)
+    return Chain(
+        root,
+        tuple(follower.uses),
+        tuple(follower.dropped),
+        root_line=root_line,
+        early_calls=early,
+        root_target=root_target,
+        scope_names=frozenset(follower.scope.names),
+    )
+
+
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "critical", "exception", "log"})
+
+
+def _with_line(follower: _Follower, use: _Use) -> _Use:
+    """A save with the line it is alone on, and the prints and logs after it naming its path."""
+    expr = follower.parent(use.target)
+    line = follower.parent(expr) if isinstance(expr, cst.Expr) else None
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return use
+    path = use.path
+    head = path.value if isinstance(path, cst.Name) else None
+    if isinstance(path, cst.Attribute) and isinstance(path.value, cst.Name):
+        head = path.value.value
+    mentions: list[cst.CSTNode] = []
+    scope = follower.scope
+    after = scope.end[id(line)]
+    path_code = _code(path) if path is not None else None
+    for name in scope.names.get(head or "", ()):
+        if scope.order[id(name)] <= after:
+            continue
+        node: cst.CSTNode = name
+        parent = follower.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            node = parent
+        if _code(node) != path_code or not _in_print(follower, node):
+            continue
+        mentions.append(node)
+    return replace(use, line=line, block=follower.parent(line), mentions=tuple(mentions))
+
+
+def _in_print(follower: _Follower, node: cst.CSTNode) -> bool:
+    for ancestor in follower._ancestors(node):
+        if isinstance(ancestor, cst.Call):
+            func = ancestor.func
+            if isinstance(func, cst.Name) and func.value == "print":
+                return True
+            if isinstance(func, cst.Attribute) and func.attr.value in _LOG_METHODS:
+                return True
+        if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            return False
+    return False
 
 
 class _Follower:
@@ -339,11 +462,25 @@ class _Follower:
                     path, extra = _save_arguments(grandparent.args, 0)
                     self.uses.append(_Use("save", value, outer, grandparent, path, extra))
                     return
+                if (
+                    outer is value
+                    and isinstance(value, cst.Name)
+                    and not parent.attr.value.startswith("_")
+                    and parent.attr.value not in _TORCHSCRIPT_ONLY
+                    and all(a.keyword is None and not a.star for a in grandparent.args)
+                ):
+                    # `scripted.step(frame, state)`: a method the app calls too
+                    self.uses.append(_Use("method", value, outer, parent, call=grandparent))
+                    return
             raise _Refused(f"`{_code(parent)}` is TorchScript's, and an `ExportedProgram` has no such member")
         if isinstance(parent, cst.Arg) and isinstance(grandparent, cst.Call):
             label = foreign_label(self.ctx, grandparent, parent)
             if label is not None:
                 raise _Foreign(label)
+            if self.ctx.is_builtin(grandparent.func, "print") and parent.keyword is None:
+                # `print(scripted)`: an ExportedProgram prints its graph just as well
+                self.uses.append(_Use("keep", value, outer, outer))
+                return
             if (
                 self.ctx.resolve(grandparent.func) == "torch.jit.save"
                 and grandparent.args[0] is parent
@@ -376,7 +513,7 @@ class _Follower:
             and outer is value
             and isinstance(value, cst.Name)
         ):
-            self.uses.append(_Use("call", value, outer, value))
+            self.uses.append(_Use("call", value, outer, value, call=parent))
             return
         statement = next(
             (
@@ -477,21 +614,99 @@ def chain_edit(
     new_value: cst.BaseExpression,
     reference: cst.CSTNode,
     imports: Sequence[tuple[str, str | None]] = (),
+    model: cst.BaseExpression | None = None,
 ) -> Edit | None:
     """The one edit that turns the whole chain into an exported, lowered, saved program:
-    ``new_value`` replaces what made the value (and the wrappers around it)."""
+    ``new_value`` replaces what made the value (and the wrappers around it).
+
+    Methods the chain calls (``scripted.step(frame, state)``) are called on the eager ``model``
+    instead, and each save writes them into the same ``.pte``: a program per method, exported
+    with the arguments of its call, or a constant method when the call passes only constants.
+    """
     if chain.foreign is not None or chain.refused is not None:
         return None
     changes: dict[cst.CSTNode, Replacement] = {}
     needed = list(imports)
     resolves: list[cst.CSTNode] = []
+    methods = _method_programs(rule, chain, model)
+    if methods is None:
+        return None
+    programs, constants, helper = methods
+    if helper is not None:
+        changes[helper[0]] = helper[1]
+    written: set[tuple[cst.CSTNode | None, str]] = set()
+    names = chain.scope_names
+    late = _late_export(chain, new_value, model)
+    if late is not None:
+        assert chain.root_line is not None and model is not None
+        changes[chain.root_line] = cst.RemovalSentinel.REMOVE
+    # one name for the program, saying what it holds: aliases go, `scripted` becomes `exported`
+    name = None
+    if late is None and chain.root_target is not None and not isinstance(new_value, cst.Name):
+        name = chain.root_target.value
+        if _TORCHSCRIPT_NAME.search(name) and "exported" not in names:
+            name = "exported"
+            changes[chain.root_target] = cst.Name(name)
     for use in chain.uses:
         value = new_value if use.value is chain.root else use.value
+        if name is not None and use.value is not chain.root and isinstance(use.value, cst.Name):
+            value = cst.Name(name)
+        if name is not None and use.kind == "assign" and use.value is not chain.root:
+            if use.line is not None:
+                changes[use.line] = cst.RemovalSentinel.REMOVE
+            else:
+                changes[use.outer] = value
+            resolves += [n for n in subtree(use.outer) if n is not use.value]
+            continue
+        if late is not None and use.kind == "save":
+            value = late
+        elif late is not None and use.kind == "assign" and use.value is chain.root:
+            continue
+        elif late is not None and use.kind in ("call", "keep"):
+            assert model is not None
+            changes[use.target] = model
+            continue
+        if use.kind == "keep":
+            if isinstance(value, cst.Name) and value is not use.value:
+                changes[use.target] = value
+            continue
         if use.kind == "save":
             assert use.path is not None
-            write, more = write_pte(value, use.path, use.extra)
-            changes[use.target] = write
+            extra = use.extra
+            if programs:
+                value = cst.Dict(
+                    [cst.DictElement(cst.SimpleString('"forward"'), value)]
+                    + [cst.DictElement(cst.SimpleString(f'"{n}"'), p) for n, p in programs]
+                )
+            if constants:
+                elements = [cst.DictElement(cst.SimpleString(f'"{n}"'), c) for n, c in constants]
+                extra = cst.Dict(elements if extra is None else [cst.StarredDictElement(extra), *elements])
+            write, more = write_pte(value, use.path, extra)
             needed += more
+            target = _target_code(write)
+            if use.line is not None and (use.block, target) in written:
+                changes[use.line] = cst.RemovalSentinel.REMOVE  # the same .pte, already written here
+            elif use.line is not None and use.mentions and "pte_path" not in names:
+                # prints and logs naming the old file name the new one
+                path_line = cst.parse_statement(f"pte_path = {target}\n")
+                assert isinstance(path_line, cst.SimpleStatementLine)
+                write = write.with_changes(
+                    func=write.func.with_changes(
+                        value=cst.Call(dotted_expression("pathlib.Path"), [cst.Arg(cst.Name("pte_path"))])
+                    )
+                )
+                changes[use.line] = cst.FlattenSentinel(
+                    [
+                        path_line.with_changes(leading_lines=use.line.leading_lines),
+                        use.line.with_changes(body=[cst.Expr(write)], leading_lines=()),
+                    ]
+                )
+                for mention in use.mentions:
+                    changes[mention] = cst.Name("pte_path")
+            else:
+                changes[use.target] = write
+            if use.line is not None:
+                written.add((use.block, target))
             kept = {
                 id(n) for part in (use.path, use.extra, use.value) if part is not None for n in subtree(part)
             }
@@ -504,7 +719,10 @@ def chain_edit(
             changes[use.target] = cst.RemovalSentinel.REMOVE
             resolves += [n for n in subtree(use.outer) if n is not use.value]
         elif use.kind == "call":
-            changes[use.target] = cst.Call(cst.Attribute(use.value, cst.Name("module")))
+            changes[use.target] = cst.Call(cst.Attribute(value, cst.Name("module")))
+        elif use.kind == "method":
+            assert model is not None and isinstance(use.target, cst.Attribute)
+            changes[use.target] = use.target.with_changes(value=model)
     if not chain.uses:
         return None
     covered = [{id(n) for n in subtree(node)} for node in changes]
@@ -512,6 +730,125 @@ def chain_edit(
         return None  # one change inside another: the outer one would drop the inner one
     edit = rule.edit(changes, add_imports=needed, dropped=[reference, *chain.dropped])
     return Edit(edit.changes, edit.add_imports, edit.unused_imports, tuple(resolves))
+
+
+_TORCHSCRIPT_NAME = re.compile(r"script|trace|jit|^tsl?$|^ts_|optimi[sz]ed|mobile|lite", re.IGNORECASE)
+
+
+def _target_code(write: cst.Call) -> str:
+    """The code of the path a ``pathlib.Path(path).write_bytes(...)`` call writes."""
+    func = write.func
+    assert isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)
+    return cst.Module([]).code_for_node(func.value.args[0].value)
+
+
+def takes_late_inputs(chain: Chain, new_value: cst.BaseExpression, model: cst.BaseExpression | None) -> bool:
+    """The fix exports with the inputs of the first call of the scripted value (see below)."""
+    return chain.refused is None and _late_export(chain, new_value, model) is not None
+
+
+def _late_export(
+    chain: Chain, new_value: cst.BaseExpression, model: cst.BaseExpression | None
+) -> cst.BaseExpression | None:
+    """The export with the example inputs of the first call of the scripted value, when none
+    were found before it: the scripting line goes, the calls (sanity checks) call the eager
+    model, and each save exports with those inputs. None when that does not apply."""
+    from rewrites.rules._export import PLACEHOLDER
+
+    placeholders = [n for n in subtree(new_value) if isinstance(n, cst.Name) and n.value == PLACEHOLDER]
+    if not placeholders or chain.root_line is None or not isinstance(model, cst.Name):
+        return None
+    if any(u.kind in ("assign", "drop") and u.value is not chain.root for u in chain.uses):
+        return None  # an alias would name the scripting line's value
+    if not chain.early_calls:
+        return None
+    call = chain.early_calls[0]
+    if not call.args or any(a.keyword is not None or a.star for a in call.args):
+        return None
+    args = cst.Tuple([cst.Element(a.value) for a in call.args])
+    replaced = new_value.deep_replace(placeholders[0], args)
+    assert isinstance(replaced, cst.BaseExpression)
+    return replaced
+
+
+METHOD_AS_FORWARD = "MethodAsForward"
+_METHOD_AS_FORWARD = f"""
+
+class {METHOD_AS_FORWARD}(torch.nn.Module):
+    \"\"\"One method of a model as the `forward` of a program of its own (a method of the `.pte`).\"\"\"
+
+    def __init__(self, model: torch.nn.Module, method: str) -> None:
+        super().__init__()
+        self.model = model
+        self.method = method
+
+    def forward(self, *args):
+        return getattr(self.model, self.method)(*args)
+"""
+
+
+def _is_constant(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation):
+        return _is_constant(expr.expression)
+    return isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(expr, cst.Name) and expr.value in ("True", "False", "None")
+    )
+
+
+def _method_programs(
+    rule: Rule, chain: Chain, model: cst.BaseExpression | None
+) -> (
+    tuple[
+        list[tuple[str, cst.BaseExpression]],
+        list[tuple[str, cst.BaseExpression]],
+        tuple[cst.CSTNode, Replacement] | None,
+    ]
+    | None
+):
+    """(programs, constant methods, the helper class to insert) for the methods ``chain``
+    calls, or None when they cannot be exported (no plain eager model to call them on)."""
+    calls: dict[str, cst.Call] = {}
+    for use in chain.uses:
+        if use.kind == "method":
+            assert isinstance(use.target, cst.Attribute)
+            calls.setdefault(use.target.attr.value, use.call)  # type: ignore[arg-type]
+    if not calls:
+        return [], [], None
+    if not isinstance(model, cst.Name):
+        return None
+    programs: list[tuple[str, cst.BaseExpression]] = []
+    constants: list[tuple[str, cst.BaseExpression]] = []
+    for name, call in calls.items():
+        if all(_is_constant(a.value) for a in call.args):
+            constants.append((name, call.with_changes(func=cst.Attribute(model, cst.Name(name)))))
+            continue
+        wrapper = cst.Call(
+            cst.Name(METHOD_AS_FORWARD), [cst.Arg(model), cst.Arg(cst.SimpleString(f'"{name}"'))]
+        )
+        args = cst.Tuple([cst.Element(a.value) for a in call.args])
+        programs.append(
+            (name, cst.Call(cst.parse_expression("torch.export.export"), [cst.Arg(wrapper), cst.Arg(args)]))
+        )
+    helper = None
+    if programs:
+        module = rule.ctx.stack[0]
+        assert isinstance(module, cst.Module)
+        if not any(isinstance(s, cst.ClassDef) and s.name.value == METHOD_AS_FORWARD for s in module.body):
+            imports = [
+                s
+                for s in module.body
+                if isinstance(s, cst.SimpleStatementLine)
+                and any(isinstance(b, (cst.Import, cst.ImportFrom)) for b in s.body)
+            ]
+            if not imports:
+                return None
+            helper_class = (
+                cst.parse_module(_METHOD_AS_FORWARD)
+                .body[0]
+                .with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+            )
+            helper = (imports[-1], cst.FlattenSentinel([imports[-1], helper_class]))
+    return programs, constants, helper
 
 
 def refused_message(rule: Rule, chain: Chain) -> str:

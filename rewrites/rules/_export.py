@@ -9,6 +9,7 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.names import dotted, subtree
+from rewrites.project import EXAMPLE_FUNCTIONS
 from rewrites.rule import Rule
 from rewrites.rules._fixes import dotted_expression
 
@@ -54,6 +55,20 @@ def export_call(rule: Rule, model: cst.BaseExpression, args: cst.BaseExpression)
     if not (quantized or is_eval):
         model = cst.Call(cst.Attribute(model, cst.Name("eval")))
     return cst.Call(dotted_expression("torch.export.export"), [cst.Arg(model), cst.Arg(args)])
+
+
+def eager_model(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression:
+    """The module whose methods an export calls: ``model``, or the float model a quantize call
+    made it from (PT2E's converted graph has ``forward`` only)."""
+    value = assigned_value(rule, model.value) if isinstance(model, cst.Name) else None
+    if (
+        isinstance(value, cst.Call)
+        and (rule.ctx.resolve(value.func) or dotted(value.func) or "").rsplit(".", 1)[-1] in _QUANTIZED
+        and value.args
+        and isinstance(value.args[0].value, cst.Name)
+    ):
+        return value.args[0].value
+    return model
 
 
 def as_args(rule: Rule, example: cst.BaseExpression) -> cst.BaseExpression:
@@ -128,7 +143,9 @@ def assigned_value(rule: Rule, name: str) -> cst.BaseExpression | None:
     return found
 
 
-def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:
+def find_example_args(
+    rule: Rule, model: cst.BaseExpression, *, project: bool = True
+) -> cst.BaseExpression | None:
     """Example inputs already in scope for ``model``: the arguments of a call of it made before
     this statement, or a variable named like example inputs."""
     model_code = cst.Module([]).code_for_node(model)
@@ -144,6 +161,105 @@ def find_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpressi
     for name in _EXAMPLE_NAMES:
         if assigned_value(rule, name) is not None:
             return as_args(rule, cst.Name(name))
+    return project_example_args(rule, model) if project else None
+
+
+def project_example_args(rule: Rule, model: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``example_inputs()`` (or the like) from where the project keeps the model's inputs: this
+    file, or the module that defines the model or the factory that makes it. The import it
+    needs is listed by :func:`example_imports`. Before those, the example a ``torch.jit.trace``
+    of a model made by the same factory was given elsewhere in the project."""
+    maker = model_maker(rule, model)
+    traced = rule.ctx.project.traced_example(maker.rsplit(".", 1)[-1]) if maker else None
+    if traced is not None:
+        try:
+            return as_args(rule, cst.parse_expression(traced))
+        except cst.ParserSyntaxError:
+            pass
+    module = defining_module(rule, model)
+    found = _local_example(rule) if module is None else rule.ctx.project.example_for(module)
+    if found is None and module is not None:
+        found = _local_example(rule)
+        module = None
+    if found is None:
+        return None
+    name, is_function = found
+    local = name if module is None else _import_name(rule, module, name)
+    if local is None:
+        return None
+    expression: cst.BaseExpression = cst.Call(cst.Name(local)) if is_function else cst.Name(local)
+    if module is not None and not rule.ctx.imports.is_bound(local):
+        rule.ctx.memo.setdefault("example-imports", {})[cst.Module([]).code_for_node(expression)] = (
+            module,
+            name,
+        )
+    return expression if is_function else as_args(rule, expression)
+
+
+def example_imports(rule: Rule, source: str) -> list[tuple[str, str | None]]:
+    """The imports of project example inputs that ``source`` (fixed code) uses."""
+    found: dict[str, tuple[str, str]] = rule.ctx.memo.get("example-imports", {})
+    return [(module, name) for code, (module, name) in found.items() if code in source]
+
+
+def _import_name(rule: Rule, module: str, name: str) -> str | None:
+    """What the file calls ``module.name``: its own import of it, or ``name`` when free."""
+    if rule.ctx.resolve(cst.Name(name)) == f"{module}.{name}":
+        return name
+    return None if rule.ctx.imports.is_bound(name) else name
+
+
+def defining_module(rule: Rule, model: cst.BaseExpression) -> str | None:
+    """The module of the factory or class that made ``model``, as the file imports it."""
+    maker = model_maker(rule, model)
+    return maker.rsplit(".", 1)[0] if maker is not None and "." in maker else None
+
+
+def model_maker(rule: Rule, model: cst.BaseExpression) -> str | None:
+    """The factory or class that made ``model`` (through ``.eval()``, quantize calls and plain
+    assignments): its qualified name when imported, its own name when defined in this file."""
+    seen: set[str] = set()
+    expr: cst.BaseExpression | None = model
+    while expr is not None:
+        if isinstance(expr, cst.Name):
+            if expr.value in seen:
+                return None
+            seen.add(expr.value)
+            expr = assigned_value(rule, expr.value)
+        elif isinstance(expr, cst.Call):
+            name = rule.ctx.resolve(expr.func)
+            if name is not None and not name.startswith("torch.") and "." in name:
+                return name
+            if isinstance(expr.func, cst.Name) and name is None and not expr.args:
+                return expr.func.value  # a factory or class defined in this file
+            if isinstance(expr.func, cst.Attribute) and name is None:
+                expr = expr.func.value  # make_model().eval(), model.to(device)
+            elif expr.args and expr.args[0].keyword is None:
+                expr = expr.args[0].value  # quantize_dynamic(model, ...)
+            else:
+                return None
+        else:
+            return None
+    return None
+
+
+def _local_example(rule: Rule) -> tuple[str, bool] | None:
+    """An example-inputs function (no parameters) or value defined at this file's top level."""
+    module = rule.ctx.stack[0]
+    assert isinstance(module, cst.Module)
+    functions, values = set(), set()
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef) and not statement.params.params:
+            functions.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    values |= {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
+    for name in EXAMPLE_FUNCTIONS:
+        if name in functions:
+            return name, True
+        if name in values:
+            return name, False
     return None
 
 

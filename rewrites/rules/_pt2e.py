@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from rewrites.rule import Edit, Rule
-from rewrites.rules._export import PLACEHOLDER, find_example_args
+from rewrites.rules._export import PLACEHOLDER, example_imports, find_example_args
 
 PT2E_IMPORTS: list[tuple[str, str | None]] = [
     ("torch", None),
@@ -52,7 +52,8 @@ def replace_line(
     assert isinstance(last, cst.SimpleStatementLine)
     if line.trailing_whitespace.comment is not None:  # the user's comment wins over ours
         statements[-1] = last.with_changes(trailing_whitespace=line.trailing_whitespace)
-    return rule.edit({line: cst.FlattenSentinel(statements)}, add_imports=PT2E_IMPORTS, dropped=dropped)
+    imports = PT2E_IMPORTS + example_imports(rule, "\n".join(sources))
+    return rule.edit({line: cst.FlattenSentinel(statements)}, add_imports=imports, dropped=dropped)
 
 
 def call_statement(rule: Rule, call: cst.Call) -> tuple[cst.SimpleStatementLine, str | None] | None:

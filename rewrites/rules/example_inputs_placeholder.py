@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.project import EXAMPLE_FUNCTIONS
 from rewrites.rule import Invalid, Rule, Valid
-from rewrites.rules._export import PLACEHOLDER
+from rewrites.rules._export import PLACEHOLDER, defining_module
 
 
 class ExampleInputsPlaceholder(Rule):
@@ -50,4 +51,20 @@ class ExampleInputsPlaceholder(Rule):
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value == PLACEHOLDER and not self.ctx.imports.is_bound(PLACEHOLDER):
-            self.report(node)
+            self.report(node, f"{self.message} ({self._where_looked(node)})")
+
+    def _where_looked(self, node: cst.Name) -> str:
+        """Where the export fixes looked for example inputs before writing the placeholder."""
+        function = next((n.name.value for n in self.ctx.ancestors() if isinstance(n, cst.FunctionDef)), None)
+        scope = f"`{function}`" if function else "this module"
+        call = next((n for n in self.ctx.ancestors() if isinstance(n, cst.Call)), None)
+        model = call.args[0].value if call is not None and call.args else None
+        if isinstance(model, cst.Call) and isinstance(model.func, cst.Attribute):
+            model = model.func.value  # model.eval()
+        module = defining_module(self, model) if model is not None else None
+        names = "`, `".join(EXAMPLE_FUNCTIONS[:3])
+        where = "this file" if module is None else f"`{module}` (where the model comes from) or this file"
+        return (
+            f"none found: no call of the model in {scope} before it or after it, no example-inputs "
+            f"variable in scope, no `{names}`-style function or value in {where}"
+        )

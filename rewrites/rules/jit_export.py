@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Rule, Valid
 from rewrites.rules._helpers import enclosing_decorator
 
@@ -44,7 +45,13 @@ class JitExport(Rule):
     ```
 
     ## Fix safety
-    Display-only: the wrappers and example inputs per method are the user's design.
+    Unsafe: offered only where the project calls the method (`scripted.step(frame,
+    state)` in an export script or a test): the fix drops the decorator, and the fix of the
+    script that scripts the model (MIG101) exports the method into the same `.pte`, with the
+    example inputs of that call (a method called with constants only, such as an initial
+    state, becomes a constant method of the same name). Where that script's fix is refused,
+    the scripted model loses the method: review both. Methods the project never calls stay
+    reported: only you know their inputs (`migrate export --method NAME`).
     """
 
     code = "MIG303"
@@ -54,6 +61,8 @@ class JitExport(Rule):
         "method (a wrapper whose `forward` calls it) and pass a dict to "
         "`to_edge_transform_and_lower` (or `migrate export --method NAME`)"
     )
+    fix_title = "Drop the decorator: the export script's fix puts the method in the `.pte`"
+    fix_safety = FixSafety.UNSAFE
     names = frozenset({"torch.jit.export"})
 
     VALID = [
@@ -66,7 +75,34 @@ class JitExport(Rule):
             line=3,
             column=5,
         ),
+        # the project calls the method on the scripted model: its export script's fix exports it
+        Invalid(
+            (
+                "import torch\n"
+                "class M(torch.nn.Module):\n"
+                "    @torch.jit.export\n"
+                "    def step(self, x):\n"
+                "        return x\n"
+            ),
+            project=(
+                (
+                    "export.py",
+                    "import torch\nfrom model import M\ns = torch.jit.script(M())\nprint(s.step(torch.ones(1)))\n",
+                ),
+            ),
+            expected=("import torch\nclass M(torch.nn.Module):\n    def step(self, x):\n        return x\n"),
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(enclosing_decorator(self.ctx) or node)
+        decorator = enclosing_decorator(self.ctx)
+        function = next((n for n in self.ctx.ancestors() if isinstance(n, cst.FunctionDef)), None)
+        edit = None
+        if (
+            decorator is not None
+            and isinstance(function, cst.FunctionDef)
+            and decorator in function.decorators
+            and self.ctx.project.calls_of(function.name.value)
+        ):
+            edit = self.edit({decorator: cst.RemovalSentinel.REMOVE}, dropped=[node])
+        self.report(decorator or node, edit=edit)

@@ -4,8 +4,15 @@ import libcst as cst
 
 from rewrites.model import FixSafety
 from rewrites.rule import Invalid, Valid
-from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
-from rewrites.rules._export import PLACEHOLDER, export_call, find_example_args
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message, takes_late_inputs
+from rewrites.rules._export import (
+    PLACEHOLDER,
+    eager_model,
+    example_imports,
+    export_call,
+    find_example_args,
+    project_example_args,
+)
 from rewrites.rules._helpers import enclosing_decorator, is_submodule_assignment
 
 
@@ -78,7 +85,7 @@ class JitScript(ChainRule):
             "import torch\nscripted = torch.jit.script(model)\n",
             line=2,
             column=12,
-            expected="import torch\nscripted = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
+            expected="import torch\nexported = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
         ),
         Invalid(
             "import torch\ndef export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
@@ -88,9 +95,9 @@ class JitScript(ChainRule):
                 "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
                 "from executorch.exir import to_edge_transform_and_lower\n\n"
                 "def export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
-                "    scripted = torch.export.export(model.eval(), (dummy_input,))\n"
+                "    exported = torch.export.export(model.eval(), (dummy_input,))\n"
                 "    pathlib.Path(os.path.splitext(str(out))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
-                "scripted, partitioner=[XnnpackPartitioner()], constant_methods={'labels.txt': 'yes\\nno'})"
+                "exported, partitioner=[XnnpackPartitioner()], constant_methods={'labels.txt': 'yes\\nno'})"
                 ".to_executorch().buffer)\n"
             ),
         ),
@@ -99,8 +106,8 @@ class JitScript(ChainRule):
             "    scripted = torch.jit.script(net)\n    return scripted(x, y) - reference\n",
             expected=(
                 "import torch\ndef check(net, x, y):\n    reference = net(x, y)\n"
-                "    scripted = torch.export.export(net.eval(), (x, y))\n"
-                "    return scripted.module()(x, y) - reference\n"
+                "    exported = torch.export.export(net.eval(), (x, y))\n"
+                "    return exported.module()(x, y) - reference\n"
             ),
         ),
         # The caller gets the value: its uses are out of sight, so nothing is rewritten.
@@ -125,6 +132,212 @@ class JitScript(ChainRule):
             "from torch.jit import *\nm = script(model)\n",
             expected="from torch.jit import *\nimport torch\n\nm = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n",
         ),
+        # example inputs defined in this file
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "\n"
+                "def example_inputs():\n"
+                "    return (torch.rand(1, 3),)\n"
+                "\n"
+                "\n"
+                "def main(model):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    scripted.save('m.pt')\n"
+            ),
+            expected=(
+                "import torch\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "\n"
+                "def example_inputs():\n"
+                "    return (torch.rand(1, 3),)\n"
+                "\n"
+                "\n"
+                "def main(model):\n"
+                "    exported = torch.export.export(model.eval(), example_inputs())\n"
+                "    pathlib.Path('m.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
+        # example inputs from the module that defines the model's factory (the import is added)
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "from nets import make_net\n"
+                "\n"
+                "net = make_net()\n"
+                "scripted = torch.jit.script(net)\n"
+                "scripted.save('net.pt')\n"
+            ),
+            project=(
+                (
+                    "nets.py",
+                    "def make_net():\n    return Net()\n\n\ndef get_example_inputs():\n    return (torch.rand(2, 8),)\n",
+                ),
+            ),
+            expected=(  # new imports go into the file's isort sections
+                "import pathlib\n"
+                "\n"
+                "import torch\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "from nets import get_example_inputs, make_net\n"
+                "\n"
+                "net = make_net()\n"
+                "exported = torch.export.export(net.eval(), get_example_inputs())\n"
+                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
+        # a streaming model's sanity checks: the export takes the inputs of the first call, the checks call
+        # the eager model, `step` is a program of its own and `init_state()` a constant method
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "\n"
+                "def main(model, out):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    clip = torch.randn(1, 10, 20)\n"
+                "    print(scripted(clip))\n"
+                "    state = scripted.init_state()\n"
+                "    scores, state = scripted.step(clip[:, :1], state)\n"
+                "    scripted._save_for_lite_interpreter(out)\n"
+            ),
+            expected=(
+                "import torch\n"
+                "import os\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "\n"
+                "class MethodAsForward(torch.nn.Module):\n"
+                '    """One method of a model as the `forward` of a program of its own (a method of the `.pte`)."""\n'
+                "\n"
+                "    def __init__(self, model: torch.nn.Module, method: str) -> None:\n"
+                "        super().__init__()\n"
+                "        self.model = model\n"
+                "        self.method = method\n"
+                "\n"
+                "    def forward(self, *args):\n"
+                "        return getattr(self.model, self.method)(*args)\n"
+                "\n"
+                "\n"
+                "def main(model, out):\n"
+                "    clip = torch.randn(1, 10, 20)\n"
+                "    print(model(clip))\n"
+                "    state = model.init_state()\n"
+                "    scores, state = model.step(clip[:, :1], state)\n"
+                '    pathlib.Path(os.path.splitext(str(out))[0] + \'.pte\').write_bytes(to_edge_transform_and_lower({"forward": torch.export.export(model.eval(), (clip,)), "step": torch.export.export(MethodAsForward(model, "step"), (clip[:, :1], state))}, partitioner=[XnnpackPartitioner()], constant_methods={"init_state": model.init_state()}).to_executorch().buffer)\n'
+            ),
+        ),
+        # a method called after the save: its inputs come too late, nothing is rewritten
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "\n"
+                "def main(model, out, frame, state):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    scripted.save(out)\n"
+                "    scripted.step(frame, state)\n"
+            ),
+            line=5,
+        ),
+        # the example a trace of a model from the same factory was given elsewhere comes first
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "from nets import make_net\n"
+                "\n"
+                "net = make_net()\n"
+                "scripted = torch.jit.script(net)\n"
+                "scripted.save('net.pt')\n"
+            ),
+            project=(
+                (
+                    "bench.py",
+                    "import torch\nfrom nets import make_net\nts = torch.jit.trace(make_net().eval(), torch.rand(2, 8))\n",
+                ),
+                (
+                    "nets.py",
+                    "def make_net():\n    return Net()\n\n\ndef example_inputs():\n    return (torch.rand(1, 8),)\n",
+                ),
+            ),
+            expected=(  # new imports go into the file's isort sections
+                "import pathlib\n"
+                "\n"
+                "import torch\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "from nets import make_net\n"
+                "\n"
+                "net = make_net()\n"
+                "exported = torch.export.export(net.eval(), (torch.rand(2, 8),))\n"
+                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
+        # a print of the program keeps working; a print of the saved path names the .pte
+        Invalid(
+            (
+                "import torch\n"
+                "\n"
+                "\n"
+                "def main(model, out, x):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    print(scripted(x))\n"
+                "    scripted.save(out)\n"
+                "    print(scripted)\n"
+                "    print(f'saved {out}')\n"
+            ),
+            expected=(
+                "import torch\n"
+                "import os\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "\n"
+                "def main(model, out, x):\n"
+                "    print(model(x))\n"
+                "    pte_path = os.path.splitext(str(out))[0] + '.pte'\n"
+                "    pathlib.Path(pte_path).write_bytes(to_edge_transform_and_lower(torch.export.export(model.eval(), (x,)), partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+                "    print(model)\n"
+                "    print(f'saved {pte_path}')\n"
+            ),
+        ),
+        # one name for the program, no alias left, and one `.pte` where a `.pt` and a `.ptl` were saved
+        Invalid(
+            (
+                "import torch\n"
+                "from torch.utils.mobile_optimizer import optimize_for_mobile\n"
+                "\n"
+                "\n"
+                "def main(model, x):\n"
+                "    scripted = torch.jit.script(model)\n"
+                "    optimized = optimize_for_mobile(scripted)\n"
+                "    optimized.save('app/model.pt')\n"
+                "    optimized._save_for_lite_interpreter('app/model.ptl')\n"
+            ),
+            expected=(
+                "import torch\n"
+                "import pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n"
+                "\n"
+                "\n"
+                "def main(model, x):\n"
+                "    exported = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n"
+                "    pathlib.Path('app/model.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
         Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
@@ -136,18 +349,29 @@ class JitScript(ChainRule):
         if not (isinstance(call, cst.Call) and call.func is node):
             self.report(node)
             return
-        exported = None
+        exported = model = from_project = None
         if len(call.args) == 1 and not call.args[0].keyword:
             model = call.args[0].value
-            example = find_example_args(self, model) or cst.Name(PLACEHOLDER)
-            exported = export_call(self, model, example)
+            example = find_example_args(self, model, project=False)
+            if example is None:  # calls after the scripting line come before the project's examples
+                project_example = project_example_args(self, model)
+                if project_example is not None:
+                    from_project = export_call(self, model, project_example)
+            exported = export_call(self, model, example or cst.Name(PLACEHOLDER))
+            model = eager_model(self, model)
         place = locate(self.ctx)
 
         def step() -> None:
+            nonlocal exported
             chain = follow(self.ctx, call, place)
             if chain.foreign is not None:
                 return  # not PyTorch Mobile's: MIG114 notes it
-            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            if from_project is not None and not (exported and takes_late_inputs(chain, exported, model)):
+                exported = from_project
+            imports: list[tuple[str, str | None]] = [("torch", None)]
+            if exported is not None:
+                imports += example_imports(self, cst.Module([]).code_for_node(exported))
+            edit = None if exported is None else chain_edit(self, chain, exported, node, imports, model)
             self.report(node, refused_message(self, chain), edit=edit)
 
         self.later(step)

@@ -76,18 +76,18 @@ class JitTrace(ChainRule):
             column=10,
             expected=(
                 "import torch\nexample = torch.rand(1, 3, 224, 224)\n"
-                "traced = torch.export.export(model.eval(), (example,))\n"
+                "exported = torch.export.export(model.eval(), (example,))\n"
             ),
         ),
         Invalid(
             "from torch.jit import trace\ntraced = trace(model, (a, b))\n",
-            expected="import torch\n\ntraced = torch.export.export(model.eval(), (a, b))\n",
+            expected="import torch\n\nexported = torch.export.export(model.eval(), (a, b))\n",
         ),
         Invalid(
             "import torch as T\ntraced = T.jit.trace(model.eval(), example, strict=False)\n",
             expected=(
                 "import torch\n\n"
-                "traced = torch.export.export(model.eval(), example if isinstance(example, tuple) else (example,))\n"
+                "exported = torch.export.export(model.eval(), example if isinstance(example, tuple) else (example,))\n"
             ),
         ),
         Invalid(
@@ -105,14 +105,14 @@ class JitTrace(ChainRule):
                 "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
                 "from executorch.exir import to_edge_transform_and_lower\n\n"
                 "def export_torchscript(model, im, f, optimize):\n"
-                "    ts = torch.export.export(model.eval(), im if isinstance(im, tuple) else (im,))\n"
+                "    exported = torch.export.export(model.eval(), im if isinstance(im, tuple) else (im,))\n"
                 "    extra_files = {'config.txt': json.dumps({'stride': 32})}\n"
                 "    if optimize:\n"
                 "        pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
-                "ts, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
+                "exported, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
                 "    else:\n"
                 "        pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
-                "ts, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
+                "exported, partitioner=[XnnpackPartitioner()], constant_methods=extra_files).to_executorch().buffer)\n"
             ),
         ),
         Invalid(
@@ -123,9 +123,9 @@ class JitTrace(ChainRule):
                 "import torch\nimport os\nimport pathlib\n"
                 "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
                 "from executorch.exir import to_edge_transform_and_lower\n\n"
-                "tsl = torch.export.export(model.eval(), img if isinstance(img, tuple) else (img,))\n"
+                "exported = torch.export.export(model.eval(), img if isinstance(img, tuple) else (img,))\n"
                 "pathlib.Path(os.path.splitext(str(f))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
-                "tsl, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+                "exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
         # `ts` also goes to a function the fix cannot see into: nothing in the chain changes.
@@ -154,7 +154,11 @@ class JitTrace(ChainRule):
             chain = follow(self.ctx, call, place)
             if chain.foreign is not None:
                 return  # not PyTorch Mobile's: MIG114 notes it
-            edit = None if exported is None else chain_edit(self, chain, exported, node, [("torch", None)])
+            edit = (
+                None
+                if exported is None
+                else chain_edit(self, chain, exported, node, [("torch", None)], model)
+            )
             self.report(node, refused_message(self, chain), edit=edit)
 
         self.later(step)

@@ -4,6 +4,8 @@ import re
 
 import libcst as cst
 
+from rewrites.model import FixSafety
+from rewrites.project import constant_arguments
 from rewrites.rule import FileContext, Invalid, Valid
 from rewrites.rules._values import EntryMethodRule, Kind, parameter_kind
 
@@ -37,11 +39,18 @@ class SpecializedForwardArgument(EntryMethodRule):
     ```
 
     ## Fix safety
-    Display-only: the app's call sites change with the signature.
+    Unsafe: offered only for a `@torch.jit.export` method whose every call in the project
+    passes the same constants (`scripted.init_state(1)` everywhere): the fix makes those
+    constants the parameters' defaults, so export uses them and the app may stop passing them;
+    a caller that later passes another value gets the constant's program. Where the call sites
+    differ, the message names them. Otherwise display-only: the app's call sites change with
+    the signature.
     """
 
     code = "MIG405"
     name = "specialized-forward-argument"
+    fix_title = "Make the constant every call site passes the default"
+    fix_safety = FixSafety.UNSAFE
     message = (
         "non-tensor `forward` argument: export bakes in its example value and the `.pte` rejects "
         "others (`str` is not accepted at all); pass a tensor or make it a constructor argument"
@@ -71,11 +80,47 @@ class SpecializedForwardArgument(EntryMethodRule):
             "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, k: int, mode='fast', flag: bool = True):\n        return x\n",
             count=2,
         ),
+        # every call site passes `1`: it becomes the default
+        Invalid(
+            (
+                "import torch\n"
+                "class M(torch.nn.Module):\n"
+                "    @torch.jit.export\n"
+                "    def init_state(self, batch: int):\n"
+                "        return torch.zeros(1, batch, 8)\n"
+            ),
+            project=(
+                ("export.py", "s = torch.jit.script(make())\nstate = s.init_state(1)\n"),
+                ("test_app.py", "assert m.init_state(1).shape[1] == 1\n"),
+            ),
+            expected=(
+                "import torch\n"
+                "class M(torch.nn.Module):\n"
+                "    @torch.jit.export\n"
+                "    def init_state(self, batch: int = 1):\n"
+                "        return torch.zeros(1, batch, 8)\n"
+            ),
+        ),
+        # the call sites differ: the message names them
+        Invalid(
+            (
+                "import torch\n"
+                "class M(torch.nn.Module):\n"
+                "    @torch.jit.export\n"
+                "    def init_state(self, batch: int):\n"
+                "        return torch.zeros(1, batch, 8)\n"
+            ),
+            line=4,
+            project=(
+                ("export.py", "s = torch.jit.script(make())\nstate = s.init_state(1)\n"),
+                ("test_app.py", "assert m.init_state(4).shape[1] == 4\n"),
+            ),
+        ),
     ]
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
-        self.candidates: dict[str, list[cst.Param]] = {}
+        self.candidates: dict[str, list[tuple[cst.FunctionDef, cst.Param]]] = {}
         self.submodules: set[str] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -89,7 +134,7 @@ class SpecializedForwardArgument(EntryMethodRule):
             ]
             owner = self.ctx.stack[-3]
             if found and isinstance(owner, cst.ClassDef):
-                self.candidates.setdefault(owner.name.value, []).extend(found)
+                self.candidates.setdefault(owner.name.value, []).extend((node, p) for p in found)
 
     def visit_Call(self, node: cst.Call) -> None:
         # A class called inside another class is a submodule: its parent passes the arguments.
@@ -99,8 +144,30 @@ class SpecializedForwardArgument(EntryMethodRule):
     def leave_Module(self, original_node: cst.Module) -> None:
         for owner, params in self.candidates.items():
             if owner not in self.submodules:
-                for param in params:
-                    self.report(param)
+                for function, param in params:
+                    self._report(function, param)
+
+    def _report(self, function: cst.FunctionDef, param: cst.Param) -> None:
+        method = function.name.value
+        sites = self.ctx.project.calls_of(method) if method != "forward" else ()
+        if not sites:
+            self.report(param)
+            return
+        constants = constant_arguments(sites)
+        params = [
+            p for p in (*function.params.posonly_params, *function.params.params) if p.name.value != "self"
+        ]
+        values = [] if constants is None else [v.strip() for v in constants.split(",")]
+        if constants is None or param not in params or len(values) != len(params):
+            differing = ", ".join(f"{s.path}:{s.line} passes `{s.arguments}`" for s in sites[:4])
+            self.report(param, f"{self.message} (the call sites differ: {differing})")
+            return
+        value = cst.parse_expression(values[params.index(param)])
+        equal = cst.AssignEqual(cst.SimpleWhitespace(" "), cst.SimpleWhitespace(" "))
+        folded = param.with_changes(
+            default=value, equal=equal if param.annotation else cst.MaybeSentinel.DEFAULT
+        )
+        self.report(param, edit=self.edit({param: folded}))
 
 
 _SCALAR = re.compile(r"\b(int|float|bool|str)\b")
