@@ -75,7 +75,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
             errors.append(FileError(rel, problem))
         elif (language := language_of(path.name)) is not None:
             digest = content_digest(language.encode() + b"\0" + data)
-            cached = cache.get(digest)
+            cached = cache.get(digest) if app_codes else FileOutcome()  # no app rule: nothing to parse
             if cached is None:
                 pending.append((rel, digest, (data, rel, app_codes)))
                 continue

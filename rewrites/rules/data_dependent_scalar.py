@@ -5,7 +5,7 @@ import libcst as cst
 from rewrites.model import FixSafety
 from rewrites.rule import Edit, Invalid, Valid
 from rewrites.rules._helpers import names_in
-from rewrites.rules._values import EntryMethodRule
+from rewrites.rules._values import ITEM_BUILTINS, ITEM_METHODS, EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
 _SHAPE_METHODS = frozenset(
@@ -99,6 +99,14 @@ class DataDependentScalar(EntryMethodRule):
         super().__init__(ctx)  # type: ignore[arg-type]
         self._reported: set[cst.Call] = set()
         self._checked: set[str] = set()  # names whose bounds a `torch._check` already states
+        self._reads_scalars = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        if self.values is not None and self.values.function is node:
+            # Scalars come only from `.item()`-like calls: without one, nothing here can report,
+            # and tracing each subscript's origins (a walk of its subtree) is skipped.
+            self._reads_scalars = _reads_scalars(node)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         for dim, element in enumerate(node.slice):
@@ -117,7 +125,7 @@ class DataDependentScalar(EntryMethodRule):
                 self._check(arg)
 
     def _check(self, node: cst.CSTNode, sliced: cst.BaseExpression | None = None, dim: int = 0) -> None:
-        if self.values is None:
+        if self.values is None or not self._reads_scalars:
             return
         origin = self.values.scalar_origin(node)
         bounded = any(
@@ -145,3 +153,20 @@ class DataDependentScalar(EntryMethodRule):
             cst.parse_statement(f"torch._check({scalar} <= {sliced.value}.shape[{dim}])\n"),
         ]
         return self.edit({line: cst.FlattenSentinel([line, *checks])}, add_imports=[("torch", None)])
+
+
+def _reads_scalars(function: cst.FunctionDef) -> bool:
+    """Whether ``function`` calls ``.item()``/``.tolist()`` or ``int``/``float``/``bool``."""
+    from rewrites.engine import child_nodes
+
+    stack: list[cst.CSTNode] = [function]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            func = node.func
+            if (isinstance(func, cst.Attribute) and func.attr.value in ITEM_METHODS) or (
+                isinstance(func, cst.Name) and func.value in ITEM_BUILTINS
+            ):
+                return True
+        stack.extend(child_nodes(node))
+    return False

@@ -61,7 +61,7 @@ class ScriptModuleType(Rule):
     what the `isinstance` branch should become depend on the code around it.
     """
 
-    code = "MIG114"
+    code = "MIG115"
     name = "script-module-type"
     message = (
         "a TorchScript type outside a class base: after migration no value has it; annotate with "
