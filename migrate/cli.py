@@ -19,7 +19,6 @@ import click
 from migrate import __version__, api
 from migrate.errors import UsageError
 from migrate.output import unified_diff, write_text_atomic
-from migrate.reports.manifest import render_manifest
 from migrate.reports.scan import FORMATS, render
 from rewrites.model import FileError, ScanResult
 
@@ -338,6 +337,8 @@ def export_command(
         options=options,
         progress=lambda message: click.echo(f"migrate: {message} ...", err=True),
     )
+    from migrate.reports.manifest import render_manifest  # numpy: not for scan/apply start-up
+
     click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
 
@@ -560,6 +561,8 @@ def inspect_command(pte: Path, fmt: str) -> None:
     from migrate.manifest import inspect_pte
 
     manifest = inspect_pte(pte)
+    from migrate.reports.manifest import render_manifest  # numpy: not for scan/apply start-up
+
     click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
 
