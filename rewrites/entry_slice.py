@@ -39,7 +39,7 @@ def entry_slice(text: str) -> str | None:
     try:
         for path, method in _entries(tree.body, []):
             if _scalar_parameters(method):
-                candidates.add(path[-1].name)  # type: ignore[attr-defined]
+                candidates.add(path[-1].name)
                 wanted.append((path, method))
             elif _may_report(method):
                 wanted.append((path, method))
@@ -82,7 +82,7 @@ def _entries(body: list[ast.stmt], path: list[ast.AST]):  # type: ignore[no-unty
             raise _Unsafe  # a model class inside an `if` or `try`: parse it all
 
 
-def _module_imports(body: list[ast.stmt]):  # type: ignore[no-untyped-def]
+def _module_imports(body: list[ast.AST]):  # type: ignore[no-untyped-def]
     """Imports that run at module level, also inside ``try``/``if``; not those in functions or
     classes (an import in ``__init__`` moved to column 0 would split its class in two)."""
     for statement in body:

@@ -388,7 +388,7 @@ def _parallel(
 
     def start() -> _Worker:
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(function, child), daemon=True)
+        process = context.Process(target=_serve, args=(function, child), daemon=True)  # type: ignore[attr-defined]
         process.start()
         child.close()
         return _Worker(process, parent)
