@@ -98,8 +98,8 @@ def timed_scan(roots: list[Path], cwd: Path, *extra: str) -> tuple[float, float,
         ],
         cwd,
     )
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"scan failed: {done.stderr}")
+    if done.returncode not in (0, 2) or not done.stdout.startswith("{"):
+        raise SystemExit(f"scan failed (exit {done.returncode}): {done.stderr[-2000:]}")
     return elapsed, cpu, json.loads(done.stdout)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 
 _CONSTRUCTS = (ast.If, ast.IfExp, ast.Assert, ast.While, ast.For, ast.AsyncFor)
 _ITEM_METHODS = frozenset({"item", "tolist"})  # rewrites.rules._values.ITEM_METHODS
@@ -82,7 +83,7 @@ def _entries(body: list[ast.stmt], path: list[ast.AST]):  # type: ignore[no-unty
             raise _Unsafe  # a model class inside an `if` or `try`: parse it all
 
 
-def _module_imports(body: list[ast.AST]):  # type: ignore[no-untyped-def]
+def _module_imports(body: Sequence[ast.AST]):  # type: ignore[no-untyped-def]
     """Imports that run at module level, also inside ``try``/``if``; not those in functions or
     classes (an import in ``__init__`` moved to column 0 would split its class in two)."""
     for statement in body:

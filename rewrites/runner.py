@@ -73,9 +73,11 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         data, problem = _read(path, options.max_file_bytes)
         if data is None:
             errors.append(FileError(rel, problem))
-        elif (language := language_of(path.name)) is not None:
+        elif (language := language_of(path.name)) is not None and not app_codes:
+            outcomes[rel] = FileOutcome()  # no app rule selected: nothing to parse
+        elif language is not None:
             digest = content_digest(language.encode() + b"\0" + data)
-            cached = cache.get(digest) if app_codes else FileOutcome()  # no app rule: nothing to parse
+            cached = cache.get(digest)
             if cached is None:
                 pending.append((rel, digest, (data, rel, app_codes)))
                 continue
