@@ -73,10 +73,11 @@ def test_a_file_past_its_memory_is_that_files_error(
     assert "memory" in error["message"] or "crashed" in error["message"] or "died" in error["message"]
 
 
-def test_ctrl_c_exits_130_and_stops_the_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["scan", "--no-cache"], ["apply", "--fix", "--allow-dirty"]])
+def test_ctrl_c_exits_130_and_stops_the_workers(tmp_path: Path, command: list[str]) -> None:
     root = write(tmp_path / "p", {"good.py": GOOD, **SLOW})
     process = subprocess.Popen(
-        [sys.executable, "-m", "migrate", "scan", ".", "--no-cache", "--progress"],
+        [sys.executable, "-m", "migrate", command[0], ".", *command[1:], "--progress"],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -93,3 +94,5 @@ def test_ctrl_c_exits_130_and_stops_the_workers(tmp_path: Path) -> None:
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True)
     assert left.stdout.strip() == "", "a worker outlived the interrupted scan"
+    assert (root / "good.py").read_text() == GOOD  # interrupted before writing: nothing written
+    assert sorted(p.name for p in root.iterdir()) == ["good.py", "sum.py"]  # no temporary file left
