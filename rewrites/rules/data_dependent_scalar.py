@@ -8,6 +8,8 @@ from rewrites.rules._helpers import names_in
 from rewrites.rules._values import ITEM_BUILTINS, ITEM_METHODS, EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
+# run before and after the fix by tests/test_fix_semantics.py
+_CALL = "out = M()(torch.arange(8.0).reshape(4, 2), torch.tensor([1, 3]))\n"
 _SHAPE_METHODS = frozenset(
     {
         "view",
@@ -82,10 +84,11 @@ class DataDependentScalar(EntryMethodRule):
     ]
     INVALID = [
         Invalid(
-            _MODEL + "        k = lengths.max().item()\n        return x[:k]\n",
+            _MODEL + "        k = lengths.max().item()\n        return x[:k]\n" + _CALL,
             line=4,
             column=13,
-            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 1)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 1)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n"
+            + _CALL,
         ),
         Invalid(_MODEL + "        return x[: int(lengths[0])]\n", line=4, column=20),
         Invalid(_MODEL + "        n = lengths.sum().item()\n        return x.view(n, -1)\n", line=4),
