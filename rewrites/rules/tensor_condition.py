@@ -106,9 +106,9 @@ class TensorCondition(EntryMethodRule):
         ),
         Invalid(
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n"
-            "        if s.mean() > 0.5:\n            s = s * 0\n        return s\n",
+            "        if s.mean() > 0.5:\n            s = s * 0\n        return s\nout = M().step(torch.ones(3))\n",
             line=5,
-            expected="import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n        s = torch.cond(s.mean() > 0.5, lambda s: s * 0, lambda s: s.clone(memory_format=torch.contiguous_format), (s,))\n        return s\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n        s = torch.cond(s.mean() > 0.5, lambda s: s * 0, lambda s: s.clone(memory_format=torch.contiguous_format), (s,))\n        return s\nout = M().step(torch.ones(3))\n",
         ),
     ]
 
