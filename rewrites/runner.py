@@ -466,6 +466,8 @@ def _death(code: int | None) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
+        if name == "SIGABRT":  # libcst's native parser aborts when an allocation fails
+            name += f", most likely out of memory: over {FILE_MEMORY_BYTES / 2**30:.0f} GiB"
         return f"the parser crashed on this file ({name}); it is left as it is"
     return f"the parser's worker died on this file (exit {code}); it is left as it is"
 
