@@ -6,6 +6,7 @@ Exit codes: 0 clean, 1 findings left (or validation failed), 2 tool error.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,6 @@ import click
 from migrate import __version__, api
 from migrate.errors import UsageError
 from migrate.output import unified_diff, write_text_atomic
-from migrate.reports.manifest import render_manifest
 from migrate.reports.scan import FORMATS, render
 from rewrites.model import FileError, ScanResult
 
@@ -35,7 +35,11 @@ def _handle_errors(command: F) -> F:
         except UsageError as exc:
             click.echo(f"migrate: error: {exc}", err=True)
             sys.exit(2)
-        except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+        except KeyboardInterrupt:
+            # Ctrl-C: the workers are gone and every write so far was atomic; 130 as a shell says
+            click.echo("migrate: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except BrokenPipeError:
             # `migrate scan | head`: the reader has what it wanted; say nothing more
@@ -67,20 +71,27 @@ class _ProgressBar:
         self.started = time.monotonic()
         self.last = 0.0
         self.shown = False
+        self.width = 0
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, current: str = "") -> None:
         now = time.monotonic()
         if not self.enabled or now - self.started < self.delay or (now - self.last < 0.1 and done < total):
             return
         self.last, self.shown = now, True
         width = 30
         filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files"
+        if current:  # a large file still being parsed: say which, so the bar is not stuck at 99 %
+            line += f", parsing {current}"
+        columns = shutil.get_terminal_size((80, 24)).columns - 1
+        line = line if len(line) <= columns else line[: columns - 3] + "..."
+        sys.stderr.write("\r" + line.ljust(self.width))
+        self.width = len(line)
         sys.stderr.flush()
 
     def close(self) -> None:
         if self.shown:
-            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.write("\r" + " " * max(self.width, 60) + "\r")
             sys.stderr.flush()
 
 
@@ -364,6 +375,8 @@ def export_command(
         progress=lambda message: click.echo(f"migrate: {message} ...", err=True),
         sandbox=not no_sandbox,
     )
+    from migrate.reports.manifest import render_manifest  # numpy: not for scan/apply start-up
+
     click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
 
@@ -658,6 +671,8 @@ def inspect_command(pte: Path, fmt: str) -> None:
     from migrate.manifest import inspect_pte
 
     manifest = inspect_pte(pte)
+    from migrate.reports.manifest import render_manifest  # numpy: not for scan/apply start-up
+
     click.echo(manifest.to_json() if fmt == "json" else render_manifest(manifest), nl=False)
 
 

@@ -3,17 +3,19 @@ reuse cached results, and return one :class:`ScanResult`."""
 
 from __future__ import annotations
 
+import faulthandler
 import fnmatch
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from rewrites.app_engine import DEFAULT_SETTINGS, app_rules, check_app, fix_app, python_rules
 from rewrites.app_source import language_of
@@ -25,10 +27,11 @@ from rewrites.project import EMPTY, ProjectIndex, index_project
 from rewrites.registry import all_rules, select_rules
 from rewrites.rule import Rule
 
-Progress = Callable[[int, int], None]
 
-# Below this much source to parse, starting worker processes costs more than it saves.
-_PARALLEL_MIN_BYTES = 512 * 1024
+class Progress(Protocol):
+    """Told each time a file is done, and, while a large file is parsed, which one it is."""
+
+    def __call__(self, done: int, total: int, current: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         data, problem = read_regular(path, options.max_file_bytes)
         if data is None:
             errors.append(FileError(rel, problem))
-        elif (language := language_of(path.name)) is not None:
+        elif (language := language_of(path.name)) is not None and not app_codes:
+            outcomes[rel] = FileOutcome()  # no app rule selected: nothing to parse
+        elif language is not None:
             digest = content_digest(language.encode() + b"\0" + data)
             cached = cache.get(digest)
             if cached is None:
@@ -100,10 +105,10 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         done += 1
         if progress is not None:
             progress(done, total)
-    crashed = FileOutcome(error="the parser crashed on this file", parsed=True)
     work = [job for _, _, job in pending]
     sizes = [len(job[0]) for job in work]
-    for index, outcome in _parallel(_scan_job, work, sizes, options.jobs, crashed):
+    current = None if progress is None else (lambda note: progress(done, total, note))
+    for index, outcome in _parallel(_scan_job, work, sizes, options.jobs, _scan_failure, current):
         rel, digest = pending[index][:2]
         outcomes[rel] = outcome
         cache.put(digest, outcome)
@@ -195,8 +200,9 @@ def apply(
             pending.append((rel, content_digest(data), data, tuple(r.code for r in rules)))
     settings = options.app_settings
     work = [(data, rel, codes, unsafe, settings, project) for rel, _, data, codes in pending]
-    crashed = FixOutcome(error="the parser crashed on this file")
-    for index, outcome in _parallel(_fix_job, work, [len(job[0]) for job in work], options.jobs, crashed):
+    sizes = [len(job[0]) for job in work]
+    current = None if progress is None else (lambda note: progress(done, total, note))
+    for index, outcome in _parallel(_fix_job, work, sizes, options.jobs, _fix_failure, current):
         rel, digest = pending[index][:2]
         _collect(rel, digest, outcome, root, errors, findings, fixed, changes)
         done += 1
@@ -284,6 +290,14 @@ def _rules_by_code() -> dict[str, type[Rule]]:
     return {rule.code: rule for rule in all_rules()}
 
 
+def _scan_failure(message: str) -> FileOutcome:
+    return FileOutcome(error=message, parsed=True)
+
+
+def _fix_failure(message: str) -> FixOutcome:
+    return FixOutcome(error=message)
+
+
 def _index(files: Sequence[Path], root: Path, options: ScanOptions) -> ProjectIndex:
     """The project facts rules may need (rewrites.project), from every Python file found."""
     texts = []
@@ -321,42 +335,168 @@ def _fix_job(
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Per-file bounds in the worker that parses it: a file past them is that file's one error line.
+FILE_SECONDS = 60.0  # plus SECONDS_PER_MB for each MB of source
+SECONDS_PER_MB = 10.0
+FILE_MEMORY_BYTES = 4 * 2**30  # address space a worker may add while parsing one file
+
+
+def _deadline(size: int) -> float:
+    return FILE_SECONDS + SECONDS_PER_MB * size / 1e6
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    job: int | None = None
+    started: float = 0.0
+
+
+def _serve(function: Callable[[T], R], conn: Connection) -> None:
+    """A worker's loop: jobs in, results out, until the pipe closes. Ctrl-C is the parent's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.disable()  # a crash is reported by the parent, as one line: no dumps on stderr
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    _limit_memory()
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        index, job = message
+        try:
+            result: object = function(job)
+        except MemoryError:
+            result = _OUT_OF_MEMORY
+        conn.send((index, result))
+
+
+_OUT_OF_MEMORY = "out of memory"
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (used + FILE_MEMORY_BYTES, resource.RLIM_INFINITY))
+    except (OSError, ValueError, ImportError):
+        pass  # not Linux: no bound on memory, the time bound still holds
+
 
 def _parallel(
-    function: Callable[[T], R], work: list[T], sizes: list[int], jobs: int | None, crashed: R
+    function: Callable[[T], R],
+    work: list[T],
+    sizes: list[int],
+    jobs: int | None,
+    failed: Callable[[str], R],
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[int, R]]:
-    """(index, result) for each job, in completion order, in worker processes when worth it.
+    """(index, result) for each job, in completion order, each run in a worker process.
 
-    A worker that dies (a parser crash) is replaced by running the rest one job per process,
-    so the job that crashed gets ``crashed`` and every other job its real result.
+    A native crash (the parser overflowing its stack), a job past its time or memory bound:
+    the worker is killed and replaced, that job's result is ``failed(one line)``, every other
+    job gets its real one. ``progress`` hears which large file is still being parsed.
     """
-    workers = min(jobs or os.cpu_count() or 1, len(work))
-    if workers < 2 or sum(sizes) < _PARALLEL_MIN_BYTES:
-        yield from enumerate(map(function, work))
+    if not work:
         return
+    count = max(1, min(jobs or os.cpu_count() or 1, len(work)))
     # Biggest first, so one large file at the end does not leave a worker idle.
-    order = sorted(range(len(work)), key=lambda i: -sizes[i])
-    finished: set[int] = set()
+    queue = sorted(range(len(work)), key=lambda i: sizes[i])
+    workers: list[_Worker] = []
+    context = _context()
+
+    def start() -> _Worker:
+        parent, child = context.Pipe()
+        process = context.Process(target=_serve, args=(function, child), daemon=True)  # type: ignore[attr-defined]
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def stop(worker: _Worker) -> None:
+        worker.conn.close()
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join()
+
+    def give(worker: _Worker) -> None:
+        if queue:
+            worker.job = queue.pop()
+            worker.started = time.monotonic()
+            worker.conn.send((worker.job, work[worker.job]))
+        else:
+            worker.job = None
+
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            for i, result in zip(
-                order, pool.map(function, [work[i] for i in order], chunksize=4), strict=True
-            ):
-                finished.add(i)
-                yield i, result
-    except BrokenProcessPool:
-        for i in order:
-            if i not in finished:
-                yield i, _isolated(function, work[i], crashed)
+        for _ in range(count):
+            worker = start()
+            workers.append(worker)
+            give(worker)
+        while any(w.job is not None for w in workers):
+            busy = {w.conn: w for w in workers if w.job is not None}
+            ready = wait(list(busy), timeout=0.25)
+            now = time.monotonic()
+            for conn in ready:
+                worker = busy[conn]  # type: ignore[index]
+                index = worker.job
+                assert index is not None
+                try:
+                    got, result = worker.conn.recv()
+                except (EOFError, OSError):
+                    worker.process.join()
+                    code = worker.process.exitcode
+                    stop(worker)
+                    workers[workers.index(worker)] = worker = start()
+                    yield index, failed(_death(code))
+                else:
+                    yield (
+                        got,
+                        failed(f"ran out of memory (over {FILE_MEMORY_BYTES / 2**30:.0f} GiB while parsing)")
+                        if isinstance(result, str) and result == _OUT_OF_MEMORY
+                        else result,
+                    )
+                give(worker)
+            for position, worker in enumerate(workers):
+                index = worker.job
+                if index is None:
+                    continue
+                elapsed = now - worker.started
+                if elapsed > _deadline(sizes[index]):
+                    stop(worker)
+                    workers[position] = replacement = start()
+                    yield (
+                        index,
+                        failed(
+                            f"gave up after {elapsed:.0f} s (a file may take {_deadline(sizes[index]):.0f} s)"
+                        ),
+                    )
+                    give(replacement)
+                elif progress is not None and elapsed > 1.0:
+                    progress(f"{_label(work[index])} ({sizes[index] / 1e6:.1f} MB, {elapsed:.0f} s)")
+    finally:
+        for worker in workers:
+            stop(worker)
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if name == "SIGABRT":  # libcst's native parser aborts when an allocation fails
+            name += f", most likely out of memory: over {FILE_MEMORY_BYTES / 2**30:.0f} GiB"
+        return f"the parser crashed on this file ({name}); it is left as it is"
+    return f"the parser's worker died on this file (exit {code}); it is left as it is"
+
+
+def _label(job: object) -> str:
+    """The path of a job: jobs are tuples whose second item is the path."""
+    return str(job[1]) if isinstance(job, tuple) and len(job) > 1 else ""
 
 
 def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
-
-
-def _isolated(function: Callable[[T], R], job: T, crashed: R) -> R:
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-            return pool.submit(function, job).result()
-    except BrokenProcessPool:
-        return crashed

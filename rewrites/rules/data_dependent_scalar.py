@@ -5,9 +5,11 @@ import libcst as cst
 from rewrites.model import FixSafety
 from rewrites.rule import Edit, Invalid, Valid
 from rewrites.rules._helpers import names_in
-from rewrites.rules._values import EntryMethodRule
+from rewrites.rules._values import ITEM_BUILTINS, ITEM_METHODS, EntryMethodRule
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n"
+# run before and after the fix by tests/test_fix_semantics.py
+_CALL = "out = M()(torch.arange(8.0).reshape(4, 2), torch.tensor([1, 3]))\n"
 _SHAPE_METHODS = frozenset(
     {
         "view",
@@ -82,10 +84,11 @@ class DataDependentScalar(EntryMethodRule):
     ]
     INVALID = [
         Invalid(
-            _MODEL + "        k = lengths.max().item()\n        return x[:k]\n",
+            _MODEL + "        k = lengths.max().item()\n        return x[:k]\n" + _CALL,
             line=4,
             column=13,
-            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 1)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, lengths):\n        k = lengths.max().item()\n        torch._check(k >= 1)\n        torch._check(k <= x.shape[0])\n        return x[:k]\n"
+            + _CALL,
         ),
         Invalid(_MODEL + "        return x[: int(lengths[0])]\n", line=4, column=20),
         Invalid(_MODEL + "        n = lengths.sum().item()\n        return x.view(n, -1)\n", line=4),
@@ -99,6 +102,14 @@ class DataDependentScalar(EntryMethodRule):
         super().__init__(ctx)  # type: ignore[arg-type]
         self._reported: set[cst.Call] = set()
         self._checked: set[str] = set()  # names whose bounds a `torch._check` already states
+        self._reads_scalars = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        if self.values is not None and self.values.function is node:
+            # Scalars come only from `.item()`-like calls: without one, nothing here can report,
+            # and tracing each subscript's origins (a walk of its subtree) is skipped.
+            self._reads_scalars = _reads_scalars(node)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         for dim, element in enumerate(node.slice):
@@ -117,7 +128,7 @@ class DataDependentScalar(EntryMethodRule):
                 self._check(arg)
 
     def _check(self, node: cst.CSTNode, sliced: cst.BaseExpression | None = None, dim: int = 0) -> None:
-        if self.values is None:
+        if self.values is None or not self._reads_scalars:
             return
         origin = self.values.scalar_origin(node)
         bounded = any(
@@ -145,3 +156,20 @@ class DataDependentScalar(EntryMethodRule):
             cst.parse_statement(f"torch._check({scalar} <= {sliced.value}.shape[{dim}])\n"),
         ]
         return self.edit({line: cst.FlattenSentinel([line, *checks])}, add_imports=[("torch", None)])
+
+
+def _reads_scalars(function: cst.FunctionDef) -> bool:
+    """Whether ``function`` calls ``.item()``/``.tolist()`` or ``int``/``float``/``bool``."""
+    from rewrites.engine import child_nodes
+
+    stack: list[cst.CSTNode] = [function]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            func = node.func
+            if (isinstance(func, cst.Attribute) and func.attr.value in ITEM_METHODS) or (
+                isinstance(func, cst.Name) and func.value in ITEM_BUILTINS
+            ):
+                return True
+        stack.extend(child_nodes(node))
+    return False

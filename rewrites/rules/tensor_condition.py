@@ -8,6 +8,9 @@ from rewrites.rules._helpers import names_in
 from rewrites.rules._values import EntryMethodRule, Kind
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n"
+# Examples that call the model run before and after the fix (tests/test_fix_semantics.py).
+_CALL = "out = M()(torch.tensor([1.0, -3.0]))\n"
+_ZEROS = "out = M()(torch.zeros(2))\n"
 
 
 class TensorCondition(EntryMethodRule):
@@ -67,16 +70,18 @@ class TensorCondition(EntryMethodRule):
     ]
     INVALID = [
         Invalid(
-            _MODEL + "        if x.sum() > 0:\n            return x * 2\n        return x - 1\n",
+            _MODEL + "        if x.sum() > 0:\n            return x * 2\n        return x - 1\n" + _CALL,
             line=4,
             column=9,
-            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        return torch.cond(x.sum() > 0, lambda x: x * 2, lambda x: x - 1, (x,))\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        return torch.cond(x.sum() > 0, lambda x: x * 2, lambda x: x - 1, (x,))\n"
+            + _CALL,
         ),
         Invalid(
-            _MODEL + "        y = torch.relu(x)\n        return y if (y > 0).any() else x\n",
+            _MODEL + "        y = torch.relu(x)\n        return y if (y > 0).any() else x\n" + _CALL,
             line=5,
             column=16,
-            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        y = torch.relu(x)\n        return torch.cond((y > 0).any(), lambda y, x: y, lambda y, x: x, (y, x))\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        y = torch.relu(x)\n        return torch.cond((y > 0).any(), lambda y, x: y.clone(memory_format=torch.contiguous_format), lambda y, x: x.clone(memory_format=torch.contiguous_format), (y, x))\n"
+            + _CALL,
         ),
         Invalid(
             _MODEL + "        k = int(x.max())\n        if k > 3:\n            x = x[:3]\n        return x\n",
@@ -84,8 +89,9 @@ class TensorCondition(EntryMethodRule):
         ),
         Invalid(_MODEL + "        assert x.min() >= 0\n        return x\n"),
         Invalid(
-            _MODEL + "        if x.abs().sum() == 0:\n            x = x + 1e-6\n        return x\n",
-            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        x = torch.cond(x.abs().sum() == 0, lambda x: x + 1e-6, lambda x: x.clone(memory_format=torch.contiguous_format), (x,))\n        return x\n",
+            _MODEL + "        if x.abs().sum() == 0:\n            x = x + 1e-6\n        return x\n" + _ZEROS,
+            expected="import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n        x = torch.cond(x.abs().sum() == 0, lambda x: x + 1e-6, lambda x: x.clone(memory_format=torch.contiguous_format), (x,))\n        return x\n"
+            + _ZEROS,
         ),
         Invalid(  # the branch's comments stay, above the line that replaces it
             _MODEL
@@ -100,9 +106,9 @@ class TensorCondition(EntryMethodRule):
         ),
         Invalid(
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n"
-            "        if s.mean() > 0.5:\n            s = s * 0\n        return s\n",
+            "        if s.mean() > 0.5:\n            s = s * 0\n        return s\nout = M().step(torch.ones(3))\n",
             line=5,
-            expected="import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n        s = torch.cond(s.mean() > 0.5, lambda s: s * 0, lambda s: s.clone(memory_format=torch.contiguous_format), (s,))\n        return s\n",
+            expected="import torch\nclass M(torch.nn.Module):\n    @torch.jit.export\n    def step(self, s):\n        s = torch.cond(s.mean() > 0.5, lambda s: s * 0, lambda s: s.clone(memory_format=torch.contiguous_format), (s,))\n        return s\nout = M().step(torch.ones(3))\n",
         ),
     ]
 
@@ -189,6 +195,7 @@ class TensorCondition(EntryMethodRule):
             )
         )
         params = cst.Parameters([cst.Param(cst.Name(name)) for name in operands])
+        then, other = _dense(then, operands), _dense(other, operands)
         call = cst.Call(
             cst.parse_expression("torch.cond"),
             [
@@ -210,6 +217,14 @@ class TensorCondition(EntryMethodRule):
             index = body.index(node)
             return body[index + 1] if index + 1 < len(body) else None
         return None
+
+
+def _dense(branch: cst.BaseExpression, operands: list[str]) -> cst.BaseExpression:
+    """A branch that returns an operand as it is: `torch.cond` refuses outputs aliasing its
+    inputs (UncapturedHigherOrderOpError, even in eager mode), so it returns a dense clone."""
+    if isinstance(branch, cst.Name) and branch.value in operands:
+        return cst.parse_expression(f"{branch.value}.clone(memory_format=torch.contiguous_format)")
+    return branch
 
 
 def _single(suite: cst.CSTNode) -> cst.BaseSmallStatement | None:
