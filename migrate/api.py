@@ -24,7 +24,7 @@ from rewrites.runner import scan as run_scan
 def resolve_config(paths: Sequence[Path], config_path: Path | None = None) -> Config:
     root = scan_root(paths)
     found = config_path if config_path is not None else find_config(root)
-    if config_path is not None and not config_path.is_file():
+    if config_path is not None and not config_path.exists():
         raise UsageError(f"{config_path}: no such configuration file")
     return load_config(found, root)
 

@@ -17,6 +17,7 @@ executorch-android-version = "1.5.1"        # what Gradle fixes write (default: 
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import UsageError
+from rewrites.files import read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,6 +73,9 @@ def find_config(start: Path) -> Path | None:
             except UsageError:
                 return candidate  # report the broken file rather than skip it
     return None
+
+
+_MAX_CONFIG_BYTES = 16 << 20
 
 
 def load_config(path: Path | None, default_base: Path) -> Config:
@@ -136,9 +141,14 @@ def _selectors(path: Path, key: str, value: Any) -> tuple[str, ...]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """A configuration named on the command line may be a link; what it names must be a regular
+    file of sane size (a FIFO given as --config hung every command)."""
+    data, problem = read_regular(Path(os.path.realpath(path)), _MAX_CONFIG_BYTES)
+    if data is None:
+        raise UsageError(f"{path}: cannot read configuration: {problem}")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: cannot read configuration: {exc}") from None
 
 

@@ -525,3 +525,21 @@ def test_every_option_has_help() -> None:
         for param in command.params:
             if param.param_type_name == "option" and not getattr(param, "hidden", False):
                 assert getattr(param, "help", None), f"migrate {command.name} {param.opts[0]} has no help"
+
+
+def test_a_configuration_that_is_not_a_regular_file_is_one_line(project: Path, tmp_path: Path) -> None:
+    """`--config` naming a FIFO hung every command; a link to a regular file is still read."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo.toml")
+    done = _scan_in_a_process(project, "--no-cache", "--config", str(tmp_path / "fifo.toml"))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"migrate: error: {tmp_path / 'fifo.toml'}: cannot read configuration: "
+        "not a regular file (a FIFO): not read\n"
+    )
+    (tmp_path / "real.toml").write_text('[tool.migrate]\nselect = ["MIG1"]\n', encoding="utf-8")
+    (tmp_path / "link.toml").symlink_to(tmp_path / "real.toml")
+    linked = _scan_in_a_process(project, "--no-cache", "--config", str(tmp_path / "link.toml"))
+    assert linked.returncode == 1, linked.stderr
+    assert {f["code"][:4] for f in json.loads(linked.stdout)["findings"]} == {"MIG1"}
