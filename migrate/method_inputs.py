@@ -5,7 +5,8 @@ rebuilds its arguments without running the calling script: each argument must be
 a name whose last assignment before the call (in the same function) is one of
 
 - ``torch.randn / rand / zeros / ones / full / randint / tensor`` with literal arguments,
-- a call of one of the model's own methods (``scripted.init_state(1)``, run on the eager model),
+- a call of one of the model's own methods (``scripted.init_state(1)``, run on the eager model;
+  not nn.Module's: ``train``, ``to``, ... could change it),
 - a call of an ``example_inputs()``-style function of the factory's module (already imported),
 - a subscript or tuple unpacking of one of these, or another such name.
 
@@ -124,8 +125,8 @@ class _Evaluator:
             return getattr(torch, func.attr)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             method = getattr(self.model, func.attr, None)
-            if func.attr.startswith("_") or not callable(method):
-                raise _Unknown
+            if func.attr.startswith("_") or hasattr(torch.nn.Module, func.attr) or not callable(method):
+                raise _Unknown  # nn.Module's own (train, to, load_state_dict, ...) may change the model
             return method  # a call of the model's own method, on the eager model
         if isinstance(func, ast.Name) and func.id in EXAMPLE_FUNCTIONS:
             function = getattr(self.module, func.id, None)

@@ -259,3 +259,36 @@ def test_new_imports_go_into_the_files_isort_sections(tmp_path: Path) -> None:
     assert fix_text(unsectioned, all_rules(), unsafe=True)[0].startswith(
         "import torch\nimport sys\nimport os\n"
     )
+
+
+def test_a_methods_call_is_rebuilt_only_from_what_is_safe_to_run(tmp_path: Path) -> None:
+    import types
+
+    import torch
+
+    from migrate.method_inputs import inputs_from_calls
+    from rewrites.project import CallSite
+
+    class Net(torch.nn.Module):
+        def init_state(self, batch: int) -> torch.Tensor:
+            return torch.zeros(1, batch, 3)
+
+    module = types.SimpleNamespace(example_inputs=lambda: (torch.ones(2, 5),))
+    (tmp_path / "run.py").write_text(
+        "def main(net):\n"
+        "    frame = example_inputs()[0]\n"
+        "    state = net.init_state(2)\n"
+        "    a, b = net.step(frame, state)\n"  # line 4: rebuilt
+        "    net.step(read_frame(), state)\n"  # line 5: a function of the script
+        "    net.step(frame, net.train(False))\n"  # line 6: nn.Module's own method
+    )
+    net = Net().eval()
+
+    def rebuilt(line: int) -> object:
+        return inputs_from_calls(tmp_path, [CallSite("run.py", line, "")], "step", net, module)
+
+    found = rebuilt(4)
+    assert found is not None and found[1] == "run.py:4"
+    assert [tuple(t.shape) for t in found[0]] == [(2, 5), (1, 2, 3)]
+    assert rebuilt(5) is None and rebuilt(6) is None
+    assert not net.training
