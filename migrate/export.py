@@ -21,6 +21,7 @@ from typing import Any
 from migrate.artifacts import check_regular, check_writable_folder, load_arrays, open_regular
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
+from migrate.method_inputs import inputs_from_calls
 from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import audible, quiet_torch
 from migrate.recurrent import lower_recurrent
@@ -396,18 +397,20 @@ def _factory_source(
     )
     examples = _example_inputs(inputs, input_shapes, default=default, entry=entry)
     per_method = examples if isinstance(examples, dict) else {"forward": examples}
+    notes: list[str] = []
     wanted = ["forward", *[m for m in methods if m != "forward"]]
     for name in wanted:
         if name not in per_method and callable(getattr(model, name, None)):
-            found = _method_examples(module, getattr(model, name))
+            found = _method_examples(module, getattr(model, name), notes)
             if found is not None:
                 per_method[name] = found
     missing = [m for m in wanted if m not in per_method]
     if methods and missing:
         raise UsageError(
             f"no example inputs for method(s) {', '.join(missing)} (not all parameters have defaults, "
-            "and the project's calls of them do not all pass the same constants): make --inputs "
-            "return a dict {method_name: args}"
+            f"and no call of them in {Path(getattr(module, '__file__', None) or '.').parent} passes "
+            "constants or names built from literals, torch.randn-style creators, the model's own "
+            "methods or example_inputs()): make --inputs return a dict {method_name: args}"
         )
     chosen: dict[str, tuple[Any, tuple[Any, ...]]] = {}
     names: dict[str, list[str]] = {}
@@ -419,13 +422,14 @@ def _factory_source(
         function = model.forward if name == "forward" else getattr(model, name)
         chosen[name] = (model if name == "forward" else _method_as_forward(model, name), per_method[name])
         names[name] = _parameter_names(function, len(per_method[name]))
-    return _Source(entry, chosen, names)
+    return _Source(entry, chosen, names, notes)
 
 
-def _method_examples(module: Any, method: Any) -> tuple[Any, ...] | None:
+def _method_examples(module: Any, method: Any, notes: list[str]) -> tuple[Any, ...] | None:
     """Example inputs for a method, found the way the export-script fixes find them: none when
     every parameter has a default (an initial state), else the constants every call of it in the
-    module's project passes (``init_state(1)``)."""
+    module's project passes (``init_state(1)``), else the arguments of a call of it that
+    ``migrate.method_inputs`` can rebuild (``step(frame, state)``; noted in ``notes``)."""
     import ast
     import inspect
 
@@ -438,14 +442,18 @@ def _method_examples(module: Any, method: Any) -> tuple[Any, ...] | None:
     folder = Path(getattr(module, "__file__", None) or ".").parent
     files = [p for p in sorted(folder.rglob("*.py"))[:2000] if p.is_file()]
     index = index_project((p.relative_to(folder).as_posix(), p.read_text(errors="replace")) for p in files)
-    constants = constant_arguments(index.calls_of(method.__name__))
-    if constants is None:
+    sites = index.calls_of(method.__name__)
+    constants = constant_arguments(sites)
+    if constants is not None:
+        try:
+            return tuple(ast.literal_eval(f"({constants},)"))
+        except (ValueError, SyntaxError):
+            pass
+    found = inputs_from_calls(folder, sites, method.__name__, method.__self__, module)
+    if found is None:
         return None
-    try:
-        value = ast.literal_eval(f"({constants},)")
-    except (ValueError, SyntaxError):
-        return None
-    return tuple(value)
+    notes.append(f"{method.__name__}'s example inputs were rebuilt from its call at {found[1]}")
+    return found[0]
 
 
 def _method_as_forward(model: Any, method: str) -> Any:

@@ -179,7 +179,9 @@ def test_migrate_export_finds_a_methods_inputs_the_way_the_fixes_do(tmp_path: Pa
         [sys.executable, "-c", check], cwd=project, capture_output=True, text=True, check=False
     )
     assert ran.stdout.split()[-3:] == ["['forward',", "'init_state']", "0.0"], ran.stderr[-2000:]
-    # `step(frame, state)` has no defaults and is called with tensors only: the user is asked
+    # `step(frame, state)` called with a frame the script reads itself: nothing to rebuild, so ask
+    script = project / "export_mobile.py"
+    script.write_text(script.read_text().replace("torch.randn(1, 1, 20)", "next_frame()"))
     refused = subprocess.run(
         [sys.executable, "-m", "migrate", "export", "model:make_model", "--method", "step", "-o", "t.pte"],
         cwd=project,
@@ -190,6 +192,36 @@ def test_migrate_export_finds_a_methods_inputs_the_way_the_fixes_do(tmp_path: Pa
     )
     assert refused.returncode == 2
     assert "no example inputs for method(s) step (not all parameters have defaults" in refused.stderr
+    assert f"no call of them in {project}" in refused.stderr
+
+
+def test_migrate_export_rebuilds_a_tensor_methods_inputs_from_the_projects_call(tmp_path: Path) -> None:
+    # export_mobile.py calls `scripted.step(frame, state)` with `frame = torch.randn(1, 1, 20)` and
+    # `state = scripted.init_state()`: rebuilt without running the script, then checked on the .pte
+    project = Path(shutil.copytree(FIXTURES / "streaming_export", tmp_path / "p"))
+    done = subprocess.run(
+        [sys.executable, "-m", "migrate", "export", "model:make_model", "--method", "step", "-o", "s.pte"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "step's example inputs were rebuilt from its call at export_mobile.py:16" in done.stdout
+    check = (
+        "import sys, torch; sys.path.insert(0, '.'); from executorch.runtime import Runtime; "
+        "from model import make_model; m = make_model(); p = Runtime.get().load_program('s.pte'); "
+        "f = torch.randn(1, 1, 20); s = torch.randn(1, 1, 16); "
+        "got = p.load_method('step').execute([f, s]); want = m.step(f, s); "
+        "print(sorted(p.method_names), max(float((g - w).abs().max()) for g, w in zip(got, want)))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", check], cwd=project, capture_output=True, text=True, check=False
+    )
+    names, error = ran.stdout.rsplit(" ", 1)
+    assert names.split("\n")[-1] == "['forward', 'step']", ran.stderr[-2000:]
+    assert float(error) < 1e-5
 
 
 SECTIONED = '''"""Export the net."""
@@ -227,3 +259,36 @@ def test_new_imports_go_into_the_files_isort_sections(tmp_path: Path) -> None:
     assert fix_text(unsectioned, all_rules(), unsafe=True)[0].startswith(
         "import torch\nimport sys\nimport os\n"
     )
+
+
+def test_a_methods_call_is_rebuilt_only_from_what_is_safe_to_run(tmp_path: Path) -> None:
+    import types
+
+    import torch
+
+    from migrate.method_inputs import inputs_from_calls
+    from rewrites.project import CallSite
+
+    class Net(torch.nn.Module):
+        def init_state(self, batch: int) -> torch.Tensor:
+            return torch.zeros(1, batch, 3)
+
+    module = types.SimpleNamespace(example_inputs=lambda: (torch.ones(2, 5),))
+    (tmp_path / "run.py").write_text(
+        "def main(net):\n"
+        "    frame = example_inputs()[0]\n"
+        "    state = net.init_state(2)\n"
+        "    a, b = net.step(frame, state)\n"  # line 4: rebuilt
+        "    net.step(read_frame(), state)\n"  # line 5: a function of the script
+        "    net.step(frame, net.train(False))\n"  # line 6: nn.Module's own method
+    )
+    net = Net().eval()
+
+    def rebuilt(line: int) -> object:
+        return inputs_from_calls(tmp_path, [CallSite("run.py", line, "")], "step", net, module)
+
+    found = rebuilt(4)
+    assert found is not None and found[1] == "run.py:4"
+    assert [tuple(t.shape) for t in found[0]] == [(2, 5), (1, 2, 3)]
+    assert rebuilt(5) is None and rebuilt(6) is None
+    assert not net.training
