@@ -23,6 +23,7 @@ from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import quiet_torch
 from migrate.recurrent import lower_recurrent
+from migrate.xnnpack_decompositions import decompose_for_xnnpack
 from migrate.xnnpack_views import views_for_xnnpack
 
 SEED = 0
@@ -173,6 +174,8 @@ def _export(
     if options.backend == "xnnpack":  # once, before the candidates: every lowering reads the same program
         for name in programs:
             programs[name], added = views_for_xnnpack(programs[name])
+            source.notes.extend(n for n in added if n not in source.notes)
+            programs[name], added = decompose_for_xnnpack(programs[name])
             source.notes.extend(n for n in added if n not in source.notes)
     export_seconds = time.perf_counter() - started
 

@@ -504,3 +504,86 @@ def test_optimize_tries_each_lowering_and_keeps_one_that_matches(artifacts: Path
     image = torch.randn(1, 3, 16, 16)
     got = load_program(out).load_method("forward").execute([image])[0]
     torch.testing.assert_close(got, eager("make_conv", image), atol=1e-5, rtol=0)
+
+
+class _Encoder(torch.nn.Module):
+    """Layer norms, attention and a mean over a prefix whose length is read from data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.layer = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+        self.norm = torch.nn.LayerNorm(16, elementwise_affine=False, eps=1e-3)
+
+    def forward(self, x: torch.Tensor, length: torch.Tensor) -> Any:
+        h = self.norm(self.layer(x))
+        n = length.max().item()
+        torch._check(n >= 1)
+        torch._check(n <= h.shape[1])
+        kept = h[:, :n]
+        return kept.mean(1), kept.mean(dim=1, keepdim=True) * 2
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_layer_norm_attention_and_prefix_means_become_ops_xnnpack_takes(batch: int) -> None:
+    """Each rewrite keeps the outputs within 1e-6, for prefix lengths other than the example's,
+    and leaves none of the ops it replaces."""
+    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+
+    model = _Encoder().eval()
+    x = torch.randn(batch, 8, 16)
+    program = torch.export.export(model, (x, torch.tensor([5])))
+    lowered, notes = decompose_for_xnnpack(program)
+    assert notes == [
+        "3 layer norm(s) and 1 attention(s) computed with ops XNNPACK takes (linear, bmm, softmax, rsqrt)",
+        "2 mean(s) over a prefix sized by data computed as a product with weights from that size",
+    ]
+    aten = torch.ops.aten
+    left = {n.target for n in lowered.graph.nodes}
+    assert not {aten.layer_norm.default, aten.scaled_dot_product_attention.default, aten.mean.dim} & left
+    for length in (5, 1, 8, 3):
+        with torch.no_grad():
+            expected = model(x, torch.tensor([length]))
+            got = lowered.module()(x, torch.tensor([length]))
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+
+
+def test_the_text_encoder_lowers_to_one_delegate_call(tmp_path: Path) -> None:
+    """The sample text encoder, migrated as `migrate apply` writes it, is one XNNPACK call with
+    only what depends on data outside (the token lookup, the length's clamp / max / read, the
+    prefix's size as a float) and matches eager at 1e-6 for every length."""
+    import importlib
+    import shutil
+    import sys
+
+    sample = tmp_path / "text_encoder"
+    shutil.copytree(FIXTURES.parent.parent / "samples" / "text_encoder", sample)
+    run_cli("apply", ".", "--fix", "--unsafe-fixes", cwd=sample)
+    assert "torch.cond" not in (sample / "model.py").read_text()
+    out = sample / "text_encoder.pte"
+    code, _, stderr = run_cli("export", "model:make_model", "-o", str(out), cwd=sample)
+    assert code == 0, stderr
+    manifest = json.loads(out.with_name("text_encoder.manifest.json").read_text())
+    delegation = manifest["methods"][0]["delegation"]
+    assert delegation["delegated_subgraphs"] == 1
+    assert set(delegation["non_delegated_ops"]) <= {
+        "aten::embedding",
+        "aten::clamp",
+        "aten::max",
+        "aten::_local_scalar_dense",
+        "dim_order_ops::_to_dim_order_copy",
+    }
+    sys.path.insert(0, str(sample))
+    try:
+        sys.modules.pop("model", None)
+        model = importlib.import_module("model").make_model()
+    finally:
+        sys.path.remove(str(sample))
+        sys.modules.pop("model", None)
+    method = load_program(out).load_method("forward")
+    tokens = torch.randint(0, 1000, (1, 32), generator=torch.Generator().manual_seed(2))
+    for length in (24, 0, 1, 32, 7):
+        with torch.no_grad():
+            expected = model(tokens, torch.tensor([length]))
+        got = method.execute([tokens, torch.tensor([length])])
+        torch.testing.assert_close(list(got), list(expected), atol=1e-6, rtol=0)
