@@ -372,6 +372,8 @@ def test_recurrent_layers_stay_inside_the_delegate(factory: str, artifacts: Path
     delegation = manifest["methods"][0]["delegation"]
     assert delegation["delegated_subgraphs"] == 1
     assert not {"aten::split_with_sizes_copy", "aten::squeeze_copy"} & set(delegation["non_delegated_ops"])
+    # the first states are zeros: folded into the first step, not a kernel before the delegate
+    assert delegation["non_delegated_ops"] == {}
     assert any(note.startswith("GRU and LSTM lowered step by step") for note in manifest["notes"])
 
 
@@ -587,3 +589,32 @@ def test_the_text_encoder_lowers_to_one_delegate_call(tmp_path: Path) -> None:
             expected = model(tokens, torch.tensor([length]))
         got = method.execute([tokens, torch.tensor([length])])
         torch.testing.assert_close(list(got), list(expected), atol=1e-6, rtol=0)
+
+
+def test_a_prefix_mean_sized_by_data_converts_to_tflite(tmp_path: Path) -> None:
+    """litert-torch cannot trace `.item()` into a size; the baseline is converted from the
+    program with the prefix mean as weights, and TFLite computes what eager computes for every
+    length."""
+    import litert_torch
+    from ai_edge_litert.interpreter import Interpreter
+
+    from migrate.xnnpack_decompositions import for_litert
+
+    model = _Encoder().eval()
+    x = torch.randn(1, 8, 16)
+    args = (x, torch.tensor([5]))
+    path = tmp_path / "encoder.tflite"
+    litert_torch.convert(for_litert(model, args), args).export(str(path))
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    for length in (5, 1, 8):
+        for detail, value in zip(inputs, (x, torch.tensor([length])), strict=True):
+            interpreter.set_tensor(detail["index"], value.numpy().astype(detail["dtype"]))
+        interpreter.invoke()
+        with torch.no_grad():
+            expected = model(x, torch.tensor([length]))
+        got = [torch.from_numpy(interpreter.get_tensor(o["index"])) for o in outputs]
+        torch.testing.assert_close(
+            sorted(got, key=lambda t: t.dim()), sorted(expected, key=lambda t: t.dim()), atol=1e-6, rtol=0
+        )
