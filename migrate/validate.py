@@ -246,7 +246,9 @@ def _convert_with_litert(
     with quiet_torch():
         import litert_torch
 
-        edge = litert_torch.convert(module, args)
+        from migrate.xnnpack_decompositions import for_litert
+
+        edge = litert_torch.convert(for_litert(module, args), args)
         write_atomic(path, edge.export)  # a cache never holds half a file
     return path
 

@@ -224,3 +224,28 @@ class _Maker:
         with self.fake:
             node.meta["val"] = target(*values[0], **values[1])
         return node
+
+
+def for_litert(module: Any, args: tuple[Any, ...]) -> Any:
+    """``module`` as litert-torch can convert it, for the TFLite baseline: its converter needs
+    every size known while it traces, so a prefix mean sized by ``.item()`` ends the conversion.
+    Rewritten as weights (the same rewrite as the ``.pte``'s) and with the bound checks that only
+    guarded the slice dropped, the program converts; ``module`` itself when there is no such
+    mean, or anything else still reads data into a size."""
+    import torch
+
+    try:
+        program = torch.export.export(module, tuple(args))
+    except Exception:
+        return module
+    if not _prefix_means(program):
+        return module
+    graph = program.graph
+    for node in list(graph.nodes):
+        if node.target is torch.ops.aten._assert_scalar.default:
+            graph.erase_node(node)
+    graph.eliminate_dead_code()
+    if any(node.target is torch.ops.aten.item.default for node in graph.nodes):
+        return module
+    program.graph_module.recompile()
+    return program.module()
