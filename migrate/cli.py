@@ -408,6 +408,11 @@ def export_command(
     type=click.Path(path_type=Path, file_okay=False),
     help="Where a converted TFLite baseline is written.",
 )
+@click.option(
+    "--profile-ops",
+    is_flag=True,
+    help="Also the ten most expensive operators of each runtime that can tell (ExecuTorch through ETDump; TFLite's Python API gives only the operator list).",
+)
 @click.option("--report-json", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--report-md", type=click.Path(path_type=Path, dir_okay=False))
 @_handle_errors
@@ -433,6 +438,7 @@ def validate_command(
     timeout: float,
     legacy_python: str | None,
     artifacts: Path | None,
+    profile_ops: bool,
     report_json: Path | None,
     report_md: Path | None,
 ) -> None:
@@ -464,6 +470,7 @@ def validate_command(
         max_memory_mb=max_memory_mb,
         legacy_python=legacy_python,
         artifacts=artifacts,
+        profile_ops=profile_ops,
         harness=HarnessOptions(
             threads=threads, runs=runs, timeout=timeout, constrained=profile == "constrained"
         ),
