@@ -65,6 +65,7 @@ class OperatorProfile:
     operators: tuple[OperatorTime, ...] = ()  # the most expensive first, at most TOP
     note: str | None = None
     error: str | None = None
+    delegated_nodes: int | None = None  # operators the delegates ran in one run (all, not the top)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class OperatorProfile:
             "operators": [o.to_dict() for o in self.operators],
             "note": self.note,
             "error": self.error,
+            "delegated_nodes": self.delegated_nodes,
         }
 
     @classmethod
@@ -87,6 +89,7 @@ class OperatorProfile:
             tuple(OperatorTime.from_dict(o) for o in data.get("operators", ())),
             data.get("note"),
             data.get("error"),
+            data.get("delegated_nodes"),
         )
 
 
@@ -145,6 +148,7 @@ def _executorch(artifact: str, inputs: list[np.ndarray], runs: int, scratch: str
     times: dict[str, list[float]] = {}
     calls: dict[str, int] = {}
     total = delegate = inside = 0.0
+    delegate_calls = 0
     for event in blocks[0].events:
         if event.perf_data is None:
             continue
@@ -154,6 +158,7 @@ def _executorch(artifact: str, inputs: list[np.ndarray], runs: int, scratch: str
             total += ms
         elif name == "DELEGATE_CALL":
             delegate += ms
+            delegate_calls += 1
         elif event.is_delegated_op:
             inside += ms
             key = f"XNNPACK {name.split(' #')[0]}"
@@ -161,21 +166,23 @@ def _executorch(artifact: str, inputs: list[np.ndarray], runs: int, scratch: str
         elif name.startswith("native_call_"):
             key = f"portable {name.removeprefix('native_call_').rsplit('.', 1)[0]}"
             times.setdefault(key, []).append(ms)
-    if delegate:
-        times[DELEGATE_OVERHEAD] = [max(delegate - inside, 0.0)]
     for key, values in times.items():
         calls[key] = len(values)
+    if delegate:
+        times[DELEGATE_OVERHEAD] = [max(delegate - inside, 0.0)]
+        calls[DELEGATE_OVERHEAD] = delegate_calls
     ranked = sorted(times, key=lambda k: -sum(times[k]))[:TOP]
     operators = tuple(
         OperatorTime(
             k,
-            calls[k] if k != DELEGATE_OVERHEAD else 0,
+            calls[k],
             sum(times[k]),
             sum(times[k]) / total if total else None,
         )
         for k in ranked
     )
-    return OperatorProfile("", "executorch", runs, total or None, operators)
+    nodes = sum(n for k, n in calls.items() if k.startswith("XNNPACK ") and k != DELEGATE_OVERHEAD)
+    return OperatorProfile("", "executorch", runs, total or None, operators, delegated_nodes=nodes)
 
 
 def _tflite(artifact: str) -> OperatorProfile:
