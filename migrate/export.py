@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from migrate.edge_copies import drop_data_free_copies
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.output import write_atomic, write_bytes_atomic
@@ -278,7 +279,10 @@ def _lower(programs: dict[str, Any], how: Lowering, etrecord: bool) -> tuple[Any
             for name in programs:
                 programs[name], added = lower_recurrent(programs[name])
                 notes.extend(n for n in added if n not in notes)
-    edge = to_edge_transform_and_lower(programs, partitioner=partitioner, generate_etrecord=etrecord)
+    passes = [drop_data_free_copies] if how.backend == "xnnpack" else None
+    edge = to_edge_transform_and_lower(
+        programs, transform_passes=passes, partitioner=partitioner, generate_etrecord=etrecord
+    )
     return edge, edge.to_executorch(), notes
 
 

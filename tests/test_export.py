@@ -618,3 +618,37 @@ def test_a_prefix_mean_sized_by_data_converts_to_tflite(tmp_path: Path) -> None:
         torch.testing.assert_close(
             sorted(got, key=lambda t: t.dim()), sorted(expected, key=lambda t: t.dim()), atol=1e-6, rtol=0
         )
+
+
+class _Copies(torch.nn.Module):
+    """Views of views, a permute that only moves a dimension of one, a permute undone by another,
+    `.contiguous()` after a copy; the last output is itself a view and must stay one."""
+
+    def forward(self, x: torch.Tensor) -> Any:
+        a = x.reshape(2, 3, 4).reshape(6, 4).reshape(1, 24)  # (1, 24)
+        b = x.unsqueeze(0).permute(1, 0, 2).contiguous()  # (2, 1, 12): the 1 moves
+        c = x.reshape(2, 3, 4).permute(2, 0, 1).permute(1, 2, 0).contiguous() * 2  # back to (2, 3, 4)
+        return a + 1, b * 3, c, x.reshape(24)
+
+
+def test_copies_that_move_no_data_are_dropped_from_the_edge_program() -> None:
+    from executorch.exir import to_edge_transform_and_lower
+
+    from migrate.edge_copies import drop_data_free_copies
+
+    x = torch.randn(2, 12)
+    program = torch.export.export(_Copies(), (x,))
+
+    def copies(edge: Any) -> int:
+        names = ("view_copy", "permute_copy", "clone", "expand_copy")
+        return sum(any(name in str(n.target) for name in names) for n in edge.exported_program().graph.nodes)
+
+    plain = to_edge_transform_and_lower(program)
+    simplified = to_edge_transform_and_lower(program, transform_passes=[drop_data_free_copies])
+    # what is left is one view each for a, b, c (to (2, 3, 4)) and the output view
+    assert copies(simplified) == 4 < copies(plain)
+    expected = _Copies()(x)
+    got = simplified.exported_program().module()(x)
+    torch.testing.assert_close(got, expected, atol=0, rtol=0)
+    outputs = next(n for n in simplified.exported_program().graph.nodes if n.op == "output").args[0]
+    assert "view_copy" in str(outputs[-1].target)  # an output view stays a node of its own
