@@ -119,7 +119,14 @@ def validate(
             if target.kind in PROFILED_KINDS and by_label[target.label].error is None:
                 progress(f"profiling the operators of {target.label}")
                 profiles.append(
-                    profile(target.label, target.kind, target.artifact, samples[0], options.harness.runs)
+                    profile(
+                        target.label,
+                        target.kind,
+                        target.artifact,
+                        samples[0],
+                        options.harness.runs,
+                        options.harness.threads,
+                    )
                 )
     return ValidationReport(
         reference=reference_label,

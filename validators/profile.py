@@ -5,7 +5,10 @@
   delegate records one event per operator of its runtime (``Fully Connected (NC, F32) GEMM #3``,
   grouped here by kind). What a delegate call takes beyond its operators is a row of its own: in
   ExecuTorch 1.5.1 that is mostly ``xnn_reshape_runtime`` and setup over every node, at every
-  call (``XNNExecutor::prepare_args``), the cost a model of many small nodes pays.
+  call (``XNNExecutor::prepare_args``), the cost a model of many small nodes pays. XNNPACK
+  times its operators in whole microseconds (``xnn_get_runtime_profiling_info``), so an operator
+  under 1 us reads 0 and its time is counted in that row: for a model of tiny operators (an
+  unrolled GRU) the row is the runtime's overhead and its operators' time together.
 - TFLite: ai-edge-litert 2.3.0's Python API gives no per-operator times. Its ``Interpreter`` takes
   no profiler (``experimental_force_delegate_node_profiling`` only matters to a profiler attached
   in C++), and its ``CompiledModel`` wrapper exposes none; ``libLiteRt.so`` does export a
@@ -38,7 +41,10 @@ TFLITE_NOTE = (
     "ai-edge-litert 2.3.0's Python API gives no per-operator times (its Interpreter takes no "
     "profiler; the profiler is in LiteRT's C API): operators in the model, by count"
 )
-DELEGATE_OVERHEAD = "XNNPACK delegate call, outside its operators (reshape and setup of every node)"
+DELEGATE_OVERHEAD = (
+    "XNNPACK delegate call, outside its operators (reshape and setup of every node, and the "
+    "sub-microsecond remainders of its operators)"
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,13 @@ PROFILED_KINDS = ("executorch", "tflite")
 
 
 def profile(
-    label: str, kind: str, artifact: str, inputs: Sequence[np.ndarray], runs: int = 20, timeout: float = 300.0
+    label: str,
+    kind: str,
+    artifact: str,
+    inputs: Sequence[np.ndarray],
+    runs: int = 20,
+    threads: int = 1,
+    timeout: float = 300.0,
 ) -> OperatorProfile:
     """Profile one artifact in a fresh process; a failure is a profile with the reason."""
     if kind not in PROFILED_KINDS:
@@ -115,6 +127,7 @@ def profile(
             artifact,
             str(arrays),
             str(runs),
+            str(threads),
             scratch,
         ]
         try:
@@ -130,11 +143,15 @@ def profile(
     return OperatorProfile.from_dict({**json.loads(lines[-1]), "label": label, "kind": kind})
 
 
-def _executorch(artifact: str, inputs: list[np.ndarray], runs: int, scratch: str) -> OperatorProfile:
+def _executorch(
+    artifact: str, inputs: list[np.ndarray], runs: int, threads: int, scratch: str
+) -> OperatorProfile:
     import torch
     from executorch.devtools import Inspector
+    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
     from executorch.runtime import Runtime
 
+    _unsafe_reset_threadpool(threads)  # XNNPACK's threads, as the measurement had them
     program = Runtime.get().load_program(artifact, enable_etdump=True, debug_buffer_size=0)
     method = program.load_method("forward")
     tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
@@ -198,12 +215,15 @@ def _tflite(artifact: str) -> OperatorProfile:
 
 
 def main(argv: list[str]) -> int:
-    kind, artifact, arrays, runs, scratch = argv
+    kind, artifact, arrays, runs, threads, scratch = argv
     with np.load(arrays, allow_pickle=False) as data:
         inputs = [data[str(i)] for i in range(len(data.files))]
     stdout = os.dup(1)
     os.dup2(2, 1)  # whatever a runtime prints goes to stderr, not into the result
-    result = _executorch(artifact, inputs, int(runs), scratch) if kind == "executorch" else _tflite(artifact)
+    if kind == "executorch":
+        result = _executorch(artifact, inputs, int(runs), int(threads), scratch)
+    else:
+        result = _tflite(artifact)
     os.write(stdout, (json.dumps(result.to_dict()) + "\n").encode())
     return 0
 
