@@ -62,8 +62,11 @@ def main() -> int:
         by_kind = {r["kind"]: r for r in report["runtimes"]}
         pte, tflite = _p50(by_kind, "executorch"), _p50(by_kind, "tflite")
         profiled = next((p for p in report.get("profiles", ()) if p["kind"] == "executorch"), {})
-        overhead_ms = sum(
-            o["ms"] for o in profiled.get("operators", ()) if o["name"].startswith("XNNPACK delegate call")
+        listed = next((p for p in report.get("profiles", ()) if p["kind"] == "tflite"), {})
+        overhead_share = sum(
+            o["share"] or 0
+            for o in profiled.get("operators", ())
+            if o["name"].startswith("XNNPACK delegate call")
         )
         rows.append(
             {
@@ -80,7 +83,8 @@ def main() -> int:
                 "tflite_error": by_kind.get("tflite", {}).get("error"),
                 "target_ratio": TARGETS.get(sample["name"]),
                 "xnnpack_nodes": profiled.get("delegated_nodes"),
-                "delegate_overhead_ms": overhead_ms if profiled else None,
+                "tflite_ops": listed.get("delegated_nodes"),
+                "delegate_overhead_share": overhead_share if profiled else None,
             }
         )
     print("per-operator cost: chains of 20 and 200 elementwise ops ...", flush=True)
@@ -91,12 +95,13 @@ def main() -> int:
         overhead = {}
     for row in rows:
         row["runtime_bound_ms"] = _runtime_bound(row, overhead.get("executorch"))
+        row["runtime_part_of_gap_ms"] = _runtime_part(row, overhead)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result = {"runs": args.runs, "threads": 1, "models": rows, "per_op_cost": overhead}
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"\n{'model':<18}{'delegates':>10}{'outside':>9}{'nodes':>7}{'.pte p50':>11}{'.tflite p50':>13}"
-        f"{'ratio':>8}{'target':>8}  {'runtime bound':>14}{'call overhead':>15}"
+        f"{'ratio':>8}{'target':>8}  {'runtime bound':>14}{'outside ops':>13}{'gap':>10}{'runtime part':>14}"
     )
     for row in rows:
         if "error" in row:
@@ -114,13 +119,17 @@ def main() -> int:
             f"{row['model']:<18}{row['delegate_calls']:>10}{outside:>9}{row['xnnpack_nodes'] or '-':>7}"
             f"{_ms(row['pte_p50_ms']):>11}{_ms(row['tflite_p50_ms']):>13}{ratio:>8}"
             f"{'-' if target is None else f'{target:.2f}x':>6}{met:<3}{_ms(row['runtime_bound_ms']):>14}"
-            f"{_ms(row['delegate_overhead_ms']):>15}"
+            f"{_share(row['delegate_overhead_share']):>13}{_ms(_gap(row)):>10}{_ms(row['runtime_part_of_gap_ms']):>14}"
         )
     for kind, cost in overhead.items():
         print(f"{kind:<11} {cost['per_op_us']:.3f} us per op, {cost['per_call_us']:.1f} us per call")
     print(
         "runtime bound: XNNPACK nodes x ExecuTorch's per-op cost + delegate calls x its per-call cost;"
-        " call overhead: what the delegate calls took beyond their operators (ETDump).\n"
+        " outside ops: the share of a profiled run (ETDump) the delegate calls took beyond their timed\n"
+        "operators (XNNPACK times them in whole microseconds: smaller ones count here; the profiled run\n"
+        "is slower than the timed one, so read it as a share); gap: .pte p50 - .tflite p50; runtime part:\n"
+        "the .pte's runtime bound minus the same for the .tflite (its operator count x LiteRT's per-op cost\n"
+        "+ its per-call cost), the part of the gap the two runtimes' per-node and per-call costs explain.\n"
         "Ratios from one run on a shared host: a run in a quiet moment is the one to quote."
     )
     print(f"\nwritten to {args.output}")
@@ -186,6 +195,24 @@ def _runtime_bound(row: dict, cost: dict[str, float] | None) -> float | None:
     if "error" in row or cost is None or row.get("xnnpack_nodes") is None:
         return None
     return (row["xnnpack_nodes"] * cost["per_op_us"] + row["delegate_calls"] * cost["per_call_us"]) / 1000
+
+
+def _gap(row: dict) -> float | None:
+    if row.get("pte_p50_ms") is None or row.get("tflite_p50_ms") is None:
+        return None
+    return row["pte_p50_ms"] - row["tflite_p50_ms"]
+
+
+def _runtime_part(row: dict, cost: dict[str, dict[str, float]]) -> float | None:
+    """The .pte's runtime bound minus the .tflite's, in ms: how much of the gap is the runtimes'."""
+    bound, lite = row.get("runtime_bound_ms"), cost.get("tflite")
+    if bound is None or lite is None or row.get("tflite_ops") is None:
+        return None
+    return bound - (row["tflite_ops"] * lite["per_op_us"] + lite["per_call_us"]) / 1000
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def _p50(by_kind: dict, kind: str) -> float | None:

@@ -71,7 +71,8 @@ class OperatorProfile:
     operators: tuple[OperatorTime, ...] = ()  # the most expensive first, at most TOP
     note: str | None = None
     error: str | None = None
-    delegated_nodes: int | None = None  # operators the delegates ran in one run (all, not the top)
+    # operators in one run, all of them: a .pte's delegates' (XNNPACK's), a .tflite's whole list
+    delegated_nodes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,7 +212,9 @@ def _tflite(artifact: str) -> OperatorProfile:
         counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
     ranked = sorted(counts, key=lambda k: -counts[k])[:TOP]
     operators = tuple(OperatorTime(k, counts[k], None, None) for k in ranked)
-    return OperatorProfile("", "tflite", 0, None, operators, note=TFLITE_NOTE)
+    return OperatorProfile(
+        "", "tflite", 0, None, operators, note=TFLITE_NOTE, delegated_nodes=sum(counts.values())
+    )
 
 
 def main(argv: list[str]) -> int:
