@@ -52,9 +52,11 @@ def drop_data_free_copies(graph_module: Any) -> Any:
                     node.args = (source.args[0], *node.args[1:])
                     changed = True
             elif node.target is permute and shape is not None:
-                order = [int(d) for d in node.args[1]]
+                dims: Any = node.args[1]
+                order = [int(d) for d in dims]
                 if source.target is permute:
-                    inner = [int(d) for d in source.args[1]]
+                    inner_dims: Any = source.args[1]
+                    inner = [int(d) for d in inner_dims]
                     composed = [inner[d] for d in order]
                     if composed == sorted(composed):
                         node.replace_all_uses_with(source.args[0])

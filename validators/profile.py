@@ -119,7 +119,8 @@ def profile(
     env["PYTHONPATH"] = os.pathsep.join([str(REPOSITORY), *filter(None, [env.get("PYTHONPATH")])])
     with tempfile.TemporaryDirectory(prefix="migrate-profile-") as scratch:
         arrays = Path(scratch) / "inputs.npz"
-        np.savez(arrays, **{str(i): a for i, a in enumerate(inputs)})
+        named: dict[str, Any] = {str(i): a for i, a in enumerate(inputs)}
+        np.savez(arrays, **named)
         command = [
             sys.executable,
             "-m",
