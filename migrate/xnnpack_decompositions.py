@@ -9,7 +9,8 @@ cause it, each rewritten here on the exported ATen program:
   tensors averaged over dims 2 and 3. The means are products with a constant ``1/D`` row
   (a linear, which it takes at any rank), ``eps`` is that linear's bias, then ``rsqrt``, ``mul``,
   ``add``.
-- ``scaled_dot_product_attention`` without a mask or dropout: torch's own decomposition gives
+- ``scaled_dot_product_attention`` without dropout, with no mask or an additive float one:
+  torch's own decomposition gives
   ``expand_copy``, scalar ``mul`` and the ``_safe_softmax`` guard (``eq``, ``any``,
   ``logical_not``, ``where``), none of which it takes. Here it is ``bmm``, ``permute``,
   ``softmax`` and the scale folded into a constant. ``_safe_softmax`` only differs on a row that
@@ -130,8 +131,9 @@ def _attention(
     import torch
 
     shapes = [list(t.shape) for t in (q, k, v)]
+    mask = None if attn_mask is None else list(attn_mask.shape)
     if (
-        attn_mask is not None
+        (mask is not None and not _additive_mask(attn_mask, q, shapes[0][:3] + shapes[1][2:3]))
         or dropout_p
         or is_causal
         or enable_gqa
@@ -145,8 +147,26 @@ def _attention(
     factor = torch.full((), scale if scale is not None else 1.0 / math.sqrt(e), dtype=q.dtype)
     keys = k.reshape(b * h, source, e).permute(0, 2, 1)
     scores = torch.bmm(q.reshape(b * h, length, e) * factor, keys)
+    if attn_mask is not None:  # added to the scores, broadcast as (batch, heads, length, source)
+        scores = (scores.reshape(b, h, length, source) + attn_mask).reshape(b * h, length, source)
     out = torch.bmm(torch.softmax(scores, -1), v.reshape(b * h, source, ev))
     return out.reshape(b, h, length, ev)
+
+
+def _additive_mask(mask: Any, q: Any, scores: list[Any]) -> bool:
+    """A float mask of the queries' dtype with a static shape that broadcasts to the scores
+    (batch, heads, length, source): added before the softmax, as torch does. A boolean mask is
+    left to torch, whose ``_safe_softmax`` gives a row with nothing to attend to zeros, where a
+    plain softmax would give NaN."""
+    import torch
+
+    shape = list(mask.shape)
+    if mask.dtype != q.dtype or len(shape) > 4 or not all(isinstance(d, int) for d in shape):
+        return False
+    try:
+        return list(torch.broadcast_shapes(tuple(shape), tuple(scores))) == list(scores)
+    except RuntimeError:
+        return False
 
 
 def _prefix_means(program: Any) -> int:

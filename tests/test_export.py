@@ -652,3 +652,26 @@ def test_copies_that_move_no_data_are_dropped_from_the_edge_program() -> None:
     torch.testing.assert_close(got, expected, atol=0, rtol=0)
     outputs = next(n for n in simplified.exported_program().graph.nodes if n.op == "output").args[0]
     assert "view_copy" in str(outputs[-1].target)  # an output view stays a node of its own
+
+
+class _MaskedAttention(torch.nn.Module):
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> Any:
+        float_mask = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        bool_mask = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask > 0)
+        return float_mask, bool_mask
+
+
+def test_attention_with_an_additive_mask_is_decomposed_and_a_boolean_one_left_to_torch() -> None:
+    """A float mask is added to the scores as torch adds it; a boolean mask keeps torch's own
+    lowering, whose all-masked rows give zeros where a plain softmax would give NaN."""
+    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+
+    torch.manual_seed(4)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
+    mask = torch.randn(2, 1, 1, 7)
+    lowered, notes = decompose_for_xnnpack(torch.export.export(_MaskedAttention(), (q, k, v, mask)))
+    assert notes == ["1 attention(s) computed with ops XNNPACK takes (linear, bmm, softmax, rsqrt)"]
+    other = torch.randn(2, 1, 1, 7)
+    torch.testing.assert_close(
+        lowered.module()(q, k, v, other), _MaskedAttention()(q, k, v, other), atol=1e-6, rtol=0
+    )
