@@ -12,7 +12,9 @@ no data, to a fixed point:
 - a permute that only moves dimensions of size one is a view; a permute of a permute is one
   permute, and nothing when it restores the order;
 - a contiguous ``clone`` of a contiguous tensor (``.contiguous()`` after a copy) is nothing;
-- an ``expand_copy`` to the shape the tensor has is nothing.
+- an ``expand_copy`` to the shape the tensor has is nothing;
+- a reshape that keeps the last dimension, before a ``linear``, moves after it (the linear maps
+  that dimension alone), where it merges with the reshape that usually follows.
 
 A node that is a graph output is kept (the output must not become an input or another output).
 Each rewrite gives the same values bit for bit.
@@ -31,6 +33,7 @@ def drop_data_free_copies(graph_module: Any) -> Any:
 
     aten = exir_ops.edge.aten
     view, permute, expand = aten.view_copy.default, aten.permute_copy.default, aten.expand_copy.default
+    linear = aten.linear.default
     clones = {aten.clone.default, exir_ops.edge.dim_order_ops._clone_dim_order.default}
     graph = graph_module.graph
     changed = True
@@ -69,6 +72,24 @@ def drop_data_free_copies(graph_module: Any) -> Any:
                     reshaped.meta = dict(node.meta)
                     node.replace_all_uses_with(reshaped)
                     changed = True
+            elif (
+                node.target is linear
+                and source.target is view
+                and len(source.users) == 1
+                and _same_last(source.args[0], source)
+            ):
+                # a linear maps the last dimension alone: reshape after it, where the reshape can
+                # merge with the one that usually follows (an attention's input projection)
+                x = source.args[0]
+                node.args = (x, *node.args[1:])
+                with graph.inserting_after(node):
+                    reshaped = graph.call_function(view, (node, shape))
+                reshaped.meta = dict(node.meta)
+                node.replace_all_uses_with(
+                    reshaped, delete_user_cb=lambda user, kept=reshaped: user is not kept
+                )
+                node.meta = {**node.meta, "val": _fake_linear(node, x)}
+                changed = True
             elif node.target in clones and _plain_clone(node, source):
                 node.replace_all_uses_with(source)
                 changed = True
@@ -79,6 +100,28 @@ def drop_data_free_copies(graph_module: Any) -> Any:
         graph.eliminate_dead_code()
     graph_module.recompile()
     return PassResult(graph_module, bool(count))
+
+
+def _same_last(before: Any, after: Any) -> bool:
+    """A reshape that keeps the last dimension (and so commutes with a linear)."""
+    a, b = _shape(before), _shape(after)
+    return a is not None and b is not None and len(a) > 0 and len(b) > 0 and a[-1] == b[-1]
+
+
+def _fake_linear(node: Any, x: Any) -> Any:
+    from torch._guards import detect_fake_mode
+
+    value, weight = x.meta["val"], node.args[1].meta["val"]
+    with detect_fake_mode([value]) or _nothing():
+        return value.new_empty((*value.shape[:-1], weight.shape[0]))
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
 
 
 def _is_output(node: Any) -> bool:

@@ -675,3 +675,36 @@ def test_attention_with_an_additive_mask_is_decomposed_and_a_boolean_one_left_to
     torch.testing.assert_close(
         lowered.module()(q, k, v, other), _MaskedAttention()(q, k, v, other), atol=1e-6, rtol=0
     )
+
+
+class _ReshapedLinear(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.proj = torch.nn.Linear(12, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x.reshape(2, 1, 12)).reshape(1, 2, 5) * 2
+
+
+def test_a_reshape_before_a_linear_moves_after_it_and_merges(tmp_path: Path) -> None:
+    """A reshape that keeps the last dimension commutes with a linear (which XNNPACK's
+    partitioner keeps whole): moved after it, it merges with the reshape that follows, one node
+    instead of two in the delegate, same values."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    from migrate.edge_copies import drop_data_free_copies
+
+    model, x = _ReshapedLinear().eval(), torch.randn(2, 12)
+    edge = to_edge_transform_and_lower(
+        torch.export.export(model, (x,)),
+        transform_passes=[drop_data_free_copies],
+        partitioner=[XnnpackPartitioner()],
+    )
+    lowered = edge.exported_program().graph_module.lowered_module_0.original_module
+    assert sum("view_copy" in str(n.target) for n in lowered.graph.nodes) == 1
+    path = tmp_path / "linear.pte"
+    path.write_bytes(edge.to_executorch().buffer)
+    got = load_program(path).load_method("forward").execute([x])[0]
+    torch.testing.assert_close(got, model(x), atol=1e-6, rtol=0)
