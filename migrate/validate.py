@@ -126,6 +126,7 @@ def validate(
                         samples[0],
                         options.harness.runs,
                         options.harness.threads,
+                        method=options.method,
                     )
                 )
     return ValidationReport(

@@ -111,6 +111,7 @@ def profile(
     runs: int = 20,
     threads: int = 1,
     timeout: float = 300.0,
+    method: str = "forward",
 ) -> OperatorProfile:
     """Profile one artifact in a fresh process; a failure is a profile with the reason."""
     if kind not in PROFILED_KINDS:
@@ -130,6 +131,7 @@ def profile(
             str(arrays),
             str(runs),
             str(threads),
+            method,
             scratch,
         ]
         try:
@@ -146,7 +148,7 @@ def profile(
 
 
 def _executorch(
-    artifact: str, inputs: list[np.ndarray], runs: int, threads: int, scratch: str
+    artifact: str, inputs: list[np.ndarray], runs: int, threads: int, method_name: str, scratch: str
 ) -> OperatorProfile:
     import torch
     from executorch.devtools import Inspector
@@ -155,7 +157,7 @@ def _executorch(
 
     _unsafe_reset_threadpool(threads)  # XNNPACK's threads, as the measurement had them
     program = Runtime.get().load_program(artifact, enable_etdump=True, debug_buffer_size=0)
-    method = program.load_method("forward")
+    method = program.load_method(method_name)
     tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
     for _ in range(runs):
         method.execute(tensors)
@@ -219,13 +221,13 @@ def _tflite(artifact: str) -> OperatorProfile:
 
 
 def main(argv: list[str]) -> int:
-    kind, artifact, arrays, runs, threads, scratch = argv
+    kind, artifact, arrays, runs, threads, method, scratch = argv
     with np.load(arrays, allow_pickle=False) as data:
         inputs = [data[str(i)] for i in range(len(data.files))]
     stdout = os.dup(1)
     os.dup2(2, 1)  # whatever a runtime prints goes to stderr, not into the result
     if kind == "executorch":
-        result = _executorch(artifact, inputs, int(runs), int(threads), scratch)
+        result = _executorch(artifact, inputs, int(runs), int(threads), method, scratch)
     else:
         result = _tflite(artifact)
     os.write(stdout, (json.dumps(result.to_dict()) + "\n").encode())
