@@ -103,7 +103,9 @@ def _convert(
     with quiet_torch():
         import litert_torch
 
-        edge = litert_torch.convert(module, args)
+        from migrate.xnnpack_decompositions import for_litert
+
+        edge = litert_torch.convert(for_litert(module, args), args)
         write_atomic(path, edge.export)  # a cache never holds half a file
     return path, False
 
@@ -118,6 +120,8 @@ def _source_key(model: str, args: Sequence[object]) -> str:
         digest.update(importlib.metadata.version("litert-torch").encode())
     except importlib.metadata.PackageNotFoundError:
         pass
+    # the rewrite that lets litert-torch convert a prefix mean sized by data (for_litert)
+    digest.update(Path(__file__).with_name("xnnpack_decompositions.py").read_bytes())
     module = sys.modules.get(model.partition(":")[0])
     source = Path(getattr(module, "__file__", None) or ".")
     if source.is_file():

@@ -485,6 +485,11 @@ def export_command(
     "arm64:CPU (cross-built, under qemu's model of CPU; arm64 alone: cortex-a76; numerics only).",
 )
 @click.option(
+    "--profile-ops",
+    is_flag=True,
+    help="Also the ten most expensive operators of each runtime that can tell (ExecuTorch through ETDump; TFLite's Python API gives only the operator list).",
+)
+@click.option(
     "--report-json",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the report as JSON (what `migrate report` reads).",
@@ -523,6 +528,7 @@ def validate_command(
     legacy_python: str | None,
     artifacts: Path | None,
     targets: tuple[str, ...],
+    profile_ops: bool,
     report_json: Path | None,
     report_md: Path | None,
     no_sandbox: bool,
@@ -560,6 +566,7 @@ def validate_command(
         legacy_python=legacy_python,
         artifacts=artifacts,
         targets=targets,
+        profile_ops=profile_ops,
         harness=HarnessOptions(
             threads=threads,
             runs=runs,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.artifacts import check_regular, check_writable_folder, load_arrays, open_regular
+from migrate.edge_copies import drop_data_free_copies
 from migrate.errors import UsageError, require
 from migrate.manifest import Manifest, TensorInfo, describe_program
 from migrate.method_inputs import inputs_from_calls
@@ -26,6 +27,7 @@ from migrate.output import write_atomic, write_bytes_atomic
 from migrate.quiet import audible, quiet_torch
 from migrate.recurrent import lower_recurrent
 from migrate.sandboxed import ARCHIVES, export_in_sandbox
+from migrate.xnnpack_decompositions import decompose_for_xnnpack
 from migrate.xnnpack_views import views_for_xnnpack
 from rewrites.project import EXAMPLE_FUNCTIONS, constant_arguments, index_project
 
@@ -187,6 +189,8 @@ def _export(
         for name in programs:
             programs[name], added = views_for_xnnpack(programs[name])
             source.notes.extend(n for n in added if n not in source.notes)
+            programs[name], added = decompose_for_xnnpack(programs[name])
+            source.notes.extend(n for n in added if n not in source.notes)
     export_seconds = time.perf_counter() - started
 
     candidates = _candidates(options)
@@ -288,7 +292,10 @@ def _lower(programs: dict[str, Any], how: Lowering, etrecord: bool) -> tuple[Any
             for name in programs:
                 programs[name], added = lower_recurrent(programs[name])
                 notes.extend(n for n in added if n not in notes)
-    edge = to_edge_transform_and_lower(programs, partitioner=partitioner, generate_etrecord=etrecord)
+    passes = [drop_data_free_copies] if how.backend == "xnnpack" else None
+    edge = to_edge_transform_and_lower(
+        programs, transform_passes=passes, partitioner=partitioner, generate_etrecord=etrecord
+    )
     return edge, edge.to_executorch(), notes
 
 

@@ -60,7 +60,10 @@ def _fold_weight_cuts(program: Any) -> Any:
 
     aten = torch.ops.aten
     cuts = {aten.slice.Tensor, aten.cat.default, aten.clone.default}
-    return constant_prop_pass(program, custom_skip_targets=_ops(program) - cuts)
+    # A first state of zeros (``torch.zeros`` when none is given) makes the first step's
+    # ``h @ W_hh + b`` a constant: folded, the step has two nodes fewer and the zeros no kernel.
+    first_state = {aten.zeros.default, aten.full.default, aten.view.default, aten.linear.default}
+    return constant_prop_pass(program, custom_skip_targets=_ops(program) - cuts - first_state)
 
 
 def _read_steps(program: Any) -> None:

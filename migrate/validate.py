@@ -28,6 +28,7 @@ from migrate.targets import parse as parse_targets
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
+from validators.profile import PROFILED_KINDS, OperatorProfile, profile
 from validators.runners import kind_for
 
 SEED = 0
@@ -62,6 +63,7 @@ class ValidateOptions:
     legacy_python: str | None = None
     artifacts: Path | None = None  # where a converted TFLite baseline is written
     targets: tuple[str, ...] = ("host",)  # host, native, arm64[:CPU] (migrate/targets.py)
+    profile_ops: bool = False  # the most expensive operators of each runtime that can tell
     harness: HarnessOptions = field(default_factory=HarnessOptions)
 
 
@@ -122,6 +124,22 @@ def validate(
                 else:  # the shipped artifact or the baseline: evidence, not the migration's verdict
                     notes.append(difference)
     reasons += _budget_failures(options, targets, by_label)
+    profiles: list[OperatorProfile] = []
+    if options.profile_ops:
+        for target in targets:
+            if target.kind in PROFILED_KINDS and by_label[target.label].error is None:
+                progress(f"profiling the operators of {target.label}")
+                profiles.append(
+                    profile(
+                        target.label,
+                        target.kind,
+                        target.artifact,
+                        samples[0],
+                        options.harness.runs,
+                        options.harness.threads,
+                        method=options.method,
+                    )
+                )
     return ValidationReport(
         reference=reference_label,
         runtimes=tuple(results),
@@ -145,6 +163,7 @@ def validate(
         environment=_environment(options),
         command="migrate " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "",
         notes=tuple(notes),
+        profiles=tuple(profiles),
     )
 
 

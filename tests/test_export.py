@@ -432,6 +432,8 @@ def test_recurrent_layers_stay_inside_the_delegate(factory: str, artifacts: Path
     delegation = manifest["methods"][0]["delegation"]
     assert delegation["delegated_subgraphs"] == 1
     assert not {"aten::split_with_sizes_copy", "aten::squeeze_copy"} & set(delegation["non_delegated_ops"])
+    # the first states are zeros: folded into the first step, not a kernel before the delegate
+    assert delegation["non_delegated_ops"] == {}
     assert any(note.startswith("GRU and LSTM lowered step by step") for note in manifest["notes"])
 
 
@@ -564,3 +566,205 @@ def test_optimize_tries_each_lowering_and_keeps_one_that_matches(artifacts: Path
     image = torch.randn(1, 3, 16, 16)
     got = load_program(out).load_method("forward").execute([image])[0]
     torch.testing.assert_close(got, eager("make_conv", image), atol=1e-5, rtol=0)
+
+
+class _Encoder(torch.nn.Module):
+    """Layer norms, attention and a mean over a prefix whose length is read from data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.layer = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+        self.norm = torch.nn.LayerNorm(16, elementwise_affine=False, eps=1e-3)
+
+    def forward(self, x: torch.Tensor, length: torch.Tensor) -> Any:
+        h = self.norm(self.layer(x))
+        n = length.max().item()
+        torch._check(n >= 1)
+        torch._check(n <= h.shape[1])
+        kept = h[:, :n]
+        return kept.mean(1), kept.mean(dim=1, keepdim=True) * 2
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_layer_norm_attention_and_prefix_means_become_ops_xnnpack_takes(batch: int) -> None:
+    """Each rewrite keeps the outputs within 1e-6, for prefix lengths other than the example's,
+    and leaves none of the ops it replaces."""
+    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+
+    model = _Encoder().eval()
+    x = torch.randn(batch, 8, 16)
+    program = torch.export.export(model, (x, torch.tensor([5])))
+    lowered, notes = decompose_for_xnnpack(program)
+    assert notes == [
+        "3 layer norm(s) and 1 attention(s) computed with ops XNNPACK takes (linear, bmm, softmax, rsqrt)",
+        "2 mean(s) over a prefix sized by data computed as a product with weights from that size",
+    ]
+    aten = torch.ops.aten
+    left = {n.target for n in lowered.graph.nodes}
+    assert not {aten.layer_norm.default, aten.scaled_dot_product_attention.default, aten.mean.dim} & left
+    for length in (5, 1, 8, 3):
+        with torch.no_grad():
+            expected = model(x, torch.tensor([length]))
+            got = lowered.module()(x, torch.tensor([length]))
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+
+
+def test_the_text_encoder_lowers_to_one_delegate_call(tmp_path: Path) -> None:
+    """The sample text encoder, migrated as `migrate apply` writes it, is one XNNPACK call with
+    only what depends on data outside (the token lookup, the length's clamp / max / read, the
+    prefix's size as a float) and matches eager at 1e-6 for every length."""
+    import importlib
+    import shutil
+    import sys
+
+    sample = tmp_path / "text_encoder"
+    shutil.copytree(FIXTURES.parent.parent / "samples" / "text_encoder", sample)
+    run_cli("apply", ".", "--fix", "--unsafe-fixes", cwd=sample)
+    assert "torch.cond" not in (sample / "model.py").read_text()
+    out = sample / "text_encoder.pte"
+    code, _, stderr = run_cli("export", "model:make_model", "-o", str(out), cwd=sample)
+    assert code == 0, stderr
+    manifest = json.loads(out.with_name("text_encoder.manifest.json").read_text())
+    delegation = manifest["methods"][0]["delegation"]
+    assert delegation["delegated_subgraphs"] == 1
+    assert set(delegation["non_delegated_ops"]) <= {
+        "aten::embedding",
+        "aten::clamp",
+        "aten::max",
+        "aten::_local_scalar_dense",
+        "dim_order_ops::_to_dim_order_copy",
+    }
+    sys.path.insert(0, str(sample))
+    try:
+        sys.modules.pop("model", None)
+        model = importlib.import_module("model").make_model()
+    finally:
+        sys.path.remove(str(sample))
+        sys.modules.pop("model", None)
+    method = load_program(out).load_method("forward")
+    tokens = torch.randint(0, 1000, (1, 32), generator=torch.Generator().manual_seed(2))
+    for length in (24, 0, 1, 32, 7):
+        with torch.no_grad():
+            expected = model(tokens, torch.tensor([length]))
+        got = method.execute([tokens, torch.tensor([length])])
+        torch.testing.assert_close(list(got), list(expected), atol=1e-6, rtol=0)
+
+
+def test_a_prefix_mean_sized_by_data_converts_to_tflite(tmp_path: Path) -> None:
+    """litert-torch cannot trace `.item()` into a size; the baseline is converted from the
+    program with the prefix mean as weights, and TFLite computes what eager computes for every
+    length."""
+    import litert_torch
+    from ai_edge_litert.interpreter import Interpreter
+
+    from migrate.xnnpack_decompositions import for_litert
+
+    model = _Encoder().eval()
+    x = torch.randn(1, 8, 16)
+    args = (x, torch.tensor([5]))
+    path = tmp_path / "encoder.tflite"
+    litert_torch.convert(for_litert(model, args), args).export(str(path))
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    for length in (5, 1, 8):
+        for detail, value in zip(inputs, (x, torch.tensor([length])), strict=True):
+            interpreter.set_tensor(detail["index"], value.numpy().astype(detail["dtype"]))
+        interpreter.invoke()
+        with torch.no_grad():
+            expected = model(x, torch.tensor([length]))
+        got = [torch.from_numpy(interpreter.get_tensor(o["index"])) for o in outputs]
+        torch.testing.assert_close(
+            sorted(got, key=lambda t: t.dim()), sorted(expected, key=lambda t: t.dim()), atol=1e-6, rtol=0
+        )
+
+
+class _Copies(torch.nn.Module):
+    """Views of views, a permute that only moves a dimension of one, a permute undone by another,
+    `.contiguous()` after a copy; the last output is itself a view and must stay one."""
+
+    def forward(self, x: torch.Tensor) -> Any:
+        a = x.reshape(2, 3, 4).reshape(6, 4).reshape(1, 24)  # (1, 24)
+        b = x.unsqueeze(0).permute(1, 0, 2).contiguous()  # (2, 1, 12): the 1 moves
+        c = x.reshape(2, 3, 4).permute(2, 0, 1).permute(1, 2, 0).contiguous() * 2  # back to (2, 3, 4)
+        return a + 1, b * 3, c, x.reshape(24)
+
+
+def test_copies_that_move_no_data_are_dropped_from_the_edge_program() -> None:
+    from executorch.exir import to_edge_transform_and_lower
+
+    from migrate.edge_copies import drop_data_free_copies
+
+    x = torch.randn(2, 12)
+    program = torch.export.export(_Copies(), (x,))
+
+    def copies(edge: Any) -> int:
+        names = ("view_copy", "permute_copy", "clone", "expand_copy")
+        return sum(any(name in str(n.target) for name in names) for n in edge.exported_program().graph.nodes)
+
+    plain = to_edge_transform_and_lower(program)
+    simplified = to_edge_transform_and_lower(program, transform_passes=[drop_data_free_copies])
+    # what is left is one view each for a, b, c (to (2, 3, 4)) and the output view
+    assert copies(simplified) == 4 < copies(plain)
+    expected = _Copies()(x)
+    got = simplified.exported_program().module()(x)
+    torch.testing.assert_close(got, expected, atol=0, rtol=0)
+    outputs = next(n for n in simplified.exported_program().graph.nodes if n.op == "output").args[0]
+    assert "view_copy" in str(outputs[-1].target)  # an output view stays a node of its own
+
+
+class _MaskedAttention(torch.nn.Module):
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> Any:
+        float_mask = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        bool_mask = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask > 0)
+        return float_mask, bool_mask
+
+
+def test_attention_with_an_additive_mask_is_decomposed_and_a_boolean_one_left_to_torch() -> None:
+    """A float mask is added to the scores as torch adds it; a boolean mask keeps torch's own
+    lowering, whose all-masked rows give zeros where a plain softmax would give NaN."""
+    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+
+    torch.manual_seed(4)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
+    mask = torch.randn(2, 1, 1, 7)
+    lowered, notes = decompose_for_xnnpack(torch.export.export(_MaskedAttention(), (q, k, v, mask)))
+    assert notes == ["1 attention(s) computed with ops XNNPACK takes (linear, bmm, softmax, rsqrt)"]
+    other = torch.randn(2, 1, 1, 7)
+    torch.testing.assert_close(
+        lowered.module()(q, k, v, other), _MaskedAttention()(q, k, v, other), atol=1e-6, rtol=0
+    )
+
+
+class _ReshapedLinear(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.proj = torch.nn.Linear(12, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x.reshape(2, 1, 12)).reshape(1, 2, 5) * 2
+
+
+def test_a_reshape_before_a_linear_moves_after_it_and_merges(tmp_path: Path) -> None:
+    """A reshape that keeps the last dimension commutes with a linear (which XNNPACK's
+    partitioner keeps whole): moved after it, it merges with the reshape that follows, one node
+    instead of two in the delegate, same values."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    from migrate.edge_copies import drop_data_free_copies
+
+    model, x = _ReshapedLinear().eval(), torch.randn(2, 12)
+    edge = to_edge_transform_and_lower(
+        torch.export.export(model, (x,)),
+        transform_passes=[drop_data_free_copies],
+        partitioner=[XnnpackPartitioner()],
+    )
+    lowered = edge.exported_program().graph_module.lowered_module_0.original_module
+    assert sum("view_copy" in str(n.target) for n in lowered.graph.nodes) == 1
+    path = tmp_path / "linear.pte"
+    path.write_bytes(edge.to_executorch().buffer)
+    got = load_program(path).load_method("forward").execute([x])[0]
+    torch.testing.assert_close(got, model(x), atol=1e-6, rtol=0)

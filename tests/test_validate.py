@@ -698,3 +698,44 @@ def test_the_timed_call_runs_the_model_on_its_inputs(validated: tuple, artifacts
     lite.run([np.zeros_like(x)])
     lite.call([x])()
     np.testing.assert_array_equal(lite.interpreter.get_tensor(lite.outputs[0]["index"]), expected)
+
+
+def test_profile_ops_names_where_each_runtime_spends_its_time(artifacts: Path, tmp_path: Path) -> None:
+    """--profile-ops on a real .pte (ETDump, XNNPACK's own operator events included) and a real
+    .tflite (LiteRT's Python API lists its operators but gives no times): in JSON, and in the
+    Markdown under the table."""
+    done = migrate(
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(artifacts / "conv.pte"),
+        "--artifacts",
+        str(artifacts),
+        "--runs",
+        "5",
+        "--profile-ops",
+        "--report-json",
+        str(tmp_path / "report.json"),
+        "--report-md",
+        str(tmp_path / "report.md"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = ValidationReport.from_dict(json.loads((tmp_path / "report.json").read_text()))
+    profiles = {p.kind: p for p in report.profiles}
+    assert set(profiles) == {"executorch", "tflite"}
+    pte = profiles["executorch"]
+    assert pte.error is None and pte.total_ms is not None and pte.total_ms > 0
+    assert 0 < len(pte.operators) <= 10
+    assert any(op.name.startswith("XNNPACK Convolution") and op.calls >= 1 for op in pte.operators)
+    assert all(op.ms is not None and op.share is not None for op in pte.operators)
+    assert sum(op.share or 0 for op in pte.operators) <= 1.05
+    tflite = profiles["tflite"]
+    assert tflite.error is None and tflite.note is not None and "no per-operator times" in tflite.note
+    assert any(op.name == "CONV_2D" and op.calls >= 1 and op.ms is None for op in tflite.operators)
+    markdown = (tmp_path / "report.md").read_text()
+    assert (
+        markdown.index("### Results")
+        < markdown.index("### Where the time goes")
+        < markdown.index("Numerics per output")
+    )

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from validators.profile import OperatorProfile
+
 REPORT_VERSION = 1
 
 
@@ -168,6 +170,7 @@ class ValidationReport:
     # what a reviewer should know that does not fail the verdict: the legacy artifact or the
     # baseline disagreeing with the reference, a baseline that could not be built
     notes: tuple[str, ...] = ()
+    profiles: tuple[OperatorProfile, ...] = ()  # --profile-ops: where each runtime's time goes
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +186,7 @@ class ValidationReport:
             "budgets": dict(self.budgets),
             "environment": dict(self.environment),
             "command": self.command,
+            "profiles": [p.to_dict() for p in self.profiles],
         }
 
     @classmethod
@@ -201,4 +205,5 @@ class ValidationReport:
             dict(data.get("environment", {})),
             data.get("command", ""),
             tuple(data.get("notes", ())),
+            tuple(OperatorProfile.from_dict(p) for p in data.get("profiles", ())),
         )

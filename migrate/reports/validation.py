@@ -186,6 +186,7 @@ def render_markdown(report: ValidationReport) -> str:
         out.append("")
     out.pop()
     out += latency_chart(report)
+    out += _profiles_markdown(report)
     out += ["", "<details><summary>Numerics per output</summary>", ""]
     where = {r.label: r.target for r in report.runtimes}
     for target in _targets(report):
@@ -255,3 +256,26 @@ def render_markdown(report: ValidationReport) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _profiles_markdown(report: ValidationReport) -> list[str]:
+    """Under the table: each profiled runtime's most expensive operators and their share."""
+    if not report.profiles:
+        return []
+    out = ["", "### Where the time goes (ten most expensive operators)", ""]
+    for profile in report.profiles:
+        total = "" if profile.total_ms is None else f", one run {profile.total_ms:.3f} ms"
+        out.append(f"**{markdown_text(profile.label)}**{total}")
+        out.append("")
+        if profile.error is not None:
+            out += [f"No profile: {markdown_text(profile.error)}", ""]
+            continue
+        if profile.note is not None:
+            out += [markdown_text(profile.note), ""]
+        out += ["| Operator | Calls | Time | Share |", "|---|---:|---:|---:|"]
+        for op in profile.operators:
+            time = "-" if op.ms is None else f"{op.ms * 1000:.1f} µs"
+            share = "-" if op.share is None else f"{op.share:.0%}"
+            out.append(f"| {markdown_text(op.name)} | {op.calls or '-'} | {time} | {share} |")
+        out.append("")
+    return out

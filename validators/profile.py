@@ -1,0 +1,238 @@
+"""Where a runtime's time goes: its most expensive operators and their share of a run.
+
+- ExecuTorch: the program is loaded with ETDump enabled, run, and the dump read with
+  ``executorch.devtools.Inspector``. Portable kernels are ``native_call_<op>`` events; the XNNPACK
+  delegate records one event per operator of its runtime (``Fully Connected (NC, F32) GEMM #3``,
+  grouped here by kind). What a delegate call takes beyond its operators is a row of its own: in
+  ExecuTorch 1.5.1 that is mostly ``xnn_reshape_runtime`` and setup over every node, at every
+  call (``XNNExecutor::prepare_args``), the cost a model of many small nodes pays. XNNPACK
+  times its operators in whole microseconds (``xnn_get_runtime_profiling_info``), so an operator
+  under 1 us reads 0 and its time is counted in that row: for a model of tiny operators (an
+  unrolled GRU) the row is the runtime's overhead and its operators' time together.
+- TFLite: ai-edge-litert 2.3.0's Python API gives no per-operator times. Its ``Interpreter`` takes
+  no profiler (``experimental_force_delegate_node_profiling`` only matters to a profiler attached
+  in C++), and its ``CompiledModel`` wrapper exposes none; ``libLiteRt.so`` does export a
+  profiler in its C API (``LiteRtCompiledModelGetProfiler``, ``LiteRtGetProfilerEvents``,
+  ``LiteRtGetProfileSummary``), which a native runner could use. What Python gives is the list
+  of operators in the model; the profile lists those (counts, no times) and says why.
+
+Each profile runs in its own process (``python -m validators.profile``), like the measurements.
+Times are medians over the runs, per event, so the first (slow) run does not count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+TOP = 10
+TFLITE_NOTE = (
+    "ai-edge-litert 2.3.0's Python API gives no per-operator times (its Interpreter takes no "
+    "profiler; the profiler is in LiteRT's C API): operators in the model, by count"
+)
+DELEGATE_OVERHEAD = (
+    "XNNPACK delegate call, outside its operators (reshape and setup of every node, and the "
+    "sub-microsecond remainders of its operators)"
+)
+
+
+@dataclass(frozen=True)
+class OperatorTime:
+    name: str
+    calls: int  # per run
+    ms: float | None  # per run (median over runs); None where the runtime gives no times
+    share: float | None  # of the whole run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "calls": self.calls, "ms": self.ms, "share": self.share}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OperatorTime:
+        return cls(data["name"], data["calls"], data.get("ms"), data.get("share"))
+
+
+@dataclass(frozen=True)
+class OperatorProfile:
+    label: str
+    kind: str
+    runs: int = 0
+    total_ms: float | None = None  # one run, as the profiler saw it
+    operators: tuple[OperatorTime, ...] = ()  # the most expensive first, at most TOP
+    note: str | None = None
+    error: str | None = None
+    # operators in one run, all of them: a .pte's delegates' (XNNPACK's), a .tflite's whole list
+    delegated_nodes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "runs": self.runs,
+            "total_ms": self.total_ms,
+            "operators": [o.to_dict() for o in self.operators],
+            "note": self.note,
+            "error": self.error,
+            "delegated_nodes": self.delegated_nodes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OperatorProfile:
+        return cls(
+            data["label"],
+            data["kind"],
+            data.get("runs", 0),
+            data.get("total_ms"),
+            tuple(OperatorTime.from_dict(o) for o in data.get("operators", ())),
+            data.get("note"),
+            data.get("error"),
+            data.get("delegated_nodes"),
+        )
+
+
+PROFILED_KINDS = ("executorch", "tflite")
+
+
+def profile(
+    label: str,
+    kind: str,
+    artifact: str,
+    inputs: Sequence[np.ndarray],
+    runs: int = 20,
+    threads: int = 1,
+    timeout: float = 300.0,
+    method: str = "forward",
+) -> OperatorProfile:
+    """Profile one artifact in a fresh process; a failure is a profile with the reason."""
+    if kind not in PROFILED_KINDS:
+        return OperatorProfile(label, kind, error=f"no per-operator profile for {kind}")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPOSITORY), *filter(None, [env.get("PYTHONPATH")])])
+    with tempfile.TemporaryDirectory(prefix="migrate-profile-") as scratch:
+        arrays = Path(scratch) / "inputs.npz"
+        named: dict[str, Any] = {str(i): a for i, a in enumerate(inputs)}
+        np.savez(arrays, **named)
+        command = [
+            sys.executable,
+            "-m",
+            "validators.profile",
+            kind,
+            artifact,
+            str(arrays),
+            str(runs),
+            str(threads),
+            method,
+            scratch,
+        ]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return OperatorProfile(label, kind, error=f"the profile took longer than {timeout:g} s")
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return OperatorProfile(label, kind, error=f"the profiler failed: {last}")
+    return OperatorProfile.from_dict({**json.loads(lines[-1]), "label": label, "kind": kind})
+
+
+def _executorch(
+    artifact: str, inputs: list[np.ndarray], runs: int, threads: int, method_name: str, scratch: str
+) -> OperatorProfile:
+    import torch
+    from executorch.devtools import Inspector
+    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+    from executorch.runtime import Runtime
+
+    _unsafe_reset_threadpool(threads)  # XNNPACK's threads, as the measurement had them
+    program = Runtime.get().load_program(artifact, enable_etdump=True, debug_buffer_size=0)
+    method = program.load_method(method_name)
+    tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
+    for _ in range(runs):
+        method.execute(tensors)
+    dump = Path(scratch) / "profile.etdump"
+    program.write_etdump_result_to_file(str(dump), str(Path(scratch) / "debug.bin"))
+    blocks = [b for b in Inspector(etdump_path=str(dump)).event_blocks if b.name == "Execute"]
+    if not blocks:
+        raise RuntimeError("the ETDump has no Execute events")
+    times: dict[str, list[float]] = {}
+    calls: dict[str, int] = {}
+    total = delegate = inside = 0.0
+    delegate_calls = 0
+    for event in blocks[0].events:
+        if event.perf_data is None:
+            continue
+        ms = statistics.median(event.perf_data.raw)
+        name = event.name
+        if name == "Method::execute":
+            total += ms
+        elif name == "DELEGATE_CALL":
+            delegate += ms
+            delegate_calls += 1
+        elif event.is_delegated_op:
+            inside += ms
+            key = f"XNNPACK {name.split(' #')[0]}"
+            times.setdefault(key, []).append(ms)
+        elif name.startswith("native_call_"):
+            key = f"portable {name.removeprefix('native_call_').rsplit('.', 1)[0]}"
+            times.setdefault(key, []).append(ms)
+    for key, values in times.items():
+        calls[key] = len(values)
+    if delegate:
+        times[DELEGATE_OVERHEAD] = [max(delegate - inside, 0.0)]
+        calls[DELEGATE_OVERHEAD] = delegate_calls
+    ranked = sorted(times, key=lambda k: -sum(times[k]))[:TOP]
+    operators = tuple(
+        OperatorTime(
+            k,
+            calls[k],
+            sum(times[k]),
+            sum(times[k]) / total if total else None,
+        )
+        for k in ranked
+    )
+    nodes = sum(n for k, n in calls.items() if k.startswith("XNNPACK ") and k != DELEGATE_OVERHEAD)
+    return OperatorProfile("", "executorch", runs, total or None, operators, delegated_nodes=nodes)
+
+
+def _tflite(artifact: str) -> OperatorProfile:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=artifact, num_threads=1)
+    counts: dict[str, int] = {}
+    for op in interpreter._get_ops_details():
+        counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
+    ranked = sorted(counts, key=lambda k: -counts[k])[:TOP]
+    operators = tuple(OperatorTime(k, counts[k], None, None) for k in ranked)
+    return OperatorProfile(
+        "", "tflite", 0, None, operators, note=TFLITE_NOTE, delegated_nodes=sum(counts.values())
+    )
+
+
+def main(argv: list[str]) -> int:
+    kind, artifact, arrays, runs, threads, method, scratch = argv
+    with np.load(arrays, allow_pickle=False) as data:
+        inputs = [data[str(i)] for i in range(len(data.files))]
+    stdout = os.dup(1)
+    os.dup2(2, 1)  # whatever a runtime prints goes to stderr, not into the result
+    if kind == "executorch":
+        result = _executorch(artifact, inputs, int(runs), int(threads), method, scratch)
+    else:
+        result = _tflite(artifact)
+    os.write(stdout, (json.dumps(result.to_dict()) + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
