@@ -95,6 +95,21 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
+_text_or_json = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for tools.",
+)
+_no_sandbox = click.option(
+    "--no-sandbox",
+    is_flag=True,
+    help="Load a .pt / .ptl without the bubblewrap sandbox (loading an archive runs its code).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migrate")
 def main() -> None:
@@ -319,19 +334,8 @@ def apply(
     is_flag=True,
     help="Lower several ways, time each against eager in the harness, keep the fastest that matches.",
 )
-@click.option(
-    "--no-sandbox",
-    is_flag=True,
-    help="Load a .pt / .ptl without the bubblewrap sandbox (loading an archive runs its code).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON for tools.",
-)
+@_no_sandbox
+@_text_or_json
 @_handle_errors
 def export_command(
     entry: str,
@@ -499,11 +503,7 @@ def export_command(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the report as Markdown for a pull request.",
 )
-@click.option(
-    "--no-sandbox",
-    is_flag=True,
-    help="Load a .pt / .ptl without the bubblewrap sandbox (loading an archive runs its code).",
-)
+@_no_sandbox
 @_handle_errors
 def validate_command(
     model: str | None,
@@ -664,14 +664,7 @@ def report_command(
 
 @main.command("inspect")
 @click.argument("pte", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON for tools.",
-)
+@_text_or_json
 @_handle_errors
 def inspect_command(pte: Path, fmt: str) -> None:
     """Print what a .pte holds: methods, tensors, delegation and planned memory."""
@@ -684,14 +677,7 @@ def inspect_command(pte: Path, fmt: str) -> None:
 
 
 @main.group(invoke_without_command=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON for tools.",
-)
+@_text_or_json
 @click.pass_context
 def rules(ctx: click.Context, fmt: str) -> None:
     """List the rules (`migrate rules show CODE` prints one rule's documentation)."""
