@@ -27,7 +27,7 @@ from rewrites.registry import all_rules
 from rewrites.rules.jit_isinstance import JitIsinstance
 
 _WORKER = r"""
-import json, os, runpy, sys, tempfile, warnings
+import json, os, runpy, shutil, sys, tempfile, warnings
 warnings.simplefilter("ignore")
 import torch
 
@@ -70,6 +70,7 @@ for line in sys.stdin:
     folder = tempfile.mkdtemp(prefix="fix-semantics-")
     before = run(case["original"], folder, "original_" + str(case["index"]))
     after = run(case["fixed"], folder, "fixed_" + str(case["index"])) if "values" in before else None
+    shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps({"id": case["id"], "before": before, "after": after}), flush=True)
 """
 
