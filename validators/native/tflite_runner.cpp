@@ -54,6 +54,44 @@ native::Array permute(const native::Array& in, const int (&axes)[4]) {
   return out;
 }
 
+// What the Python runner's np.ascontiguousarray(value, dtype=...) does: token ids given as
+// int64 to a model converted with int32 inputs, and the like (long double holds every int64).
+long double value_at(const native::Array& a, size_t i) {
+  const uint8_t* p = &a.data[i * native::itemsize(a.dtype)];
+  auto get = [p](auto v) { std::memcpy(&v, p, sizeof v); return static_cast<long double>(v); };
+  if (a.dtype == "float32") return get(float{});
+  if (a.dtype == "float64") return get(double{});
+  if (a.dtype == "int64") return get(int64_t{});
+  if (a.dtype == "int32") return get(int32_t{});
+  if (a.dtype == "int16") return get(int16_t{});
+  if (a.dtype == "int8") return get(int8_t{});
+  if (a.dtype == "uint8") return get(uint8_t{});
+  if (a.dtype == "bool") return get(uint8_t{}) != 0;
+  throw std::runtime_error("cannot convert an input of " + a.dtype);
+}
+
+void set_at(native::Array& a, size_t i, long double v) {
+  uint8_t* p = &a.data[i * native::itemsize(a.dtype)];
+  auto put = [p, v](auto type) { auto x = static_cast<decltype(type)>(v); std::memcpy(p, &x, sizeof x); };
+  if (a.dtype == "float32") return put(float{});
+  if (a.dtype == "float64") return put(double{});
+  if (a.dtype == "int64") return put(int64_t{});
+  if (a.dtype == "int32") return put(int32_t{});
+  if (a.dtype == "int16") return put(int16_t{});
+  if (a.dtype == "int8") return put(int8_t{});
+  if (a.dtype == "uint8") return put(uint8_t{});
+  if (a.dtype == "bool") return put(uint8_t(v != 0));
+  throw std::runtime_error("cannot convert an input to " + a.dtype);
+}
+
+native::Array cast(native::Array in, const std::string& dtype) {
+  if (in.dtype == dtype) return in;
+  size_t n = in.data.size() / native::itemsize(in.dtype);
+  native::Array out{dtype, in.shape, std::vector<uint8_t>(n * native::itemsize(dtype))};
+  for (size_t i = 0; i < n; i++) set_at(out, i, value_at(in, i));
+  return out;
+}
+
 constexpr int kToNhwc[4] = {0, 2, 3, 1};
 constexpr int kToNchw[4] = {0, 3, 1, 2};
 
@@ -116,10 +154,8 @@ class TfliteRunner : public native::Runner {
                                std::to_string(inputs_.size()));
     staged_.clear();
     for (size_t i = 0; i < inputs.size(); i++) {
-      native::Array value = nhwc_ && inputs[i].shape.size() == 4 ? permute(inputs[i], kToNhwc) : inputs[i];
-      if (value.dtype != dtype_name(inputs_[i].type.element_type))
-        throw std::runtime_error("input " + inputs_[i].name + " is " + dtype_name(inputs_[i].type.element_type) +
-                                 ", given " + value.dtype);
+      native::Array value = cast(nhwc_ && inputs[i].shape.size() == 4 ? permute(inputs[i], kToNhwc) : inputs[i],
+                                 dtype_name(inputs_[i].type.element_type));
       if (value.data.size() != inputs_[i].bytes)
         throw std::runtime_error("input " + inputs_[i].name + " takes " + std::to_string(inputs_[i].bytes) +
                                  " bytes, given " + std::to_string(value.data.size()));
