@@ -321,3 +321,20 @@ def test_the_report_groups_rows_and_numerics_by_target_and_says_why_emulated_row
     emulated = "#### arm64:cortex\\-a53 (emulated by qemu\\-aarch64: numerics only; emulated time and memory say nothing about a phone)"
     assert headings == ["#### host", "#### native", emulated] * 2  # results, then numerics per output
     assert render_console(report).splitlines()[-1] == f"arm64:cortex-a53: {EMULATED}"
+
+
+def test_a_tflite_declaring_int32_ids_takes_the_int64_ids_the_harness_gives(tmp_path: Path) -> None:
+    """litert-torch converts int64 token ids to int32 inputs; the native runner converts what it
+    is given as the Python runner does (the demo's text encoder had no native TFLite row)."""
+    folder = FIXTURES / "token_models"
+    pte, report = tmp_path / "bag.pte", tmp_path / "report.json"
+    exported = migrate("export", "token_bag:make_bag", "-o", str(pte), cwd=folder)
+    assert exported.returncode == 0, exported.stderr
+    done = migrate(
+        "validate", "--model", "token_bag:make_bag", "--candidate", str(pte), "--target", "native",
+        "--runs", "2", "--artifacts", str(tmp_path), "--report-json", str(report), cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {(r["kind"], r["target"]): r for r in json.loads(report.read_text())["runtimes"]}
+    native_tflite = rows[("tflite", "native")]
+    assert native_tflite.get("error") is None and native_tflite["latency"] is not None
