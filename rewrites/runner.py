@@ -71,11 +71,10 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     pending: list[tuple[str, str, ScanJob]] = []  # (path, cache key, job)
     total, done, hits = len(found.files), 0, 0
     app_codes = tuple(r.code for r in app_rules(options.rules))
-    project = _index(found.files, root, options)
+    sources = _read_all(found.files, root, options)
+    project = _index(sources)
     salt = project.digest().encode() if project != EMPTY else b""
-    for path in found.files:
-        rel = _relative(path, root)
-        data, problem = read_regular(path, options.max_file_bytes)
+    for path, rel, data, problem in sources:
         if data is None:
             errors.append(FileError(rel, problem))
         elif (language := language_of(path.name)) is not None and not app_codes:
@@ -178,10 +177,9 @@ def apply(
     changes: list[FileChange] = []
     fixed: list[Finding] = []
     total, done = len(found.files), 0
-    project = _index(found.files, root, options)
-    for path in found.files:
-        rel = _relative(path, root)
-        data, problem = read_regular(path, options.max_file_bytes)
+    sources = _read_all(found.files, root, options)
+    project = _index(sources)
+    for path, rel, data, problem in sources:
         rules = _rules_for(path, options)
         if data is not None and language_of(path.name) is not None:
             pending.append((rel, content_digest(data), data, tuple(r.code for r in app_rules(rules))))
@@ -298,15 +296,23 @@ def _fix_failure(message: str) -> FixOutcome:
     return FixOutcome(error=message)
 
 
-def _index(files: Sequence[Path], root: Path, options: ScanOptions) -> ProjectIndex:
+def _read_all(
+    files: Sequence[Path], root: Path, options: ScanOptions
+) -> list[tuple[Path, str, bytes | None, str]]:
+    """(path, relative path, bytes or None, why not) for each file, each read once: the project
+    index and the per-file work share what was read."""
+    return [(path, _relative(path, root), *read_regular(path, options.max_file_bytes)) for path in files]
+
+
+def _index(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> ProjectIndex:
     """The project facts rules may need (rewrites.project), from every Python file found."""
-    texts = []
-    for path in files:
-        if path.suffix == ".py":
-            data, _ = read_regular(path, options.max_file_bytes)
-            if data is not None:
-                texts.append((_relative(path, root), data.decode("utf-8", "replace")))
-    return index_project(texts)
+    return index_project(
+        [
+            (rel, data.decode("utf-8", "replace"))
+            for path, rel, data, _ in sources
+            if path.suffix == ".py" and data is not None
+        ]
+    )
 
 
 # (source, path, rule codes, project facts): app code as its bytes, Python as the text
