@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, is_root, write
+from tests.conftest import FIXTURES, is_root, run_locked, write
 
 PROJECT = FIXTURES / "mobile_project"
 
@@ -419,14 +419,8 @@ def test_an_unreadable_folder_is_one_line_and_the_scan_goes_on(tmp_path: Path) -
     root = write(
         tmp_path / "tree", {"ok.py": "import torch\ntorch.jit.script(m)\n", "locked/x.py": "x = 1\n"}
     )
-    (root / "locked").chmod(0)
     command = [sys.executable, "-m", "migrate", "scan", str(root), "--no-cache", "--format", "json"]
-    if is_root():
-        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=120)
-    finally:
-        (root / "locked").chmod(0o755)
+    done = run_locked(command, root, root / "locked", 0)
     assert done.returncode == 2, done.stderr
     report = json.loads(done.stdout)
     assert [f["path"] for f in report["findings"]] == ["ok.py"]
