@@ -94,7 +94,8 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
             cache.put(done.key, done.outcome)
     cache.save()
 
-    errors, findings = list(run.errors), []
+    errors: list[FileError] = list(run.errors)
+    findings: list[Finding] = []
     for done in run.outcomes:
         if done.outcome.error is not None:
             errors.append(FileError(done.rel, done.outcome.error))
@@ -150,7 +151,8 @@ def apply(
         return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project))
 
     run = _each_file(found, plan, _fix_job, _fix_failure, options.jobs, progress)
-    errors, findings = list(run.errors), []
+    errors: list[FileError] = list(run.errors)
+    findings: list[Finding] = []
     changes: list[FileChange] = []
     fixed: list[Finding] = []
     for done in run.outcomes:
