@@ -1,5 +1,7 @@
-"""Scan a tree: find files, skip what the prefilter rules out, parse the rest in parallel,
-reuse cached results, and return one :class:`ScanResult`."""
+"""Scan or fix a tree: find files, read each once, skip what the prefilter rules out (scan: or
+what the cache holds), parse the rest in bounded worker processes, and return one
+:class:`ScanResult` (apply: with the changes). Both go through one per-file process,
+:func:`_each_file`; what differs is how a file is planned and the job a worker runs."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from rewrites.app_engine import DEFAULT_SETTINGS, app_rules, check_app, fix_app, python_rules
 from rewrites.app_source import language_of
@@ -157,7 +159,7 @@ def apply(
     fixed: list[Finding] = []
     for done in run.outcomes:
         _collect(done.rel, done.key, done.outcome, found.root, errors, findings, fixed, changes)
-    report = _report(found, run, options, findings, errors, fixed=tuple(sorted(fixed, key=_position)))
+    report = _report(found, run, options, findings, errors, fixed=fixed)
     return ApplyResult(tuple(sorted(_unique(changes), key=lambda c: c.path)), report, options)
 
 
@@ -299,7 +301,9 @@ def _report(
     options: ScanOptions,
     findings: list[Finding],
     errors: list[FileError],
-    **extra: Any,
+    *,
+    cache_hits: int = 0,
+    fixed: Sequence[Finding] = (),
 ) -> ScanResult:
     return ScanResult(
         root=str(found.root),
@@ -307,9 +311,10 @@ def _report(
         findings=tuple(sorted(findings, key=_position)),
         errors=tuple(sorted(errors, key=lambda e: e.path)),
         files_parsed=run.parsed,
+        cache_hits=cache_hits,
         tool_version=options.tool_version,
         rules=tuple(r.code for r in options.rules),
-        **extra,
+        fixed=tuple(sorted(fixed, key=_position)),
     )
 
 
