@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrate import __version__
-from migrate.config import Config, find_config, load_config
+from migrate.config import Config, check_selectors, find_config, load_config
 from migrate.errors import UsageError
 from migrate.output import write_new_atomic, write_source_atomic
 from migrate.vcs import UncheckedError, uncommitted
 from rewrites.app_engine import DEFAULT_SETTINGS
 from rewrites.model import FileError, ScanResult
-from rewrites.registry import select_rules, unknown_selectors
+from rewrites.registry import select_rules
 from rewrites.rule import Rule
 from rewrites.runner import NEW_FILE, ApplyResult, Progress, ScanOptions, scan_root
 from rewrites.runner import apply as run_apply
@@ -33,17 +33,12 @@ def choose_rules(
     config: Config, select: Sequence[str] | None = None, ignore: Sequence[str] = ()
 ) -> tuple[type[Rule], ...]:
     """Command-line --select replaces the configured selection; --ignore adds to it."""
-    chosen_select = list(select) if select else (list(config.select) if config.select else None)
-    chosen_ignore = [*config.ignore, *ignore]
-    unknown = unknown_selectors([*(chosen_select or []), *chosen_ignore])
-    if unknown:
-        raise UsageError(f"no rule matches {', '.join(map(repr, unknown))} (see `migrate rules`)")
-    unknown = unknown_selectors(c for _, codes in config.per_file_ignores for c in codes)
-    if unknown:
-        raise UsageError(
-            f"{config.source}: [tool.migrate] per-file-ignores: no rule matches "
-            f"{', '.join(map(repr, unknown))} (see `migrate rules`)"
-        )
+    chosen_select = (
+        list(check_selectors("--select", select))
+        if select
+        else (list(config.select) if config.select else None)
+    )
+    chosen_ignore = [*config.ignore, *check_selectors("--ignore", ignore)]
     return select_rules(chosen_select, chosen_ignore)
 
 

@@ -10,6 +10,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from migrate.reports.scan import FORMATS, render
 from rewrites.model import FileError, ScanResult
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def _handle_errors(command: F) -> F:
@@ -116,8 +118,47 @@ def main() -> None:
     """Move PyTorch Mobile / TorchScript code and models to ExecuTorch."""
 
 
+@dataclass(frozen=True)
+class _Common:
+    """What `scan` and `apply` are both told: which files and rules, where to report, how to run."""
+
+    paths: tuple[Path, ...]
+    fmt: str
+    output: Path | None
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    config_path: Path | None
+    jobs: int | None
+    progress: bool | None
+    force_exclude: bool
+
+    def run(self, call: Callable[..., R], **options: Any) -> R:
+        """``api.scan`` or ``api.apply`` on these paths and rules, with a progress bar meanwhile."""
+        bar = _ProgressBar(sys.stderr.isatty() if self.progress is None else self.progress)
+        try:
+            return call(
+                list(self.paths) or [Path(".")],
+                select=_split(self.select) or None,
+                ignore=_split(self.ignore),
+                config_path=self.config_path,
+                jobs=self.jobs,
+                progress=bar,
+                force_exclude=self.force_exclude,
+                **options,
+            )
+        finally:
+            bar.close()
+
+
 def _shared_options(command: F) -> F:
-    """Options `scan` and `apply` share: what to run, where to report, how to run."""
+    """Options `scan` and `apply` share: what to run, where to report, how to run. The command
+    gets them as one :class:`_Common`, its first argument."""
+
+    @wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        common = _Common(**{f.name: kwargs.pop(f.name) for f in fields(_Common)})
+        return command(common, **kwargs)
+
     for option in reversed(
         [
             click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
@@ -160,8 +201,8 @@ def _shared_options(command: F) -> F:
             ),
         ]
     ):
-        command = option(command)
-    return command
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 def _emit(result: ScanResult, fmt: str, output: Path | None) -> None:
@@ -183,35 +224,10 @@ def _errors(errors: Sequence[FileError], root: str) -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (report-only).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .migrate_cache/.")
 @_handle_errors
-def scan(
-    paths: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    config_path: Path | None,
-    jobs: int | None,
-    progress: bool | None,
-    force_exclude: bool,
-    exit_zero: bool,
-    no_cache: bool,
-) -> None:
+def scan(common: _Common, exit_zero: bool, no_cache: bool) -> None:
     """Find every TorchScript / PyTorch Mobile dependency under PATHS (default: .)."""
-    bar = _ProgressBar(sys.stderr.isatty() if progress is None else progress)
-    try:
-        result = api.scan(
-            list(paths) or [Path(".")],
-            select=_split(select) or None,
-            ignore=_split(ignore),
-            config_path=config_path,
-            use_cache=not no_cache,
-            jobs=jobs,
-            progress=bar,
-            force_exclude=force_exclude,
-        )
-    finally:
-        bar.close()
-    _emit(result, fmt, output)
+    result = common.run(api.scan, use_cache=not no_cache)
+    _emit(result, common.fmt, common.output)
     _errors(result.errors, result.root)
     if result.errors:
         sys.exit(2)
@@ -224,39 +240,13 @@ def scan(
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour or need review.")
 @click.option("--allow-dirty", is_flag=True, help="Write even into files with uncommitted changes.")
 @_handle_errors
-def apply(
-    paths: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    config_path: Path | None,
-    jobs: int | None,
-    progress: bool | None,
-    force_exclude: bool,
-    fix: bool,
-    unsafe_fixes: bool,
-    allow_dirty: bool,
-) -> None:
+def apply(common: _Common, fix: bool, unsafe_fixes: bool, allow_dirty: bool) -> None:
     """Rewrite TorchScript-era code under PATHS into export-friendly PyTorch 2.
 
     Without --fix, prints the unified diff and changes nothing. Exit 0 when nothing is left to
     migrate, 1 when findings remain (or, without --fix, when there are changes), 2 on errors.
     """
-    bar = _ProgressBar(sys.stderr.isatty() if progress is None else progress)
-    try:
-        result = api.apply(
-            list(paths) or [Path(".")],
-            select=_split(select) or None,
-            ignore=_split(ignore),
-            config_path=config_path,
-            unsafe=unsafe_fixes,
-            jobs=jobs,
-            progress=bar,
-            force_exclude=force_exclude,
-        )
-    finally:
-        bar.close()
+    result = common.run(api.apply, unsafe=unsafe_fixes)
     report = result.report
     files = len(result.changes)
     errors = list(report.errors)
@@ -270,13 +260,13 @@ def apply(
             err=True,
         )
         report = outcome.report
-        _emit(report, fmt, output)
+        _emit(report, common.fmt, common.output)
     else:
-        if fmt == "concise" and output is None:
+        if common.fmt == "concise" and common.output is None:
             for change in result.changes:
                 click.echo(unified_diff(change.path, change.original, change.text), nl=False)
         else:
-            _emit(report, fmt, output)
+            _emit(report, common.fmt, common.output)
         count = len(report.fixed)
         click.echo(
             f"Would fix {count} finding{'s' * (count != 1)} in {files} file{'s' * (files != 1)} "

@@ -20,11 +20,13 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrate.errors import UsageError
+from rewrites import registry
 from rewrites.files import read_regular
 
 if sys.version_info >= (3, 11):
@@ -133,11 +135,16 @@ def _size(path: Path, value: Any) -> float:
 
 
 def _selectors(path: Path, key: str, value: Any) -> tuple[str, ...]:
-    """Rule codes, prefixes or names: an empty one would match every rule."""
-    selectors = _strings(path, key, value)
-    if any(not s.strip() for s in selectors):
-        raise UsageError(f"{path}: [tool.migrate] {key} holds an empty rule selector")
-    return selectors
+    return check_selectors(f"{path}: [tool.migrate] {key}", _strings(path, key, value))
+
+
+def check_selectors(where: str, selectors: Sequence[str]) -> tuple[str, ...]:
+    """Rule codes, prefixes or names, checked as the registry checks them wherever they are given
+    (a command-line option, a [tool.migrate] key, a per-file-ignores pattern: ``where``)."""
+    try:
+        return registry.check_selectors(selectors, where)
+    except registry.SelectorError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _read(path: Path) -> dict[str, Any]:

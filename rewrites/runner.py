@@ -1,5 +1,7 @@
-"""Scan a tree: find files, skip what the prefilter rules out, parse the rest in parallel,
-reuse cached results, and return one :class:`ScanResult`."""
+"""Scan or fix a tree: find files, read each once, skip what the prefilter rules out (scan: or
+what the cache holds), parse the rest in bounded worker processes, and return one
+:class:`ScanResult` (apply: with the changes). Both go through one per-file process,
+:func:`_each_file`; what differs is how a file is planned and the job a worker runs."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from rewrites.app_engine import DEFAULT_SETTINGS, app_rules, check_app, fix_app, python_rules
 from rewrites.app_source import language_of
@@ -57,83 +59,51 @@ def scan_root(paths: Sequence[Path]) -> Path:
 
 
 def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None = None) -> ScanResult:
-    root = scan_root(paths)
-    found = discover(
-        paths,
-        exclude=options.exclude,
-        exclude_base=options.exclude_base,
-        force_exclude=options.force_exclude,
-        respect_gitignore=options.respect_gitignore,
-    )
-    errors = [FileError(_relative(path, root), message) for path, message in found.errors]
+    found = _find(paths, options)
     cache = ResultCache(options.cache_dir, options.rules, options.exclude_base)
-    outcomes: dict[str, FileOutcome] = {}
-    pending: list[tuple[str, str, ScanJob]] = []  # (path, cache key, job)
-    total, done, hits = len(found.files), 0, 0
     app_codes = tuple(r.code for r in app_rules(options.rules))
-    sources = _read_all(found.files, root, options)
-    project = _index(sources)
-    salt = project.digest().encode() if project != EMPTY else b""
-    for path, rel, data, problem in sources:
-        if data is None:
-            errors.append(FileError(rel, problem))
-        elif (language := language_of(path.name)) is not None and not app_codes:
-            outcomes[rel] = FileOutcome()  # no app rule selected: nothing to parse
-        elif language is not None:
+    salt = found.project.digest().encode() if found.project != EMPTY else b""
+    hits = 0
+
+    def plan(path: Path, rel: str, data: bytes) -> FileOutcome | _Work[ScanJob]:
+        """The cache's outcome, the screen's, or the job that parses the file."""
+        nonlocal hits
+        language = language_of(path.name)
+        if language is not None and not app_codes:
+            return FileOutcome()  # no app rule selected: nothing to parse
+        if language is not None:
             digest = content_digest(language.encode() + b"\0" + data)
             cached = cache.get(digest)
             if cached is None:
-                pending.append((rel, digest, (data, rel, app_codes, EMPTY)))
-                continue
-            outcomes[rel] = cached
+                return _Work(digest, (data, rel, app_codes, EMPTY))
             hits += 1
+            return cached
+        digest = content_digest(data + salt)  # what a file's fixes offer depends on the project
+        cached = cache.get(digest)
+        screened = cached if cached is not None else screen(data, python_rules(options.rules))
+        if not isinstance(screened, FileOutcome):
+            text, active = screened
+            return _Work(digest, (text, rel, tuple(r.code for r in active), found.project))
+        if cached is None:
+            cache.put(digest, screened)
         else:
-            digest = content_digest(data + salt)  # what a file's fixes offer depends on the project
-            cached = cache.get(digest)
-            screened = cached if cached is not None else screen(data, python_rules(options.rules))
-            if isinstance(screened, FileOutcome):
-                outcomes[rel] = screened
-                if cached is None:
-                    cache.put(digest, screened)
-                else:
-                    hits += 1
-            else:
-                text, active = screened
-                pending.append((rel, digest, (text, rel, tuple(r.code for r in active), project)))
-                continue
-        done += 1
-        if progress is not None:
-            progress(done, total)
-    work = [job for _, _, job in pending]
-    sizes = [len(job[0]) for job in work]
-    current = None if progress is None else (lambda note: progress(done, total, note))
-    for index, outcome in _parallel(_scan_job, work, sizes, options.jobs, _scan_failure, current):
-        rel, digest = pending[index][:2]
-        outcomes[rel] = outcome
-        cache.put(digest, outcome)
-        done += 1
-        if progress is not None:
-            progress(done, total)
+            hits += 1
+        return screened
+
+    run = _each_file(found, plan, _scan_job, _scan_failure, options.jobs, progress)
+    for done in run.outcomes:
+        if done.parsed:
+            cache.put(done.key, done.outcome)
     cache.save()
 
+    errors: list[FileError] = list(run.errors)
     findings: list[Finding] = []
-    for rel, outcome in outcomes.items():
-        if outcome.error is not None:
-            errors.append(FileError(rel, outcome.error))
-        ignored = _ignored_rules(root / rel, options)
-        findings.extend(replace(f, path=rel) for f in outcome.findings if f.code not in ignored)
-    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
-    errors.sort(key=lambda e: e.path)
-    return ScanResult(
-        root=str(root),
-        files_scanned=total,
-        findings=tuple(findings),
-        errors=tuple(errors),
-        files_parsed=len(pending),
-        cache_hits=hits,
-        tool_version=options.tool_version,
-        rules=tuple(r.code for r in options.rules),
-    )
+    for done in run.outcomes:
+        if done.outcome.error is not None:
+            errors.append(FileError(done.rel, done.outcome.error))
+        ignored = _ignored_rules(found.root / done.rel, options)
+        findings.extend(replace(f, path=done.rel) for f in done.outcome.findings if f.code not in ignored)
+    return _report(found, run, options, findings, errors, cache_hits=hits)
 
 
 NEW_FILE = ""
@@ -163,59 +133,33 @@ def apply(
     paths: Sequence[Path], options: ScanOptions, *, unsafe: bool = False, progress: Progress | None = None
 ) -> ApplyResult:
     """The fixes ``options.rules`` offer (safe ones only unless ``unsafe``); writes nothing."""
-    root = scan_root(paths)
-    found = discover(
-        paths,
-        exclude=options.exclude,
-        exclude_base=options.exclude_base,
-        force_exclude=options.force_exclude,
-        respect_gitignore=options.respect_gitignore,
-    )
-    errors = [FileError(_relative(path, root), message) for path, message in found.errors]
+    found = _find(paths, options)
+    settings = options.app_settings
+
+    def plan(path: Path, rel: str, data: bytes) -> FixOutcome | _Work[FixJob]:
+        """The job that fixes the file, under the rules its per-file-ignores leave, unless the
+        screen rules the file out."""
+        rules = _rules_for(path, options)
+        if language_of(path.name) is not None:
+            codes = tuple(r.code for r in app_rules(rules))
+            return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project))
+        rules = python_rules(rules)
+        screened = screen(data, rules)
+        if isinstance(screened, FileOutcome):
+            return FixOutcome(error=screened.error)
+        # every rule the file is under, not just those its text admits now: a fix can write
+        # what another rule reports
+        codes = tuple(r.code for r in rules)
+        return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project))
+
+    run = _each_file(found, plan, _fix_job, _fix_failure, options.jobs, progress)
+    errors: list[FileError] = list(run.errors)
     findings: list[Finding] = []
-    pending: list[tuple[str, str, bytes, tuple[str, ...]]] = []
     changes: list[FileChange] = []
     fixed: list[Finding] = []
-    total, done = len(found.files), 0
-    sources = _read_all(found.files, root, options)
-    project = _index(sources)
-    for path, rel, data, problem in sources:
-        rules = _rules_for(path, options)
-        if data is not None and language_of(path.name) is not None:
-            pending.append((rel, content_digest(data), data, tuple(r.code for r in app_rules(rules))))
-            continue
-        rules = python_rules(rules)
-        screened = screen(data, rules) if data is not None else FileOutcome(error=problem)
-        if isinstance(screened, FileOutcome):
-            if screened.error is not None:
-                errors.append(FileError(rel, screened.error))
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        elif data is not None:
-            # every rule the file is under, not just those its text admits now: a fix can
-            # write what another rule reports
-            pending.append((rel, content_digest(data), data, tuple(r.code for r in rules)))
-    settings = options.app_settings
-    work = [(data, rel, codes, unsafe, settings, project) for rel, _, data, codes in pending]
-    sizes = [len(job[0]) for job in work]
-    current = None if progress is None else (lambda note: progress(done, total, note))
-    for index, outcome in _parallel(_fix_job, work, sizes, options.jobs, _fix_failure, current):
-        rel, digest = pending[index][:2]
-        _collect(rel, digest, outcome, root, errors, findings, fixed, changes)
-        done += 1
-        if progress is not None:
-            progress(done, total)
-    report = ScanResult(
-        root=str(root),
-        files_scanned=total,
-        findings=tuple(sorted(findings, key=lambda f: (f.path, f.line, f.column, f.code))),
-        errors=tuple(sorted(errors, key=lambda e: e.path)),
-        files_parsed=len(pending),
-        tool_version=options.tool_version,
-        rules=tuple(r.code for r in options.rules),
-        fixed=tuple(sorted(fixed, key=lambda f: (f.path, f.line, f.column, f.code))),
-    )
+    for done in run.outcomes:
+        _collect(done.rel, done.key, done.outcome, found.root, errors, findings, fixed, changes)
+    report = _report(found, run, options, findings, errors, fixed=fixed)
     return ApplyResult(tuple(sorted(_unique(changes), key=lambda c: c.path)), report, options)
 
 
@@ -249,6 +193,133 @@ def _unique(changes: list[FileChange]) -> list[FileChange]:
     for change in changes:
         seen.setdefault(change.path, change)
     return list(seen.values())
+
+
+# What a worker is given for one file, a tuple led by the source and its path:
+# scan: (source, path, rule codes, project facts), app code as its bytes, Python as the text
+# screen() decoded; apply: (bytes read, path, rule codes, unsafe, app settings, project facts)
+ScanJob = tuple["str | bytes", str, tuple[str, ...], ProjectIndex]
+FixJob = tuple[bytes, str, tuple[str, ...], bool, tuple[tuple[str, str], ...], ProjectIndex]
+Job = TypeVar("Job", ScanJob, FixJob)
+Outcome = TypeVar("Outcome", FileOutcome, FixOutcome)  # what comes back for one file
+
+Source = tuple[Path, str, "bytes | None", str]  # path, relative path, bytes read or None, why not
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Every file under the paths, each read once, and the project facts built from them."""
+
+    root: Path
+    errors: tuple[FileError, ...]  # what discovery could not list
+    sources: list[Source]
+    project: ProjectIndex
+
+
+@dataclass(frozen=True)
+class _Work(Generic[Job]):
+    """A file for a worker: its job, and the key its outcome goes with (scan: the cache key;
+    apply: the digest of the bytes read, which a write checks)."""
+
+    key: str
+    job: Job
+
+
+@dataclass(frozen=True)
+class _Done(Generic[Outcome]):
+    rel: str
+    key: str
+    outcome: Outcome
+    parsed: bool  # by a worker, not settled by the plan
+
+
+@dataclass(frozen=True)
+class _Run(Generic[Outcome]):
+    errors: tuple[FileError, ...]  # the files that could not be listed or read
+    # those the plan settled, in order, then the workers', as they finished
+    outcomes: tuple[_Done[Outcome], ...]
+    total: int
+    parsed: int
+
+
+def _find(paths: Sequence[Path], options: ScanOptions) -> _Found:
+    root = scan_root(paths)
+    found = discover(
+        paths,
+        exclude=options.exclude,
+        exclude_base=options.exclude_base,
+        force_exclude=options.force_exclude,
+        respect_gitignore=options.respect_gitignore,
+    )
+    sources = _read_all(found.files, root, options)
+    errors = tuple(FileError(_relative(path, root), message) for path, message in found.errors)
+    return _Found(root, errors, sources, _index(sources))
+
+
+def _each_file(
+    found: _Found,
+    plan: Callable[[Path, str, bytes], Outcome | _Work[Job]],
+    job: Callable[[Job], Outcome],
+    failed: Callable[[str], Outcome],
+    jobs: int | None,
+    progress: Progress | None,
+) -> _Run[Outcome]:
+    """The one per-file process of scan and apply: each file that was read is planned (settled at
+    once, or a job for a worker), the jobs run in worker processes under their time and memory
+    bounds, and ``progress`` hears of each file as it is done and of a large one still parsing."""
+    errors: list[FileError] = list(found.errors)
+    outcomes: list[_Done[Outcome]] = []
+    pending: list[tuple[str, _Work[Job]]] = []
+    total, done = len(found.sources), 0
+    for path, rel, data, problem in found.sources:
+        planned = plan(path, rel, data) if data is not None else None
+        if isinstance(planned, _Work):
+            pending.append((rel, planned))
+            continue
+        if planned is None:
+            errors.append(FileError(rel, problem))
+        else:
+            outcomes.append(_Done(rel, "", planned, parsed=False))
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    work = [item.job for _, item in pending]
+    sizes = [len(item[0]) for item in work]
+    current = None if progress is None else (lambda note: progress(done, total, note))
+    for index, outcome in _parallel(job, work, sizes, jobs, failed, current):
+        rel, item = pending[index]
+        outcomes.append(_Done(rel, item.key, outcome, parsed=True))
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    return _Run(tuple(errors), tuple(outcomes), total, len(pending))
+
+
+def _report(
+    found: _Found,
+    run: _Run[Outcome],
+    options: ScanOptions,
+    findings: list[Finding],
+    errors: list[FileError],
+    *,
+    cache_hits: int = 0,
+    fixed: Sequence[Finding] = (),
+) -> ScanResult:
+    return ScanResult(
+        root=str(found.root),
+        files_scanned=run.total,
+        findings=tuple(sorted(findings, key=_position)),
+        errors=tuple(sorted(errors, key=lambda e: e.path)),
+        files_parsed=run.parsed,
+        cache_hits=cache_hits,
+        tool_version=options.tool_version,
+        rules=tuple(r.code for r in options.rules),
+        fixed=tuple(sorted(fixed, key=_position)),
+    )
+
+
+def _position(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.path, finding.line, finding.column, finding.code)
 
 
 def _rules_for(path: Path, options: ScanOptions) -> list[type[Rule]]:
@@ -296,9 +367,7 @@ def _fix_failure(message: str) -> FixOutcome:
     return FixOutcome(error=message)
 
 
-def _read_all(
-    files: Sequence[Path], root: Path, options: ScanOptions
-) -> list[tuple[Path, str, bytes | None, str]]:
+def _read_all(files: Sequence[Path], root: Path, options: ScanOptions) -> list[Source]:
     """(path, relative path, bytes or None, why not) for each file, each read once: the project
     index and the per-file work share what was read."""
     return [(path, _relative(path, root), *read_regular(path, options.max_file_bytes)) for path in files]
@@ -315,11 +384,6 @@ def _index(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> ProjectInd
     )
 
 
-# (source, path, rule codes, project facts): app code as its bytes, Python as the text
-# screen() decoded
-ScanJob = tuple["str | bytes", str, tuple[str, ...], ProjectIndex]
-
-
 def _scan_job(job: ScanJob) -> FileOutcome:
     source, rel, codes, project = job
     rules = _rules_by_code()
@@ -328,9 +392,7 @@ def _scan_job(job: ScanJob) -> FileOutcome:
     return analyse(source, [rules[c] for c in codes], project)
 
 
-def _fix_job(
-    job: tuple[bytes, str, tuple[str, ...], bool, tuple[tuple[str, str], ...], ProjectIndex],
-) -> FixOutcome:
+def _fix_job(job: FixJob) -> FixOutcome:
     data, rel, codes, unsafe, settings, project = job
     rules = [_rules_by_code()[code] for code in codes]
     if language_of(rel.rsplit("/", 1)[-1]) is not None:

@@ -7,7 +7,14 @@ import re
 import pytest
 
 from rewrites.model import FixSafety
-from rewrites.registry import all_rules, find_rule, select_rules, unknown_selectors
+from rewrites.registry import (
+    SelectorError,
+    all_rules,
+    check_selectors,
+    find_rule,
+    select_rules,
+    unknown_selectors,
+)
 from rewrites.rule import DOC_SECTIONS, Rule
 
 RULES = all_rules()
@@ -51,6 +58,16 @@ def test_select_by_prefix_code_and_name() -> None:
 def test_unknown_selectors_are_reported() -> None:
     assert unknown_selectors(["MIG3", "MIG9", "no-such-rule"]) == ["MIG9", "no-such-rule"]
     assert find_rule("mig301") is find_rule("jit-ignore") is not None
+
+
+def test_selectors_are_checked_by_one_function_that_names_where() -> None:
+    assert check_selectors(["mig3", "ALL", "jit-ignore"], "--select") == ("mig3", "ALL", "jit-ignore")
+    with pytest.raises(
+        SelectorError, match=r"^x\.toml: \[tool\.migrate\] ignore: no rule matches 'MIG9', 'jit-scirpt' "
+    ):
+        check_selectors(["MIG3", "MIG9", "jit-scirpt"], "x.toml: [tool.migrate] ignore")
+    with pytest.raises(SelectorError, match=r"^--select holds an empty rule selector$"):
+        check_selectors(["MIG3", " "], "--select")  # it would match every rule
 
 
 def test_docs_rules_are_generated_from_the_rules(capsys) -> None:
