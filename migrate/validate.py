@@ -138,6 +138,8 @@ def validate(
                         options.harness.runs,
                         options.harness.threads,
                         method=options.method,
+                        command=target.command if target.timed else (),  # native: LiteRT's C profiler
+                        layout=target.layout,
                     )
                 )
     return ValidationReport(

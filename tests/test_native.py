@@ -338,3 +338,37 @@ def test_a_tflite_declaring_int32_ids_takes_the_int64_ids_the_harness_gives(tmp_
     rows = {(r["kind"], r["target"]): r for r in json.loads(report.read_text())["runtimes"]}
     native_tflite = rows[("tflite", "native")]
     assert native_tflite.get("error") is None and native_tflite["latency"] is not None
+
+
+def test_profile_ops_on_native_gives_litert_per_operator_times(tmp_path: Path) -> None:
+    """--profile-ops on --target native: the .tflite's profile comes from LiteRT's C API profiler
+    in the native runner (times per operator kind, XNNPACK's convolution among them), where the
+    Python API gives only the list of operators; the operators of the host row stay a list."""
+    folder = FIXTURES / "profile_models"
+    pte, report_json, report_md = tmp_path / "wide.pte", tmp_path / "report.json", tmp_path / "report.md"
+    exported = migrate("export", "wide_conv:make_model", "-o", str(pte), cwd=folder)
+    assert exported.returncode == 0, exported.stderr
+    done = migrate(
+        "validate", "--model", "wide_conv:make_model", "--candidate", str(pte), "--target", "host",
+        "--target", "native", "--runs", "5", "--profile-ops", "--artifacts", str(tmp_path),
+        "--report-json", str(report_json), "--report-md", str(report_md), cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    profiles = {p["label"]: p for p in json.loads(report_json.read_text())["profiles"]}
+    native, host = profiles["TFLite [native]"], profiles["TFLite [host]"]
+    assert native["error"] is None and native["runs"] == 5, native
+    assert native["total_ms"] is not None and native["total_ms"] > 0
+    assert "no per-operator times" not in (native["note"] or "")
+    operators = native["operators"]
+    assert 0 < len(operators) <= 10
+    assert all(op["ms"] is not None and op["share"] is not None for op in operators)
+    conv = [op for op in operators if op["name"].startswith("XNNPACK Convolution")]
+    assert len(conv) == 1 and conv[0]["calls"] == 1 and conv[0]["ms"] > 0 and conv[0]["share"] > 0
+    assert [op["ms"] for op in operators] == sorted((op["ms"] for op in operators), reverse=True)
+    assert sum(op["share"] for op in operators) <= 1.05
+    assert native["delegated_nodes"] >= 1
+    # the host row (the Python Interpreter): operators by count, no times, and says why
+    assert "no per-operator times" in host["note"] and "--target native" in host["note"]
+    assert any(op["name"] == "CONV_2D" and op["ms"] is None for op in host["operators"])
+    markdown = report_md.read_text()
+    assert "**TFLite \\[native\\]**, one run" in markdown and "XNNPACK Convolution" in markdown

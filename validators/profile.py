@@ -9,15 +9,28 @@
   times its operators in whole microseconds (``xnn_get_runtime_profiling_info``), so an operator
   under 1 us reads 0 and its time is counted in that row: for a model of tiny operators (an
   unrolled GRU) the row is the runtime's overhead and its operators' time together.
-- TFLite: ai-edge-litert 2.3.0's Python API gives no per-operator times. Its ``Interpreter`` takes
-  no profiler (``experimental_force_delegate_node_profiling`` only matters to a profiler attached
-  in C++), and its ``CompiledModel`` wrapper exposes none; ``libLiteRt.so`` does export a
-  profiler in its C API (``LiteRtCompiledModelGetProfiler``, ``LiteRtGetProfilerEvents``,
-  ``LiteRtGetProfileSummary``), which a native runner could use. What Python gives is the list
-  of operators in the model; the profile lists those (counts, no times) and says why.
+- TFLite on the host (the Python ``Interpreter``): ai-edge-litert 2.3.0's Python API gives no
+  per-operator times. Its ``Interpreter`` takes no profiler
+  (``experimental_force_delegate_node_profiling`` only matters to a profiler attached in C++),
+  and its ``CompiledModel`` wrapper exposes none. What Python gives is the list of operators in
+  the model; the profile lists those (counts, no times) and says why.
+- TFLite on ``--target native`` (LiteRT's C API, ``validators/native/tflite_runner.cpp``): the
+  model is compiled with the runtime option ``enable_profiling`` and read through
+  ``LiteRtCompiledModelGetProfiler`` / ``LiteRtGetProfilerEvents``. XNNPACK's operators are
+  events it times itself in whole microseconds (grouped by kind, as for a ``.pte``); operators
+  left to TFLite's builtin kernels are events of their own (``builtin CONV_2D``); what the
+  interpreter's ``Invoke`` takes beyond its operators is a row, and so is each of LiteRT's own
+  steps of a run (``LiteRT::Run[buffer registration]``, ``LiteRT::Run[Buffer sync]``). Those
+  steps and ``Invoke`` begin by reading the process's memory usage (TFLite's ``ProfileBuffer``:
+  ``getrusage``, ``/proc/self/status``, ``mallinfo2``), inside their time: on a run of a few
+  microseconds they are mostly the profiler's own cost; the call's time outside those steps
+  (copying the inputs in, the reads as each step ends) is a row too. Only the signature's own
+  subgraph is counted (a control-flow body's time is in its ``WHILE`` / ``IF`` row). The total
+  is the profiled call's wall time as the sum of those rows (each a median over the runs).
 
-Each profile runs in its own process (``python -m validators.profile``), like the measurements.
-Times are medians over the runs, per event, so the first (slow) run does not count.
+Each profile runs in its own process (``python -m validators.profile``, or the native runner),
+like the measurements. Times are medians over the runs, per event, so the first (slow) run does
+not count.
 """
 
 from __future__ import annotations
@@ -39,8 +52,25 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 TOP = 10
 TFLITE_NOTE = (
     "ai-edge-litert 2.3.0's Python API gives no per-operator times (its Interpreter takes no "
-    "profiler; the profiler is in LiteRT's C API): operators in the model, by count"
+    "profiler; the profiler is in LiteRT's C API, which --target native profiles): operators in "
+    "the model, by count"
 )
+TFLITE_NATIVE_NOTE = (
+    "LiteRT's C API profiler: XNNPACK times its operators in whole microseconds (one under 1 us "
+    "reads 0, its time counted in the Invoke row); LiteRT's steps, Invoke and the time outside "
+    "them include the profiler's own reading of memory usage (six reads a run): the total is "
+    "more than the unprofiled latency"
+)
+INVOKE_OVERHEAD = (
+    "Invoke, outside its operators (XNNPACK's setup, the profiler's bookkeeping, and the "
+    "sub-microsecond remainders of XNNPACK's operators)"
+)
+OUTSIDE_STEPS = (
+    "the call, outside LiteRT's steps (copying the inputs in, and the profiler's reading of memory "
+    "usage as each step ends)"
+)
+# LiteRtProfilerEventType (litert/c/litert_profiler_event.h)
+_DEFAULT_EVENT, _OPERATOR_EVENT, _DELEGATE_EVENTS = 1, 2, (4, 8)
 DELEGATE_OVERHEAD = (
     "XNNPACK delegate call, outside its operators (reshape and setup of every node, and the "
     "sub-microsecond remainders of its operators)"
@@ -72,6 +102,7 @@ class OperatorProfile:
     note: str | None = None
     error: str | None = None
     # operators in one run, all of them: a .pte's delegates' (XNNPACK's), a .tflite's whole list
+    # (on the native runner: the XNNPACK operators and builtin kernels LiteRT's profiler saw)
     delegated_nodes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,8 +143,11 @@ def profile(
     threads: int = 1,
     timeout: float = 300.0,
     method: str = "forward",
+    command: Sequence[str] = (),
+    layout: str = "nchw",
 ) -> OperatorProfile:
-    """Profile one artifact in a fresh process; a failure is a profile with the reason."""
+    """Profile one artifact in a fresh process; a failure is a profile with the reason.
+    ``command``: the native runner a ``.tflite`` row ran on (its LiteRT C API profiler is used)."""
     if kind not in PROFILED_KINDS:
         return OperatorProfile(label, kind, error=f"no per-operator profile for {kind}")
     env = dict(os.environ)
@@ -122,7 +156,14 @@ def profile(
         arrays = Path(scratch) / "inputs.npz"
         named: dict[str, Any] = {str(i): a for i, a in enumerate(inputs)}
         np.savez(arrays, **named)
-        command = [
+        if kind == "tflite" and command:
+            return _native_tflite(
+                label,
+                [*command, "--profile", artifact, str(arrays), str(runs), str(threads), layout],
+                runs,
+                timeout,
+            )
+        argv = [
             sys.executable,
             "-m",
             "validators.profile",
@@ -135,9 +176,7 @@ def profile(
             scratch,
         ]
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-            )
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
         except subprocess.TimeoutExpired:
             return OperatorProfile(label, kind, error=f"the profile took longer than {timeout:g} s")
     lines = done.stdout.strip().splitlines()
@@ -204,6 +243,95 @@ def _executorch(
     )
     nodes = sum(n for k, n in calls.items() if k.startswith("XNNPACK ") and k != DELEGATE_OVERHEAD)
     return OperatorProfile("", "executorch", runs, total or None, operators, delegated_nodes=nodes)
+
+
+def _native_tflite(label: str, argv: list[str], runs: int, timeout: float) -> OperatorProfile:
+    """The native runner's ``--profile``: one JSON line per run, read by ``tflite_times``."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return OperatorProfile(label, "tflite", error=f"the profile took longer than {timeout:g} s")
+    except OSError as exc:
+        return OperatorProfile(label, "tflite", error=f"the profiler failed: {exc}")
+    if done.returncode != 0:
+        said = [line for line in done.stderr.splitlines() if line.startswith("tflite_runner: ")]
+        reason = (
+            said[-1].removeprefix("tflite_runner: ")
+            if said
+            else f"killed by signal {-done.returncode}"
+            if done.returncode < 0
+            else f"exit status {done.returncode}"
+        )
+        return OperatorProfile(label, "tflite", error=f"the profiler failed: {reason}")
+    try:
+        result = tflite_times([json.loads(line) for line in done.stdout.splitlines() if line.strip()])
+    except (ValueError, KeyError, TypeError) as exc:
+        return OperatorProfile(label, "tflite", error=f"the profiler failed: {exc}")
+    return OperatorProfile.from_dict({**result.to_dict(), "label": label})
+
+
+def tflite_times(runs: Sequence[Mapping[str, Any]]) -> OperatorProfile:
+    """LiteRT's profiler events, one mapping per run (``{"us": wall, "events": [...]}``), as the
+    most expensive operators: each event's median over the runs (0 in a run without it), an
+    event seen in no more than half the runs (the first run's AllocateTensors) left out."""
+    if not runs:
+        raise ValueError("the native runner wrote no runs")
+    values: dict[tuple[str, int, int, int], list[float]] = {}  # (row, node, subgraph, nth) -> per run
+    rests: list[float] = []
+    outside: list[float] = []
+    for run in runs:
+        events = run["events"]
+        invoke = next((e for e in events if e["type"] == _DEFAULT_EVENT and e["tag"] == "Invoke"), None)
+        if invoke is None:
+            raise ValueError("LiteRT's profiler recorded no Invoke")
+        root = invoke["subgraph"]
+        seen: dict[tuple[str, int, int], int] = {}
+        inside, steps = 0.0, float(invoke["us"])
+        for event in events:
+            row = _tflite_row(event, root)
+            if row is None:
+                continue
+            if row.startswith(("XNNPACK ", "builtin ")):
+                inside += event["us"]
+            else:
+                steps += event["us"]
+            key = (row, event["node"], event["subgraph"])
+            seen[key] = seen.get(key, 0) + 1
+            values.setdefault((*key, seen[key]), []).append(float(event["us"]))
+        rests.append(max(float(invoke["us"]) - inside, 0.0))
+        outside.append(max(float(run["us"]) - steps, 0.0))
+    times = {INVOKE_OVERHEAD: statistics.median(rests), OUTSIDE_STEPS: statistics.median(outside)}
+    calls = {INVOKE_OVERHEAD: 1, OUTSIDE_STEPS: 1}
+    for (row, *_), per_run in values.items():
+        if len(per_run) * 2 <= len(runs):
+            continue
+        times[row] = times.get(row, 0.0) + statistics.median(per_run + [0.0] * (len(runs) - len(per_run)))
+        calls[row] = calls.get(row, 0) + 1
+    total = sum(times.values()) / 1000  # the profiled call, split: its parts' medians add up
+    ranked = sorted(times, key=lambda k: -times[k])[:TOP]
+    operators = tuple(
+        OperatorTime(k, calls[k], times[k] / 1000, times[k] / 1000 / total if total else None) for k in ranked
+    )
+    nodes = sum(n for k, n in calls.items() if k.startswith(("XNNPACK ", "builtin ")))
+    return OperatorProfile(
+        "", "tflite", len(runs), total or None, operators, note=TFLITE_NATIVE_NOTE, delegated_nodes=nodes
+    )
+
+
+def _tflite_row(event: Mapping[str, Any], root: int) -> str | None:
+    """The row an event of LiteRT's profiler adds to; None for one counted elsewhere or not
+    time (Invoke itself, a control-flow body's events, telemetry)."""
+    kind, tag = event["type"], event["tag"]
+    if kind == _DEFAULT_EVENT:
+        own = tag.startswith("LiteRT::") or (event["subgraph"] == root and tag != "Invoke")
+        return tag if own else None
+    if event["subgraph"] != root:
+        return None
+    if kind in _DELEGATE_EVENTS:
+        return f"XNNPACK {tag.split(' #')[0]}"
+    if kind == _OPERATOR_EVENT:
+        return f"builtin {tag}"
+    return None
 
 
 def _tflite(artifact: str) -> OperatorProfile:

@@ -1,6 +1,13 @@
 // A .tflite on LiteRT's C API (libLiteRt.so: a compiled model on the CPU, XNNPACK its
 // delegate), as an app links it. Inputs and outputs in the order of the Python runner
 // (validators/runners/tflite.py): by the number in the tensor's name (args_0, output_1).
+//
+// `tflite_runner` speaks the harness's worker protocol (protocol.h). `tflite_runner --profile
+// MODEL INPUTS.npz RUNS THREADS LAYOUT` instead compiles the model with LiteRT's profiler on
+// (runtime options: enable_profiling), runs it RUNS times on the inputs and writes one JSON line
+// per run: the call's wall time ("us", as call() runs it, the profiler on) and the profiler's
+// events, each {"tag", "type" (LiteRtProfilerEventType), "us" (elapsed), "node" (metadata1: the
+// node's index), "subgraph" (metadata2)}. validators/profile.py reads them.
 #include <cstdlib>
 #include <regex>
 
@@ -132,6 +139,14 @@ class TfliteRunner : public native::Runner {
     LiteRtOpaqueOptions cpu;
     check(LiteRtCreateOpaqueOptions("xnnpack", payload, std::free, &cpu), "creating the CPU options");
     check(LiteRtAddOpaqueOptions(options, cpu), "adding the CPU options");
+    if (profiling) {  // litert/c/options/litert_runtime_options.cc's payload
+      static const char runtime_toml[] = "enable_profiling = true\n";
+      char* text = static_cast<char*>(std::malloc(sizeof runtime_toml));
+      std::memcpy(text, runtime_toml, sizeof runtime_toml);
+      LiteRtOpaqueOptions runtime;
+      check(LiteRtCreateOpaqueOptions("runtime_options_string", text, std::free, &runtime), "creating the runtime options");
+      check(LiteRtAddOpaqueOptions(options, runtime), "adding the runtime options");
+    }
     LiteRtStatus compiled = LiteRtCreateCompiledModel(environment_, model_, options, &compiled_);
     LiteRtDestroyOptions(options);
     check(compiled, "compiling the model for the CPU");
@@ -173,6 +188,23 @@ class TfliteRunner : public native::Runner {
     check(LiteRtRunCompiledModel(compiled_, 0, input_buffers_.size(), input_buffers_.data(), output_buffers_.size(),
                                  output_buffers_.data()),
           "running the model");
+  }
+
+  // One run's events: the profiler started (which clears it) before the call, stopped after.
+  std::vector<ProfiledEventData> profiled_call(double& seconds) {
+    LiteRtProfiler profiler = nullptr;
+    check(LiteRtCompiledModelGetProfiler(compiled_, &profiler), "getting the profiler");
+    if (profiler == nullptr) throw std::runtime_error("the compiled model has no profiler");
+    check(LiteRtStartProfiler(profiler), "starting the profiler");
+    auto started = std::chrono::steady_clock::now();
+    call();
+    seconds = native::seconds_since(started);
+    check(LiteRtStopProfiler(profiler), "stopping the profiler");
+    int n = 0;
+    check(LiteRtGetNumProfilerEvents(profiler, &n), "counting the profiler's events");
+    std::vector<ProfiledEventData> events(size_t(std::max(n, 0)));
+    if (n > 0) check(LiteRtGetProfilerEvents(profiler, n, events.data()), "reading the profiler's events");
+    return events;
   }
 
   std::vector<native::Array> outputs() override {
@@ -234,6 +266,11 @@ class TfliteRunner : public native::Runner {
   }
 
   bool nhwc_ = false;
+
+ public:
+  bool profiling = false;  // set before load: compile with LiteRT's profiler
+
+ private:
   LiteRtEnvironment environment_ = nullptr;
   LiteRtModel model_ = nullptr;
   LiteRtCompiledModel compiled_ = nullptr;
@@ -245,7 +282,40 @@ class TfliteRunner : public native::Runner {
 
 }  // namespace
 
-int main() {
+int profile(TfliteRunner& runner, char** argv) {
+  int replies_fd = dup(1);
+  dup2(2, 1);  // what the runtime prints goes to stderr, not into the events
+  FILE* replies = fdopen(replies_fd, "w");
+  try {
+    runner.profiling = true;
+    runner.load(argv[2], std::stoi(argv[5]), "forward", argv[6]);
+    runner.prepare(native::read_npz(argv[3]));
+    for (int r = 0, runs = std::stoi(argv[4]); r < runs; r++) {
+      double seconds = 0;
+      std::vector<ProfiledEventData> events = runner.profiled_call(seconds);
+      std::string line = "{\"us\": " + native::number(seconds * 1e6) + ", \"events\": [";
+      for (size_t e = 0; e < events.size(); e++)
+        line += std::string(e ? ", " : "") + "{\"tag\": " + native::quote(events[e].tag ? events[e].tag : "") +
+                ", \"type\": " + std::to_string(int(events[e].event_type)) +
+                ", \"us\": " + std::to_string(events[e].elapsed_time_us) +
+                ", \"node\": " + std::to_string(int64_t(events[e].event_metadata1)) +
+                ", \"subgraph\": " + std::to_string(int64_t(events[e].event_metadata2)) + "}";
+      std::fputs((line + "]}\n").c_str(), replies);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "tflite_runner: %s\n", error.what());  // the line validators/profile.py reports
+    return 1;
+  }
+  std::fflush(replies);
+  return 0;
+}
+
+int main(int argc, char** argv) {
   TfliteRunner runner;
+  if (argc == 7 && std::string(argv[1]) == "--profile") return profile(runner, argv);
+  if (argc != 1) {
+    std::fprintf(stderr, "usage: %s (the worker protocol on stdin)\n       %s --profile MODEL INPUTS.npz RUNS THREADS LAYOUT\n", argv[0], argv[0]);
+    return 2;
+  }
   return native::serve(runner);
 }
