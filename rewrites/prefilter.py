@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
+from rewrites.core import Rule
 from rewrites.names import spellings
-from rewrites.rule import Rule
 
 # The rest of a logical line, backslash continuations included. Written as an unrolled loop:
 # `(?:[^\n\\]|\\\r?\n)*` kept a backtracking entry per character (1 GB for a 6 MB line).

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from rewrites.engine import fix_text
 from rewrites.project import index_project
+from rewrites.python_checker import fix_text
 from rewrites.registry import find_rule
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from migrate import api
-from rewrites.app_engine import (
+from rewrites.app_checker import (
     EXECUTORCH_ANDROID_VERSION,
     AppRule,
     Hit,
@@ -25,9 +25,9 @@ from rewrites.app_engine import (
     fix_app,
 )
 from rewrites.app_source import language_of, parse_app
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid, Valid
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -228,7 +228,7 @@ def test_every_example_file_name_is_read_as_a_rule_language() -> None:
 def test_an_insertion_at_the_start_of_another_fixs_edit_waits_a_round() -> None:
     # MIG613 wraps `hidden = <output>` in clone_tensor_ptr (an insertion where the right-hand
     # side starts) while MIG612 rewrites that right-hand side: one round would interleave them.
-    from rewrites.app_engine import fix_app
+    from rewrites.app_checker import fix_app
     from rewrites.registry import all_rules
 
     code = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from rewrites.app_engine import AppRule, app_rules, check_app, fix_app
+from rewrites.app_checker import AppRule, app_rules, check_app, fix_app
 from rewrites.app_source import language_of, parse_app
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid, Valid
 
 RULES = app_rules(all_rules())
 CASES = [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rewrites.engine import analyse, lint_text
 from rewrites.entry_slice import entry_slice
+from rewrites.python_checker import analyse, lint_text
 from rewrites.registry import all_rules
 from rewrites.rules._values import EntryMethodRule
 

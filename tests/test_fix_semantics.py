@@ -21,8 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewrites.app_engine import python_rules
-from rewrites.engine import fix_text
+from rewrites.python_checker import fix_text, python_rules
 from rewrites.registry import all_rules
 from rewrites.rules.jit_isinstance import JitIsinstance
 

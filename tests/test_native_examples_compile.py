@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from migrate.native_build import executorch_cmake_prefix
-from rewrites.app_engine import AppRule, fix_app
+from rewrites.app_checker import AppRule, fix_app
+from rewrites.core import Invalid
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid
 
 _NATIVE = ("MIG610", "MIG611", "MIG612", "MIG613", "MIG614", "MIG699")
 

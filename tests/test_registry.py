@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from rewrites.core import DOC_SECTIONS, Rule
 from rewrites.model import FixSafety
 from rewrites.registry import all_rules, find_rule, select_rules, unknown_selectors
-from rewrites.rule import DOC_SECTIONS, Rule
 
 RULES = all_rules()
 

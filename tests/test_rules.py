@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rewrites.app_engine import python_rules
-from rewrites.engine import check_source, fix_text, lint_text
+from rewrites.core import Invalid, Rule, Valid
 from rewrites.model import FixSafety
 from rewrites.prefilter import FilePrefilter
 from rewrites.project import ProjectIndex, index_project
+from rewrites.python_checker import check_source, fix_text, lint_text, python_rules
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid, Rule, Valid
 
 PYTHON_RULES = python_rules(all_rules())  # app rules (MIG6xx): tests/test_app_rules.py
 CASES = [

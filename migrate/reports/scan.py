@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 from migrate import REPOSITORY, RULE_DOCS, __version__
 from migrate.reports.text import code_span, display_path, markdown_text
+from rewrites.core import Rule
 from rewrites.model import Finding, FixSafety, ScanResult
 from rewrites.registry import all_rules
-from rewrites.rule import Rule
 
 FORMATS = ("concise", "json", "sarif", "markdown", "github")
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class BytecodeVersion(Rule):
+class BytecodeVersion(PythonRule):
     """Flags lite-interpreter bytecode version helpers and backports.
 
     ## What it does

@@ -4,9 +4,9 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import closing
 from rewrites.rules.pytorch_android_dependency import _ALONE, _CLASSPATH, _CONFIGURATION, _COORDINATE
 

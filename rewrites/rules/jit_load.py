@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class JitLoad(Rule):
+class JitLoad(PythonRule):
     """Flags `torch.jit.load(path)`.
 
     ## What it does

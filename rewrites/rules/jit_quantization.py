@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 _FUNCTIONS = (
     "quantize_jit",
@@ -15,7 +16,7 @@ _FUNCTIONS = (
 )
 
 
-class JitQuantization(Rule):
+class JitQuantization(PythonRule):
     """Flags JIT-mode quantization: `quantize_jit`, `prepare_jit`, `convert_jit` and friends.
 
     ## What it does
@@ -95,4 +96,4 @@ class JitQuantization(Rule):
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         function = qualified_name.rsplit(".", 1)[-1]
         config = "is_per_channel=True, is_dynamic=True" if "dynamic" in function else "is_per_channel=True"
-        self.report(node, self.message.format(name=function, config=config))
+        self.report(node, args={"name": function, "config": config})

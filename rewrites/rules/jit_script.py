@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
-from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message, takes_late_inputs
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_detail, takes_late_inputs
 from rewrites.rules._export import (
     PLACEHOLDER,
     eager_model,
@@ -372,6 +372,6 @@ class JitScript(ChainRule):
             if exported is not None:
                 imports += example_imports(self, cst.Module([]).code_for_node(exported))
             edit = None if exported is None else chain_edit(self, chain, exported, node, imports, model)
-            self.report(node, refused_message(self, chain), edit=edit)
+            self.report(node, edit, detail=refused_detail(chain))
 
         self.later(step)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import remove_decorator
 from rewrites.rules._helpers import enclosing_decorator
 
 
-class JitScriptDecorator(Rule):
+class JitScriptDecorator(PythonRule):
     """Flags `@torch.jit.script` on functions and classes.
 
     ## What it does

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class JitToBackend(Rule):
+class JitToBackend(PythonRule):
     """Flags `torch._C._jit_to_backend` (TorchScript backend delegation).
 
     ## What it does

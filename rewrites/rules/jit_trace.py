@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
-from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_detail
 from rewrites.rules._export import as_args, export_call
 from rewrites.rules._helpers import is_submodule_assignment
 
@@ -159,6 +159,6 @@ class JitTrace(ChainRule):
                 if exported is None
                 else chain_edit(self, chain, exported, node, [("torch", None)], model)
             )
-            self.report(node, refused_message(self, chain), edit=edit)
+            self.report(node, edit, detail=refused_detail(chain))
 
         self.later(step)

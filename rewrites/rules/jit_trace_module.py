@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class JitTraceModule(Rule):
+class JitTraceModule(PythonRule):
     """Flags `torch.jit.trace_module(model, {"method": inputs, ...})`.
 
     ## What it does

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import Hit, TextEdit
+from rewrites.app_checker import Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NativeNames, closing, delete_statement
 
 # `Guard name;`, `Guard name(false);`, `Guard name{true};` after the guard's type

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class LoadForLiteInterpreter(Rule):
+class LoadForLiteInterpreter(PythonRule):
     """Flags `torch.jit.mobile._load_for_lite_interpreter` and `LiteScriptModule`.
 
     ## What it does

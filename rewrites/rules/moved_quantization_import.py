@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import dotted
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import dotted_expression
 
 # Module paths that torch removed, and where the same API lives now (torch 2.13, torchao 0.18,
@@ -27,7 +28,7 @@ def moved(module: str) -> tuple[str, str] | None:
     return None
 
 
-class MovedQuantizationImport(Rule):
+class MovedQuantizationImport(PythonRule):
     """Flags imports of quantization modules torch removed, naming where they went.
 
     ## What it does
@@ -98,7 +99,7 @@ class MovedQuantizationImport(Rule):
             row = moved(dotted(node.module) or "")
             if row is not None:
                 edit = self.edit({node.module: dotted_expression(row[1])})
-                self.report(node, self.message.format(old=row[0], new=row[1]), edit)
+                self.report(node, edit, args={"old": row[0], "new": row[1]})
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -106,7 +107,7 @@ class MovedQuantizationImport(Rule):
             if row is not None:
                 # `import old.path` (no `as`) is used spelled out; those uses are fixed one by one.
                 edit = None if alias.asname is None else self.edit({alias.name: dotted_expression(row[1])})
-                self.report(node, self.message.format(old=row[0], new=row[1]), edit)
+                self.report(node, edit, args={"old": row[0], "new": row[1]})
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         spelled = dotted(node) or ""
@@ -118,4 +119,4 @@ class MovedQuantizationImport(Rule):
                 add_imports=[(new_module, None)],
                 dropped=[node],
             )
-            self.report(node, self.message.format(old=row[0], new=row[1]), edit)
+            self.report(node, edit, args={"old": row[0], "new": row[1]})

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class OperatorList(Rule):
+class OperatorList(PythonRule):
     """Flags operator-list exports used for PyTorch Mobile selective builds.
 
     ## What it does

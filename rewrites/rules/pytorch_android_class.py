@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
-from rewrites.rule import Invalid, Valid
+from rewrites.app_checker import AppRule, Hit
+from rewrites.core import Invalid, Valid
 from rewrites.rules._app import JVM
 
 _CALL = re.compile(

@@ -3,10 +3,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
 from rewrites.app_source import Literal
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 
 # Gradle configurations that put a library on the app's classpath; others (a native build's
 # `extractForNativeBuild`) use the AAR's files, which a different AAR does not have.

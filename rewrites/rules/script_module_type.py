@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 # Every spelling of the TorchScript module and function classes.
 SCRIPT_TYPES = frozenset(
@@ -24,7 +25,7 @@ SCRIPT_TYPES = frozenset(
 )
 
 
-class ScriptModuleType(Rule):
+class ScriptModuleType(PythonRule):
     """Flags TorchScript module types used outside class bases: annotations and `isinstance`.
 
     ## What it does
@@ -106,7 +107,8 @@ class ScriptModuleType(Rule):
         name = qualified_name.rsplit(".", 1)[-1]
         what = self._where()
         self.report(
-            node, f"`{name}` {what}: after migration no value has this TorchScript type; {_ADVICE[what]}"
+            node,
+            message=f"`{name}` {what}: after migration no value has this TorchScript type; {_ADVICE[what]}",
         )
 
     def _where(self) -> str:

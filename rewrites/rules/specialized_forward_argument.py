@@ -4,9 +4,10 @@ import re
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.project import constant_arguments
-from rewrites.rule import FileContext, Invalid, Valid
+from rewrites.python_checker import FileContext
 from rewrites.rules._values import EntryMethodRule, Kind, parameter_kind
 
 
@@ -160,7 +161,7 @@ class SpecializedForwardArgument(EntryMethodRule):
         values = [] if constants is None else [v.strip() for v in constants.split(",")]
         if constants is None or param not in params or len(values) != len(params):
             differing = ", ".join(f"{s.path}:{s.line} passes `{s.arguments}`" for s in sites[:4])
-            self.report(param, f"{self.message} (the call sites differ: {differing})")
+            self.report(param, detail=f"the call sites differ: {differing}")
             return
         value = cst.parse_expression(values[params.index(param)])
         equal = cst.AssignEqual(cst.SimpleWhitespace(" "), cst.SimpleWhitespace(" "))

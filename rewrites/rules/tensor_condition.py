@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Edit, Invalid, Replacement, Valid
+from rewrites.python_checker import Edit, Replacement
 from rewrites.rules._helpers import names_in
 from rewrites.rules._values import EntryMethodRule, Kind
 
@@ -164,7 +165,7 @@ class TensorCondition(EntryMethodRule):
         elif kind is Kind.SCALAR:
             self.report(
                 node,
-                "branch on a Python number taken from a tensor (`.item()`, `int(t)`): export "
+                message="branch on a Python number taken from a tensor (`.item()`, `int(t)`): export "
                 "fails with GuardOnDataDependentSymNode; keep it a tensor and use `torch.cond` "
                 "or `torch.where`",
             )

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
+from rewrites.app_checker import AppRule, Hit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM, arguments, closing, package_of
 
 _USE = re.compile(r"(?<![\w.])TensorImageUtils\s*\.\s*(?P<member>\w+)(?P<call>\s*\()?")

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class TorchScriptApi(Rule):
+class TorchScriptApi(PythonRule):
     """Flags any other TorchScript API (`torch.jit.*`, `torch._C._jit_*`).
 
     ## What it does
@@ -50,4 +51,4 @@ class TorchScriptApi(Rule):
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node, self.message.format(name=qualified_name))
+        self.report(node, args={"name": qualified_name})

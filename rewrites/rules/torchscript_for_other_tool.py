@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Valid
+from rewrites.core import Invalid, Valid
 from rewrites.rules._chains import ChainRule, follow, locate
 
 
@@ -92,7 +92,7 @@ class TorchScriptForOtherTool(ChainRule):
                 name = qualified_name.rsplit(".", 1)[-1]
                 self.report(
                     node,
-                    f"information: this `torch.jit.{name}` feeds {chain.foreign}, not PyTorch Mobile; "
+                    message=f"information: this `torch.jit.{name}` feeds {chain.foreign}, not PyTorch Mobile; "
                     "`migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
                 )
 
