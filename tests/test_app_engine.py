@@ -28,6 +28,7 @@ from rewrites.app_source import language_of, parse_app
 from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.registry import all_rules
+from tests.conftest import case_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -48,9 +49,9 @@ def _hidden(code: str, language: str, how: str) -> str:
 
 
 HIDDEN = [
-    pytest.param(rule, case, how, id=f"{rule.code}-{i}-{how}")
+    pytest.param(rule, case, how, id=f"{case_id(rule, case)}-{how}")
     for rule in APP_RULES
-    for i, case in enumerate(rule.INVALID)
+    for case in rule.INVALID
     for how in ("comment", "string")
 ]
 

@@ -47,6 +47,7 @@ class ExampleInputsPlaceholder(PythonRule):
             f"import torch\nep = torch.export.export(model.eval(), {PLACEHOLDER})\n",
             line=2,
             column=40,
+            message="give `torch.export` real example inputs here: a tuple of tensors shaped like what the app passes (mark varying sizes with `dynamic_shapes`) (none found: no call of the model in this module before it or after it, no example-inputs variable in scope, no `example_inputs`, `get_example_inputs`, `example_input`-style function or value in this file)",
         )
     ]
 

@@ -73,6 +73,7 @@ class IValueType(AppRule):
             line=2,
             expected="import org.pytorch.IValue;\nclass A { Object x = IValue.listFrom(a, b); }\n",
             path="A.java",
+            message="ExecuTorch values hold tensors and scalars, not lists, tuples, dicts or optionals: make the model take its tensors as separate inputs",
         ),
     ]
 

@@ -77,19 +77,23 @@ class JitQuantization(PythonRule):
             "import torch\nq = torch.quantization.quantize_jit(scripted, {'': qconfig}, calibrate, [data])\n",
             line=2,
             column=5,
+            message="JIT-mode quantization (`quantize_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
         Invalid(
             "from torch.ao.quantization import prepare_dynamic_jit, convert_dynamic_jit\n"
             "p = prepare_dynamic_jit(traced, {'': qconfig})\nq = convert_dynamic_jit(p)\n",
             count=2,
+            message="JIT-mode quantization (`prepare_dynamic_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
         Invalid(
             "from torch.ao.quantization.quantize_jit import prepare_jit, convert_jit\n"
             "q = convert_jit(prepare_jit(scripted, {'': qconfig}))\n",
             count=2,
+            message="JIT-mode quantization (`convert_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
         Invalid(
-            "import torch.ao.quantization.quantize_jit as qj\nq = qj.quantize_dynamic_jit(scripted, {'': qconfig})\n"
+            "import torch.ao.quantization.quantize_jit as qj\nq = qj.quantize_dynamic_jit(scripted, {'': qconfig})\n",
+            message="JIT-mode quantization (`quantize_dynamic_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
     ]
 

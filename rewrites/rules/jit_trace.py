@@ -133,6 +133,7 @@ class JitTrace(ChainRule):
             "import torch\ndef export(model, im, f):\n    ts = torch.jit.trace(model, im)\n"
             "    ts.save(f)\n    upload(ts)\n",
             line=3,
+            message="`torch.jit.trace` makes TorchScript, which ExecuTorch cannot load: use `torch.export.export(model.eval(), (example,))` with the same example inputs (not fixed: it goes on to `upload(ts)`, which the fix cannot follow)",
         ),
     ]
 

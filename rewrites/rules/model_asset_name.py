@@ -75,6 +75,7 @@ class ModelAssetName(AppRule):
             'let path = Bundle.main.path(forResource: "model", ofType: "ptl")\n',
             expected='let path = Bundle.main.path(forResource: "model", ofType: "ptl")\n',
             path="ViewController.swift",
+            message='A TorchScript model resource: bundle the `.pte` from `migrate export` and look up its path with `ofType: "pte"`',
         ),
     ]
 

@@ -73,6 +73,7 @@ class MovedQuantizationImport(PythonRule):
             line=1,
             column=1,
             expected="from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e, convert_pt2e\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
         ),
         Invalid(
             "from torch.ao.quantization.quantizer.xnnpack_quantizer import (\n    XNNPACKQuantizer,  # the quantizer\n)\n",
@@ -80,18 +81,24 @@ class MovedQuantizationImport(PythonRule):
                 "from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (\n"
                 "    XNNPACKQuantizer,  # the quantizer\n)\n"
             ),
+            message="`torch.ao.quantization.quantizer.xnnpack_quantizer` was removed from torch: import `executorch.backends.xnnpack.quantizer.xnnpack_quantizer` instead",
         ),
         Invalid(
             "import torch.ao.quantization.quantize_pt2e as qp\n",
             expected="import torchao.quantization.pt2e.quantize_pt2e as qp\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
         ),
         Invalid(
             "import torch\ng = torch.ao.quantization.quantize_pt2e.prepare_pt2e(m, q)\n",
             line=2,
             column=5,
             expected="import torchao.quantization.pt2e.quantize_pt2e\n\ng = torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e(m, q)\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
         ),
-        Invalid("import torch.ao.quantization.quantize_pt2e\n"),
+        Invalid(
+            "import torch.ao.quantization.quantize_pt2e\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
+        ),
     ]
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:

@@ -116,6 +116,7 @@ class SpecializedForwardArgument(EntryMethodRule):
                 ("export.py", "s = torch.jit.script(make())\nstate = s.init_state(1)\n"),
                 ("test_app.py", "assert m.init_state(4).shape[1] == 4\n"),
             ),
+            message="non-tensor `forward` argument: export bakes in its example value and the `.pte` rejects others (`str` is not accepted at all); pass a tensor or make it a constructor argument (the call sites differ: export.py:2 passes `1`, test_app.py:1 passes `4`)",
         ),
     ]
 

@@ -101,6 +101,7 @@ class TensorCondition(EntryMethodRule):
         Invalid(
             _MODEL + "        k = int(x.max())\n        if k > 3:\n            x = x[:3]\n        return x\n",
             line=5,
+            message="branch on a Python number taken from a tensor (`.item()`, `int(t)`): export fails with GuardOnDataDependentSymNode; keep it a tensor and use `torch.cond` or `torch.where`",
         ),
         Invalid(_MODEL + "        assert x.min() >= 0\n        return x\n"),
         Invalid(

@@ -115,6 +115,7 @@ class TensorImageUtilsImport(AppRule):
             expected="package org.demo\n\nimport org.pytorch.torchvision.TensorImageUtils\n\n"
             "fun f(image: Image) = TensorImageUtils.imageYUV420CenterCropToFloat32Tensor(image, 0, 224, 224, m, s)\n",
             path="A.kt",
+            message="`TensorImageUtils` is not in the ExecuTorch AAR, and this file uses `imageYUV420CenterCropToFloat32Tensor`, which the helper `migrate apply` writes does not have: port them into the app",
         ),
         Invalid(
             "import org.pytorch.torchvision.TensorImageUtils;\nclass A {\n  Tensor t = TensorImageUtils.bitmapToFloat32Tensor(b, m, s,"
@@ -122,11 +123,13 @@ class TensorImageUtilsImport(AppRule):
             expected="import org.pytorch.torchvision.TensorImageUtils;\nclass A {\n  Tensor t = TensorImageUtils.bitmapToFloat32Tensor(b, m, s,"
             " MemoryFormat.CHANNELS_LAST);\n}\n",
             path="A.java",
+            message="`TensorImageUtils` is not in the ExecuTorch AAR, and this file uses `bitmapToFloat32Tensor with 4 arguments (a MemoryFormat)`, which the helper `migrate apply` writes does not have: port them into the app",
         ),
         Invalid(
             "import org.pytorch.torchvision.TensorImageUtils;\nclass A {}\n",
             expected="class A {}\n",
             path="A.java",
+            message="`TensorImageUtils` is imported but never used",
         ),
     ]
 

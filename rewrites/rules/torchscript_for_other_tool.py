@@ -65,17 +65,23 @@ class TorchScriptForOtherTool(ChainRule):
             "    tb.add_graph(torch.jit.trace(model, im, strict=False), [])\n",
             line=5,
             column=18,
+            message="information: this `torch.jit.trace` feeds a dashboard's graph view (`add_graph`), not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
         ),
         Invalid(
             "import torch\nimport coremltools as ct\n"
             "def export_coreml(model, im):\n    ts = torch.jit.trace(model, im, strict=False)\n"
             "    return ct.convert(ts, inputs=[ct.ImageType('image', shape=im.shape)])\n",
             line=4,
+            message="information: this `torch.jit.trace` feeds Core ML's converter, not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
         ),
-        Invalid("import torch\ntorch.onnx.export(torch.jit.script(model), (x,), 'm.onnx')\n"),
+        Invalid(
+            "import torch\ntorch.onnx.export(torch.jit.script(model), (x,), 'm.onnx')\n",
+            message="information: this `torch.jit.script` feeds the ONNX exporter, not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
+        ),
         Invalid(
             "import torch\nwith torch.profiler.profile() as prof:\n    traced = torch.jit.trace(model, x)\n"
-            "    traced(x)\n"
+            "    traced(x)\n",
+            message="information: this `torch.jit.trace` feeds the profiler, not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
         ),
     ]
 
