@@ -91,8 +91,11 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         """The message with its fields described (``placeholders``), for rule listings."""
-        return cls.message.format_map({**cls.placeholders}) if "{" in cls.message else cls.message
+        return _FIELD.sub(lambda m: cls.placeholders.get(m.group(1), m.group(0)), cls.message)
 
+
+# a `{field}` of a message (literal braces in a message, `{sizes}` in C++ advice, stay as written)
+_FIELD = re.compile(r"\{(\w+)\}")
 
 R = TypeVar("R", bound=Rule)
 

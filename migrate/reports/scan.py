@@ -189,7 +189,7 @@ def _sarif_rule(rule: type[Rule]) -> dict:
         "id": rule.code,
         "name": rule.name,
         "helpUri": f"{RULE_DOCS}/{rule.code}.md",
-        "shortDescription": {"text": rule.message.replace("{name}", "this API")},
+        "shortDescription": {"text": rule.summary()},
         "fullDescription": {"text": doc.split("\n\n")[0]},
         "help": {"text": doc, "markdown": doc},
         "defaultConfiguration": {"level": "warning"},

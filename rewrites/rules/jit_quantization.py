@@ -63,6 +63,7 @@ class JitQuantization(PythonRule):
         "get_symmetric_quantization_config({config})))`, calibrate, `convert_pt2e` "
         "(torchao.quantization.pt2e.quantize_pt2e)"
     )
+    placeholders = {"name": "this API", "config": "is_per_channel=True"}
     names = frozenset(
         {f"torch.ao.quantization.{n}" for n in _FUNCTIONS}
         | {f"torch.ao.quantization.quantize_jit.{n}" for n in _FUNCTIONS}

@@ -59,6 +59,7 @@ class MovedQuantizationImport(PythonRule):
     code = "MIG507"
     name = "moved-quantization-import"
     message = "`{old}` was removed from torch: import `{new}` instead"
+    placeholders = {"old": "the old module", "new": "the new module"}
     fix_title = "Import from the new module path"
     fix_safety = FixSafety.SAFE
     names = frozenset(f"{old}.*" for old in MOVED_MODULES)
