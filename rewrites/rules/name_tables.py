@@ -3,7 +3,8 @@ fix and examples.
 
 ``ReportedName`` rows report every use of one of their ``names`` (display-only: what to write
 instead is the message). ``RemovedDecorator`` rows remove a decorator that means nothing outside
-TorchScript. A rule with logic of its own has a file of its own.
+TorchScript; ``DroppedWrapper`` rows drop a call that wraps a TorchScript value. A rule with
+logic of its own has a file of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import libcst as cst
 from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.python_checker import PythonRule
+from rewrites.rules._chains import ChainRule, unwrap
 from rewrites.rules._fixes import remove_decorator
 from rewrites.rules._helpers import enclosing_decorator
 
@@ -38,6 +40,18 @@ class RemovedDecorator(PythonRule):
             self.report(decorator, edit=remove_decorator(self, decorator, node))
         elif self.other_uses:
             self.report(node)
+
+
+class DroppedWrapper(ChainRule):
+    """A call of one of ``names`` wraps a TorchScript value: drop it, and rewrite the uses of
+    what it returned for the value it wrapped (``rules._chains.unwrap``)."""
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        call = self.ctx.parent()
+        if not (isinstance(call, cst.Call) and call.func is node):
+            self.report(node)
+            return
+        unwrap(self, call, node)
 
 
 # --- decorators to remove -------------------------------------------------------------------
@@ -298,6 +312,117 @@ class JitUnused(RemovedDecorator):
             column=1,
             expected="def f(x):\n    return x\n",
         )
+    ]
+
+
+# --- wrappers to drop ------------------------------------------------------------------------
+
+
+class JitFreeze(DroppedWrapper):
+    """Flags `torch.jit.freeze(scripted)`.
+
+    ## What it does
+    Reports uses of `torch.jit.freeze`.
+
+    ## Why is this bad?
+    Freezing inlines a `ScriptModule`'s parameters as constants. `torch.export` already lifts
+    parameters into the program and ExecuTorch stores them as constants in the `.pte`, so the
+    call has no ExecuTorch counterpart and needs a `ScriptModule` to run at all.
+
+    ## Example
+    ```python
+    frozen = torch.jit.freeze(torch.jit.script(model.eval()))
+    ```
+
+    Use instead:
+    ```python
+    exported = torch.export.export(model.eval(), example_inputs)
+    ```
+
+    ## Fix safety
+    Unsafe: the fix drops the call and keeps its argument.
+
+    When what it wraps is TorchScript made in the same file, the fix of what made it drops
+    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
+    every use of the result with it, or none.
+    """
+
+    code = "MIG105"
+    name = "jit-freeze"
+    message = (
+        "`torch.jit.freeze` only works on TorchScript; `torch.export` and ExecuTorch already store "
+        "parameters as constants, so drop the call"
+    )
+    fix_title = "Remove the `torch.jit.freeze` call"
+    fix_safety = FixSafety.UNSAFE
+    names = frozenset({"torch.jit.freeze"})
+
+    VALID = [Valid("import torch\nm = model.eval()\n")]
+    INVALID = [
+        # TorchScript made here: MIG101's fix drops the freeze with the rest of the chain.
+        Invalid("import torch\nfrozen = torch.jit.freeze(torch.jit.script(model.eval()))\n"),
+        Invalid(
+            "from torch.jit import freeze\nm = freeze(sm, preserved_attrs=['version'])\n", expected="m = sm\n"
+        ),
+    ]
+
+
+class JitOptimizeForInference(DroppedWrapper):
+    """Flags `torch.jit.optimize_for_inference(scripted)`.
+
+    ## What it does
+    Reports uses of `torch.jit.optimize_for_inference`.
+
+    ## Why is this bad?
+    It freezes a `ScriptModule` and runs TorchScript-only graph passes (conv-bn folding, MKLDNN
+    layouts). ExecuTorch applies its own equivalents when lowering:
+    `to_edge_transform_and_lower(..., partitioner=[XnnpackPartitioner()])` folds batch norms
+    and prepacks weights for XNNPACK.
+
+    ## Example
+    ```python
+    model = torch.jit.optimize_for_inference(torch.jit.script(model.eval()))
+    ```
+
+    Use instead:
+    ```python
+    exported = torch.export.export(model.eval(), example_inputs)
+    program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
+    ```
+
+    ## Fix safety
+    Unsafe: the fix drops the call and keeps its argument.
+
+    When what it wraps is TorchScript made in the same file, the fix of what made it drops
+    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
+    every use of the result with it, or none.
+    """
+
+    code = "MIG106"
+    name = "jit-optimize-for-inference"
+    message = (
+        "`torch.jit.optimize_for_inference` is a TorchScript pass; ExecuTorch folds and prepacks "
+        "in `to_edge_transform_and_lower(..., partitioner=[XnnpackPartitioner()])`: drop the call"
+    )
+    fix_title = "Remove the `torch.jit.optimize_for_inference` call"
+    fix_safety = FixSafety.UNSAFE
+    names = frozenset({"torch.jit.optimize_for_inference"})
+
+    VALID = [Valid("import torch\nm = torch.compile(model)\n")]
+    INVALID = [
+        # TorchScript made here: MIG101's fix drops the call with the rest of the chain.
+        Invalid("import torch\nm = torch.jit.optimize_for_inference(torch.jit.script(model))\n"),
+        Invalid(
+            "import torch\ndef save(scripted, path):\n    m = torch.jit.optimize_for_inference(scripted)\n    torch.jit.save(m, path)\n",
+            expected=(
+                "import os\nimport pathlib\n"
+                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "def save(scripted, path):\n    m = scripted\n"
+                "    pathlib.Path(os.path.splitext(str(path))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
+                "m, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+            ),
+        ),
     ]
 
 
