@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from rewrites.model import Finding, Fix, FixSafety
 
@@ -259,14 +259,16 @@ def independent(candidates: Sequence[Diagnostic], checker: Checker[Any, F]) -> l
 
 
 @dataclass(frozen=True)
-class FixRun(Generic[T]):
+class FixRun:
+    """What the fixer did to one text."""
+
     text: str
     fixed: tuple[Diagnostic, ...]
     remaining: tuple[Diagnostic, ...]
     settled: bool  # False: fixes were still pending at the round cap
 
 
-def fix_rounds(checker: Checker[Any, Any], text: str, *, unsafe: bool = False) -> FixRun[Any]:
+def fix_rounds(checker: Checker[Any, Any], text: str, *, unsafe: bool = False) -> FixRun:
     """The one fixer: each round applies the fixes that do not touch each other; the rest wait
     for the next round (a fix nested in another's waits one round per level). Raises what the
     checker raises."""

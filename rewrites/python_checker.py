@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import libcst as cst
 
 from rewrites import core
-from rewrites.core import Diagnostic, FileOutcome, FixOutcome, Rule, Suppressions, for_language, guarded
+from rewrites.core import Diagnostic, FileOutcome, FixOutcome, R, Rule, Suppressions, for_language, guarded
 from rewrites.entry_slice import entry_slice
 from rewrites.imports import place_new_imports
 from rewrites.model import Finding
@@ -194,8 +194,13 @@ def check_source(data: bytes, rules: Sequence[type[Rule]], project: ProjectIndex
     return screened if isinstance(screened, FileOutcome) else analyse(*screened, project)
 
 
-def python_rules(rules: Iterable[type[Rule]]) -> list[type[PythonRule]]:
-    return for_language(rules, LANGUAGE)  # type: ignore[arg-type]
+def python_rules(rules: Iterable[type[R]]) -> list[type[R]]:
+    """The rules that read Python (every one a :class:`PythonRule`)."""
+    return for_language(rules, LANGUAGE)
+
+
+def _python(rules: Iterable[type[Rule]]) -> list[type[PythonRule]]:
+    return [rule for rule in python_rules(rules) if issubclass(rule, PythonRule)]
 
 
 def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str, list[type[PythonRule]]]:
@@ -205,7 +210,7 @@ def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str,
     except SourceError as exc:
         return FileOutcome(error=str(exc))
     prefilter = FilePrefilter(text)
-    active = [rule for rule in python_rules(rules) if prefilter.admits(rule)]
+    active = [rule for rule in _python(rules) if prefilter.admits(rule)]
     if not active:
         return FileOutcome()
     depth = bracket_depth(text)
@@ -283,7 +288,7 @@ def _syntax_error(exc: cst.ParserSyntaxError) -> str:
 
 def lint_text(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> tuple[Finding, ...]:
     """Findings of ``rules`` in ``text`` (raises libcst.ParserSyntaxError on bad syntax)."""
-    return core.findings(_run(cst.parse_module(text), text, python_rules(rules), project))
+    return core.findings(_run(cst.parse_module(text), text, _python(rules), project))
 
 
 def _run(
@@ -352,7 +357,7 @@ class _PythonFixer:
     """The Python side of :func:`rewrites.core.fix_rounds`: libcst trees, node edits."""
 
     def __init__(self, rules: Sequence[type[Rule]], project: ProjectIndex) -> None:
-        self.rules = python_rules(rules)
+        self.rules = _python(rules)
         self.project = project
         self.max_rounds = _MAX_ROUNDS
 
@@ -466,7 +471,7 @@ def _claims() -> tuple[frozenset[str], tuple[str, ...]]:
 
     exact: set[str] = set()
     prefixes: list[str] = []
-    for rule in python_rules(all_rules()):
+    for rule in _python(all_rules()):
         if not rule.fallback:
             for name in rule.names:
                 if name.endswith(".*"):

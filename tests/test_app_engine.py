@@ -125,6 +125,28 @@ def test_a_fix_that_would_stop_the_file_parsing_is_refused() -> None:
     assert outcome.text is None
 
 
+class _Grows(AppRule):
+    """Appends to the file every round (a rule whose fix never settles)."""
+
+    code = "MIG697"
+    name = "test-grows"
+    message = "grows"
+    fix_safety = FixSafety.SAFE
+    languages = frozenset({"java"})
+    tokens = (("class",),)
+
+    def check(self) -> Iterator[Hit]:
+        end = len(self.source.text)
+        yield Hit(0, 5, edits=(TextEdit(end, end, "//\n"),))
+
+
+def test_app_fixes_left_at_the_round_cap_are_an_error_as_in_python() -> None:
+    """The one fixer (rewrites.core.fix_rounds) says so for every language, and keeps the text."""
+    outcome = fix_app(b"class A {}\n", "A.java", [_Grows])
+    assert outcome.error == "fixes still pending after 10 rounds: run apply again"
+    assert outcome.text == "class A {}\n" + "//\n" * 10 and len(outcome.fixed) == 10
+
+
 @pytest.fixture()
 def android(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SAMPLES / "android_app", tmp_path / "android_app"))
