@@ -46,6 +46,16 @@ class DroppedWrapper(ChainRule):
     """A call of one of ``names`` wraps a TorchScript value: drop it, and rewrite the uses of
     what it returned for the value it wrapped (``rules._chains.unwrap``)."""
 
+    @classmethod
+    def doc(cls) -> str:
+        """The row's docs, then how every wrapper's fix goes with the chain it is part of."""
+        return (
+            f"{super().doc()}\n\n"
+            "When what it wraps is TorchScript made in the same file, the fix of what made it drops\n"
+            "this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites\n"
+            "every use of the result with it, or none."
+        )
+
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         call = self.ctx.parent()
         if not (isinstance(call, cst.Call) and call.func is node):
@@ -341,10 +351,6 @@ class JitFreeze(DroppedWrapper):
 
     ## Fix safety
     Unsafe: the fix drops the call and keeps its argument.
-
-    When what it wraps is TorchScript made in the same file, the fix of what made it drops
-    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
-    every use of the result with it, or none.
     """
 
     code = "MIG105"
@@ -392,10 +398,6 @@ class JitOptimizeForInference(DroppedWrapper):
 
     ## Fix safety
     Unsafe: the fix drops the call and keeps its argument.
-
-    When what it wraps is TorchScript made in the same file, the fix of what made it drops
-    this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites
-    every use of the result with it, or none.
     """
 
     code = "MIG106"
