@@ -12,10 +12,10 @@ from migrate.config import Config, check_selectors, find_config, load_config
 from migrate.errors import UsageError
 from migrate.output import write_new_atomic, write_source_atomic
 from migrate.vcs import UncheckedError, uncommitted
-from rewrites.app_engine import DEFAULT_SETTINGS
+from rewrites.app_checker import DEFAULT_SETTINGS
+from rewrites.core import Rule
 from rewrites.model import FileError, ScanResult
 from rewrites.registry import select_rules
-from rewrites.rule import Rule
 from rewrites.runner import NEW_FILE, ApplyResult, Progress, ScanOptions, scan_root
 from rewrites.runner import apply as run_apply
 from rewrites.runner import scan as run_scan

@@ -24,10 +24,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from rewrites.engine import FileOutcome
+from rewrites.core import FileOutcome, Rule
 from rewrites.files import read_regular
 from rewrites.model import Finding
-from rewrites.rule import Rule
 
 _PACKAGE = Path(__file__).resolve().parent
 

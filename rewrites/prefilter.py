@@ -14,9 +14,12 @@ substrings that must all occur.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rewrites.names import spellings
-from rewrites.rule import Rule
+
+if TYPE_CHECKING:  # python_checker imports this module
+    from rewrites.python_checker import PythonRule as Rule
 
 # The rest of a logical line, backslash continuations included. Written as an unrolled loop:
 # `(?:[^\n\\]|\\\r?\n)*` kept a backtracking entry per character (1 GB for a 6 MB line).

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from rewrites import rules as rules_package
-from rewrites.rule import Rule
+from rewrites.core import Rule
 
 
 @lru_cache(maxsize=1)

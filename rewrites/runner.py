@@ -19,15 +19,15 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from rewrites.app_engine import DEFAULT_SETTINGS, app_rules, check_app, fix_app, python_rules
+from rewrites.app_checker import DEFAULT_SETTINGS, app_rules, check_app, fix_app
 from rewrites.app_source import language_of
 from rewrites.cache import ResultCache, content_digest
-from rewrites.engine import FileOutcome, FixOutcome, analyse, fix_source, screen
+from rewrites.core import FileOutcome, FixOutcome, Rule
 from rewrites.files import discover, read_regular
 from rewrites.model import FileError, Finding, ScanResult
 from rewrites.project import EMPTY, ProjectIndex, index_project
+from rewrites.python_checker import analyse, fix_source, python_rules, screen
 from rewrites.registry import all_rules, select_rules
-from rewrites.rule import Rule
 
 
 class Progress(Protocol):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -11,9 +12,18 @@ import pytest
 from click.testing import CliRunner
 
 from migrate.cli import main
+from rewrites.core import Invalid, Rule, Valid
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def case_id(rule: type[Rule], case: Valid | Invalid) -> str:
+    """A rule example's test id, by content (``MIG101-invalid-3f2a9c1e``): it stays with the
+    example when others are added or reordered, and changes when the example does."""
+    kind = "valid" if isinstance(case, Valid) else "invalid"
+    digest = hashlib.sha256(repr((case.path, case.code, case.project)).encode()).hexdigest()[:8]
+    return f"{rule.code}-{kind}-{digest}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from migrate import api
-from rewrites.app_engine import (
+from rewrites.app_checker import (
     EXECUTORCH_ANDROID_VERSION,
     AppRule,
     Hit,
@@ -25,9 +25,10 @@ from rewrites.app_engine import (
     fix_app,
 )
 from rewrites.app_source import language_of, parse_app
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid, Valid
+from tests.conftest import case_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -48,9 +49,9 @@ def _hidden(code: str, language: str, how: str) -> str:
 
 
 HIDDEN = [
-    pytest.param(rule, case, how, id=f"{rule.code}-{i}-{how}")
+    pytest.param(rule, case, how, id=f"{case_id(rule, case)}-{how}")
     for rule in APP_RULES
-    for i, case in enumerate(rule.INVALID)
+    for case in rule.INVALID
     for how in ("comment", "string")
 ]
 
@@ -122,6 +123,28 @@ def test_a_fix_that_would_stop_the_file_parsing_is_refused() -> None:
     outcome = fix_app(b"class A {\n  int x;\n}\n", "A.java", [_Breaks])
     assert outcome.error is not None and "does not parse" in outcome.error
     assert outcome.text is None
+
+
+class _Grows(AppRule):
+    """Appends to the file every round (a rule whose fix never settles)."""
+
+    code = "MIG697"
+    name = "test-grows"
+    message = "grows"
+    fix_safety = FixSafety.SAFE
+    languages = frozenset({"java"})
+    tokens = (("class",),)
+
+    def check(self) -> Iterator[Hit]:
+        end = len(self.source.text)
+        yield Hit(0, 5, edits=(TextEdit(end, end, "//\n"),))
+
+
+def test_app_fixes_left_at_the_round_cap_are_an_error_as_in_python() -> None:
+    """The one fixer (rewrites.core.fix_rounds) says so for every language, and keeps the text."""
+    outcome = fix_app(b"class A {}\n", "A.java", [_Grows])
+    assert outcome.error == "fixes still pending after 10 rounds: run apply again"
+    assert outcome.text == "class A {}\n" + "//\n" * 10 and len(outcome.fixed) == 10
 
 
 @pytest.fixture()
@@ -228,7 +251,7 @@ def test_every_example_file_name_is_read_as_a_rule_language() -> None:
 def test_an_insertion_at_the_start_of_another_fixs_edit_waits_a_round() -> None:
     # MIG613 wraps `hidden = <output>` in clone_tensor_ptr (an insertion where the right-hand
     # side starts) while MIG612 rewrites that right-hand side: one round would interleave them.
-    from rewrites.app_engine import fix_app
+    from rewrites.app_checker import fix_app
     from rewrites.registry import all_rules
 
     code = (

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from rewrites.app_engine import AppRule, app_rules, check_app, fix_app
+from rewrites.app_checker import AppRule, app_rules, check_app, fix_app
 from rewrites.app_source import language_of, parse_app
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid, Valid
+from tests.conftest import case_id
 
 RULES = app_rules(all_rules())
 CASES = [
-    pytest.param(rule, case, id=f"{rule.code}-{kind}-{i}")
+    pytest.param(rule, case, id=case_id(rule, case))
     for rule in RULES
-    for kind, cases in (("valid", rule.VALID), ("invalid", rule.INVALID))
-    for i, case in enumerate(cases)
+    for case in (*rule.VALID, *rule.INVALID)
 ]
 
 
@@ -35,7 +35,8 @@ def test_app_rule_case(rule: type[AppRule], case: Valid | Invalid) -> None:
     if isinstance(case, Valid):
         assert found == [], f"{rule.code} reported valid code:\n{case.code}"
         return
-    assert len(found) == case.count, f"{rule.code} found {found} in:\n{case.code}"
+    assert case.count >= 1 and len(found) == case.count, f"{rule.code} found {found} in:\n{case.code}"
+    assert found[0].message == (case.message or rule.message)
     if case.line is not None:
         assert found[0].line == case.line
     if case.column is not None:

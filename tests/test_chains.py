@@ -16,10 +16,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from rewrites.engine import fix_text, lint_text
 from rewrites.model import FixSafety
+from rewrites.python_checker import PythonRule, fix_text, lint_text
 from rewrites.registry import all_rules
-from rewrites.rule import Rule
 from rewrites.rules._export import as_args, export_call
 from tests.conftest import FIXTURES
 
@@ -136,7 +135,7 @@ def test_a_chain_with_a_use_the_fix_cannot_follow_is_left_whole_and_fully_report
     assert remaining == before
 
 
-class TraceAlone(Rule):
+class TraceAlone(PythonRule):
     """The fix as it was before chains: `torch.jit.trace` to `torch.export.export`, its uses
     left as they are."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rewrites.engine import check_source, lint_text
+from rewrites.python_checker import check_source, lint_text
 from rewrites.registry import all_rules
 
 RULES = all_rules()

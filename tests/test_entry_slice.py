@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rewrites.engine import analyse, lint_text
 from rewrites.entry_slice import entry_slice
+from rewrites.python_checker import analyse, lint_text
 from rewrites.registry import all_rules
 from rewrites.rules._values import EntryMethodRule
+from tests.conftest import case_id
 
 ENTRY_RULES = [rule for rule in all_rules() if issubclass(rule, EntryMethodRule)]
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,9 +92,9 @@ CASES = {
 def _examples() -> dict[str, str]:
     found = dict(CASES)
     for rule in all_rules():
-        for i, case in enumerate((*rule.VALID, *rule.INVALID)):
+        for case in (*rule.VALID, *rule.INVALID):
             if case.path is None:
-                found[f"{rule.code}-{i}"] = case.code
+                found[case_id(rule, case)] = case.code
     for path in sorted((ROOT / "samples").rglob("*.py")) + sorted(
         (ROOT / "tests" / "fixtures").rglob("*.py")
     ):

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewrites.app_engine import python_rules
-from rewrites.engine import fix_text
+from rewrites.python_checker import fix_text, python_rules
 from rewrites.registry import all_rules
 from rewrites.rules.jit_isinstance import JitIsinstance
+from tests.conftest import case_id
 
 _WORKER = r"""
 import json, os, runpy, shutil, sys, tempfile, warnings
@@ -75,9 +75,9 @@ for line in sys.stdin:
 """
 
 FIX_CASES = [
-    (f"{rule.code}-fix-{i}", rule, case)
+    (case_id(rule, case).replace("-invalid-", "-fix-"), rule, case)
     for rule in python_rules(all_rules())
-    for i, case in enumerate(rule.INVALID)
+    for case in rule.INVALID
     if case.expected is not None
 ]
 

@@ -239,7 +239,7 @@ def main(out):
 
 
 def test_new_imports_go_into_the_files_isort_sections(tmp_path: Path) -> None:
-    from rewrites.engine import fix_text
+    from rewrites.python_checker import fix_text
     from rewrites.registry import all_rules
 
     project = index_project([("export.py", SECTIONED), ("nets.py", "def example_inputs():\n    return ()\n")])

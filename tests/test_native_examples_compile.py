@@ -13,53 +13,59 @@ from pathlib import Path
 import pytest
 
 from migrate.native_build import executorch_cmake_prefix
-from rewrites.app_engine import AppRule, fix_app
+from rewrites.app_checker import AppRule, fix_app
+from rewrites.core import Invalid
 from rewrites.registry import all_rules
-from rewrites.rule import Invalid
+from tests.conftest import case_id
 
 _NATIVE = ("MIG610", "MIG611", "MIG612", "MIG613", "MIG614", "MIG699")
 
 # What each example's code refers to but does not declare (its surroundings in a real file);
 # `True`: the example is statements, compiled inside a function.
 _CONTEXT: dict[str, tuple[str, bool]] = {
-    "MIG611-0": (
+    "MIG611-invalid-ba8f64ca": (
         "struct NSString { const char* UTF8String; } filePath; std::unique_ptr<Module> _impl;",
         True,
     ),
-    "MIG611-1": ('const char* path = "m.pte";', False),
-    "MIG611-2": ('const char* p = "m.pte";', False),
-    "MIG611-3": ("using Model = Module; std::unique_ptr<Model> g_module;", False),
-    "MIG612-0": ("TensorPtr tensor;", False),
-    "MIG612-2": ('Module module("m.pte"); TensorPtr x, y;', True),
-    "MIG612-3": ('Module _impl("m.pte"); TensorPtr tensor, hypo;', True),
-    "MIG612-4": ('Module module("m.pte"); TensorPtr input;', True),
-    "MIG612-5": ("TensorPtr x; executorch::runtime::EValue n;", False),
-    "MIG612-6": (
+    "MIG611-invalid-38211f7f": ('const char* path = "m.pte";', False),
+    "MIG611-invalid-ec2986f3": ('const char* p = "m.pte";', False),
+    "MIG611-invalid-6ad95f36": ("using Model = Module; std::unique_ptr<Model> g_module;", False),
+    "MIG612-invalid-7524e896": ("TensorPtr tensor;", False),
+    "MIG612-invalid-43fb8d4f": ('Module module("m.pte"); TensorPtr x, y;', True),
+    "MIG612-invalid-df80e6ca": ('Module _impl("m.pte"); TensorPtr tensor, hypo;', True),
+    "MIG612-invalid-859e8a28": ('Module module("m.pte"); TensorPtr input;', True),
+    "MIG612-invalid-206e715a": ("TensorPtr x; executorch::runtime::EValue n;", False),
+    "MIG612-invalid-09ba8aa3": (
         "struct NSArray; NSArray* wrap(const executorch::aten::Tensor&);\n"
         "std::unique_ptr<Module> _impl; TensorPtr tensor;\n#define nil nullptr",
         False,
     ),
-    "MIG613-0": ("float image[3 * 224 * 224]; void* imageBuffer = image;", True),
-    "MIG613-1": ('std::vector<int64_t> ids(4); int n = 4; Module module("m.pte");', True),
-    "MIG613-2": ("std::vector<executorch::runtime::EValue> inputs;", False),
-    "MIG613-3": ('Module decoder("m.pte");', False),
-    "MIG613-4": ('Module m("m.pte");', False),
-    "MIG613-5": ("void fill(float* data);", False),
-    "MIG614-1": ("void run();", True),
-    "MIG614-3": ("void g();", False),
-    "MIG699-0": ("void load();", True),
-    "MIG699-1": ("void load();", False),
+    "MIG613-invalid-2c251446": ("float image[3 * 224 * 224]; void* imageBuffer = image;", True),
+    "MIG613-invalid-8481a262": ('std::vector<int64_t> ids(4); int n = 4; Module module("m.pte");', True),
+    "MIG613-invalid-d9577e6b": ("std::vector<executorch::runtime::EValue> inputs;", False),
+    "MIG613-invalid-896c73cb": ('Module decoder("m.pte");', False),
+    "MIG613-invalid-3d506736": ('Module m("m.pte");', False),
+    "MIG613-invalid-c5ed8c9e": ("void fill(float* data);", False),
+    "MIG614-invalid-bfaf93f3": ("void run();", True),
+    "MIG614-invalid-ac629477": ("void g();", False),
+    "MIG699-invalid-7d48ef6a": ("void load();", True),
+    "MIG699-invalid-3947ea93": ("void load();", False),
 }
 # display-only examples: what is left is a finding that says what to write, not code
-_LEFT_AS_FINDINGS = {"MIG612-7", "MIG699-2", "MIG699-3", "MIG699-4"}
+_LEFT_AS_FINDINGS = {
+    "MIG612-invalid-b2737d15",
+    "MIG699-invalid-cce66a64",
+    "MIG699-invalid-ff98e209",
+    "MIG699-invalid-5463cf2a",
+}
 
 
 def _cases() -> list[tuple[str, type[AppRule], Invalid]]:
     cases = []
     for rule in all_rules():
         if isinstance(rule, type) and issubclass(rule, AppRule) and rule.code in _NATIVE:
-            for index, case in enumerate(rule.INVALID):
-                key = f"{rule.code}-{index}"
+            for case in rule.INVALID:
+                key = case_id(rule, case)
                 if key not in _LEFT_AS_FINDINGS:
                     cases.append((key, rule, case))
     return cases
@@ -124,6 +130,8 @@ def test_every_native_example_is_compiled_or_left_as_a_finding() -> None:
     keys = {key for key, _, _ in _cases()}
     assert len(keys) >= 15
     assert set(_CONTEXT) <= keys
+    native = {case_id(r, c) for r in all_rules() if r.code in _NATIVE for c in r.INVALID}
+    assert _LEFT_AS_FINDINGS <= native - keys
 
 
 def _objective_cpp_command() -> list[str] | None:

@@ -6,7 +6,8 @@ import libcst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewrites.engine import FileOutcome, FixOutcome, check_source, fix_source
+from rewrites.core import FileOutcome, FixOutcome
+from rewrites.python_checker import check_source, fix_source
 from rewrites.registry import all_rules
 
 RULES = all_rules()
@@ -153,7 +154,7 @@ APP_SNIPPETS = [
 )
 def test_app_files_never_raise_and_fixes_converge(name: str, parts: list[str], noise: bytes) -> None:
     """Mutated app examples: scanning returns a value, and a fixed file has nothing left to fix."""
-    from rewrites.app_engine import check_app, fix_app
+    from rewrites.app_checker import check_app, fix_app
 
     data = "\n".join(parts).encode("utf-8", "surrogatepass") + noise
     outcome = check_app(data, name, RULES)

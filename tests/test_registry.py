@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from rewrites.core import DOC_SECTIONS, Rule
 from rewrites.model import FixSafety
 from rewrites.registry import (
     SelectorError,
@@ -15,7 +16,6 @@ from rewrites.registry import (
     select_rules,
     unknown_selectors,
 )
-from rewrites.rule import DOC_SECTIONS, Rule
 
 RULES = all_rules()
 

@@ -133,3 +133,28 @@ def test_sarif_from_the_filesystem_root_has_a_valid_base() -> None:
     run = json.loads(render(result, "sarif", Path("/")))["runs"][0]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///"
     assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "models/net.py"
+
+
+def test_every_format_fills_a_rules_message_from_the_same_arguments(tmp_path: Path) -> None:
+    """MIG507's `{old}`/`{new}` (and every rule's fields) are filled the same way in each format:
+    findings carry the message their arguments made, and rule descriptions describe the fields."""
+    from rewrites.python_checker import check_source
+    from rewrites.registry import all_rules
+
+    source = "from torch.ao.quantization.quantize_pt2e import prepare_pt2e\n"
+    findings = check_source(source.encode(), all_rules()).findings
+    assert [f.code for f in findings] == ["MIG507"]
+    message = "`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead"
+    assert findings[0].message == message
+    found = dataclasses.replace(findings[0], path="q.py")
+    result = ScanResult(
+        root=str(tmp_path), files_scanned=1, findings=(found,), rules=tuple(r.code for r in all_rules())
+    )
+    for fmt in FORMATS:
+        text = render(result, fmt, tmp_path)
+        assert markdown_text(message) in text or message in text or json.dumps(message)[1:-1] in text, fmt
+        assert "{old}" not in text and "{new}" not in text and "{name}" not in text, fmt
+    driver = json.loads(render(result, "sarif", tmp_path))["runs"][0]["tool"]["driver"]
+    summaries = {r["id"]: r["shortDescription"]["text"] for r in driver["rules"]}
+    assert summaries["MIG507"] == "`the old module` was removed from torch: import `the new module` instead"
+    assert "{" not in summaries["MIG509"] and "{" not in summaries["MIG199"]

@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 from migrate import REPOSITORY, RULE_DOCS, __version__
 from migrate.reports.text import code_span, display_path, markdown_text
+from rewrites.core import Rule
 from rewrites.model import Finding, FixSafety, ScanResult
 from rewrites.registry import all_rules
-from rewrites.rule import Rule
 
 FORMATS = ("concise", "json", "sarif", "markdown", "github")
 
@@ -189,7 +189,7 @@ def _sarif_rule(rule: type[Rule]) -> dict:
         "id": rule.code,
         "name": rule.name,
         "helpUri": f"{RULE_DOCS}/{rule.code}.md",
-        "shortDescription": {"text": rule.message.replace("{name}", "this API")},
+        "shortDescription": {"text": rule.summary()},
         "fullDescription": {"text": doc.split("\n\n")[0]},
         "help": {"text": doc, "markdown": doc},
         "defaultConfiguration": {"level": "warning"},

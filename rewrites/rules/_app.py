@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
 from rewrites.app_source import AppSource
 
 JVM = frozenset({"java", "kotlin"})

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from rewrites.names import subtree
-from rewrites.rule import Edit, FileContext, Replacement, Rule
+from rewrites.python_checker import Edit, FileContext, PythonRule, Replacement
 from rewrites.rules._export import write_pte
 from rewrites.rules._fixes import dotted_expression
 
@@ -302,7 +302,7 @@ def locate(ctx: FileContext) -> Place:
     return Place(enclosing_scopes(ctx)[0], None)
 
 
-class ChainRule(Rule):
+class ChainRule(PythonRule):
     """A rule whose fix rewrites a whole chain. It follows the chain once the whole file has
     been visited (``later``), because names a use needs may be imported after the producer:
     yolov5 imports ``optimize_for_mobile`` inside the branch that calls it."""
@@ -609,7 +609,7 @@ def save_arguments(
 
 
 def chain_edit(
-    rule: Rule,
+    rule: PythonRule,
     chain: Chain,
     new_value: cst.BaseExpression,
     reference: cst.CSTNode,
@@ -796,7 +796,7 @@ def _is_constant(expr: cst.BaseExpression) -> bool:
 
 
 def _method_programs(
-    rule: Rule, chain: Chain, model: cst.BaseExpression | None
+    rule: PythonRule, chain: Chain, model: cst.BaseExpression | None
 ) -> (
     tuple[
         list[tuple[str, cst.BaseExpression]],
@@ -851,8 +851,8 @@ def _method_programs(
     return programs, constants, helper
 
 
-def refused_message(rule: Rule, chain: Chain) -> str:
-    return f"{rule.message} (not fixed: {chain.refused})" if chain.refused else rule.message
+def refused_detail(chain: Chain) -> str | None:
+    return f"not fixed: {chain.refused}" if chain.refused else None
 
 
 def defers_to_chain(ctx: FileContext, value: cst.BaseExpression) -> bool:
@@ -872,7 +872,7 @@ class ScopeSummary:
     lowered_torchscript_calls: int
 
 
-class ChainSummary(Rule):
+class ChainSummary(PythonRule):
     """Not a rule (it has no code): collects a :class:`ScopeSummary` per function and module."""
 
     def __init__(self, ctx: FileContext) -> None:
@@ -952,6 +952,6 @@ def unwrap(
         edit = chain_edit(rule, chain, wrapped, reference)
         if edit is not None and finish is not None:
             edit = finish(edit)
-        rule.report(reference, refused_message(rule, chain), edit=edit)
+        rule.report(reference, edit, detail=refused_detail(chain))
 
     rule.later(step)

@@ -10,7 +10,7 @@ import libcst as cst
 
 from rewrites.names import dotted, subtree
 from rewrites.project import EXAMPLE_FUNCTIONS
-from rewrites.rule import Rule
+from rewrites.python_checker import PythonRule as Rule
 from rewrites.rules._fixes import dotted_expression
 
 # An undefined name: the rewritten script fails at once with a NameError that says what to do,

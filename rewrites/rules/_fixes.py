@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from rewrites.rule import Edit, Rule
+from rewrites.python_checker import Edit, PythonRule
 
 
 def _comment_lines(leading: Sequence[cst.EmptyLine], trailing: cst.TrailingWhitespace) -> list[cst.EmptyLine]:
@@ -16,7 +16,7 @@ def _comment_lines(leading: Sequence[cst.EmptyLine], trailing: cst.TrailingWhite
     return [line for line in lines if line.comment is not None]
 
 
-def remove_decorator(rule: Rule, decorator: cst.Decorator, reference: cst.CSTNode) -> Edit:
+def remove_decorator(rule: PythonRule, decorator: cst.Decorator, reference: cst.CSTNode) -> Edit:
     """Drop ``decorator`` from the function or class it decorates."""
     owner = next(n for n in rule.ctx.ancestors() if isinstance(n, (cst.FunctionDef, cst.ClassDef)))
     carried = _comment_lines(decorator.leading_lines, decorator.trailing_whitespace)
@@ -37,7 +37,9 @@ def remove_decorator(rule: Rule, decorator: cst.Decorator, reference: cst.CSTNod
     return rule.edit({owner: replacement}, dropped=[reference])
 
 
-def remove_statement(rule: Rule, line: cst.SimpleStatementLine, dropped: Sequence[cst.CSTNode] = ()) -> Edit:
+def remove_statement(
+    rule: PythonRule, line: cst.SimpleStatementLine, dropped: Sequence[cst.CSTNode] = ()
+) -> Edit:
     """Delete a one-statement line; its comments move to the line that follows."""
     carried = _comment_lines(line.leading_lines, line.trailing_whitespace)
     if not carried:
@@ -57,7 +59,7 @@ def remove_statement(rule: Rule, line: cst.SimpleStatementLine, dropped: Sequenc
     return rule.edit({block: replacement}, dropped=dropped)
 
 
-def statement_line(rule: Rule, statement: cst.BaseSmallStatement) -> cst.SimpleStatementLine | None:
+def statement_line(rule: PythonRule, statement: cst.BaseSmallStatement) -> cst.SimpleStatementLine | None:
     """The line holding ``statement`` when it is the line's only statement."""
     for node in rule.ctx.ancestors():
         if isinstance(node, cst.SimpleStatementLine):
@@ -73,7 +75,7 @@ def dotted_expression(name: str) -> cst.Attribute | cst.Name:
 
 
 def move_imported_name(
-    rule: Rule, statement: cst.ImportFrom, name: str, new_module: str, new_name: str | None = None
+    rule: PythonRule, statement: cst.ImportFrom, name: str, new_module: str, new_name: str | None = None
 ) -> Edit | None:
     """Take ``name`` out of ``from M import ..., name, ...`` and import it from ``new_module``.
 
@@ -96,7 +98,7 @@ def move_imported_name(
 
 
 def unwrap_to_value(
-    rule: Rule,
+    rule: PythonRule,
     call: cst.Call,
     reference: cst.CSTNode,
     value: cst.BaseExpression,
@@ -122,7 +124,7 @@ def unwrap_to_value(
     return rule.edit({call: value}, dropped=[reference])
 
 
-def keep_branch(rule: Rule, statement: cst.If, condition: bool, reference: cst.CSTNode) -> Edit:
+def keep_branch(rule: PythonRule, statement: cst.If, condition: bool, reference: cst.CSTNode) -> Edit:
     """Replace ``if`` by the branch that runs when its test is the constant ``condition``."""
     if condition:
         statements = _statements(statement.body)
@@ -150,7 +152,7 @@ def _statements(suite: cst.BaseSuite) -> list[cst.BaseStatement]:
     return [cst.SimpleStatementLine(body=suite.body)]
 
 
-def use_typing_name(rule: Rule, reference: cst.BaseExpression, typing_name: str) -> Edit | None:
+def use_typing_name(rule: PythonRule, reference: cst.BaseExpression, typing_name: str) -> Edit | None:
     """Make ``reference`` (a TorchScript spelling of a typing construct) name ``typing_name``.
 
     ``torch.jit.Final`` becomes ``Final`` with ``from typing import Final``; a name imported

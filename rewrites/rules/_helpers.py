@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.names import subtree
-from rewrites.rule import FileContext
+from rewrites.python_checker import FileContext
 
 
 def enclosing_call(ctx: FileContext) -> cst.Call | None:

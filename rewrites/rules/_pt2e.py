@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from rewrites.rule import Edit, Rule
+from rewrites.python_checker import Edit, PythonRule
 from rewrites.rules._export import PLACEHOLDER, example_imports, find_example_args
 
 PT2E_IMPORTS: list[tuple[str, str | None]] = [
@@ -35,13 +35,13 @@ def quantizer(*, dynamic: bool = False, qat: bool = False) -> str:
     return f"XNNPACKQuantizer().set_global(get_symmetric_quantization_config({', '.join(options)}))"
 
 
-def example_args(rule: Rule, model: cst.BaseExpression) -> str:
+def example_args(rule: PythonRule, model: cst.BaseExpression) -> str:
     found = find_example_args(rule, model)
     return PLACEHOLDER if found is None else code(found)
 
 
 def replace_line(
-    rule: Rule, line: cst.SimpleStatementLine, sources: list[str], dropped: Sequence[cst.CSTNode]
+    rule: PythonRule, line: cst.SimpleStatementLine, sources: list[str], dropped: Sequence[cst.CSTNode]
 ) -> Edit:
     """Put ``sources`` (one statement each) where ``line`` was, keeping its comments."""
     statements = [cst.parse_statement(source + "\n") for source in sources]
@@ -56,7 +56,7 @@ def replace_line(
     return rule.edit({line: cst.FlattenSentinel(statements)}, add_imports=imports, dropped=dropped)
 
 
-def call_statement(rule: Rule, call: cst.Call) -> tuple[cst.SimpleStatementLine, str | None] | None:
+def call_statement(rule: PythonRule, call: cst.Call) -> tuple[cst.SimpleStatementLine, str | None] | None:
     """The line that is only ``call`` or ``name = call``, and that name (None for a bare call)."""
     for node in rule.ctx.ancestors():
         if isinstance(node, cst.SimpleStatementLine):

@@ -14,7 +14,7 @@ from enum import IntEnum
 
 import libcst as cst
 
-from rewrites.rule import FileContext, Rule
+from rewrites.python_checker import FileContext, PythonRule
 
 # A method is an entry point when named forward or decorated @torch.jit.export.
 ENTRY_TOKENS = (("def forward", "torch"), ("export", "torch", "jit"))
@@ -211,7 +211,7 @@ class ValueTracker:
                 isinstance(func, cst.Name) and func.value in ITEM_BUILTINS
             ):
                 return expr
-        from rewrites.engine import child_nodes  # libcst's `.children` cost 40% of a scan
+        from rewrites.python_checker import child_nodes  # libcst's `.children` cost 40% of a scan
 
         for child in child_nodes(expr):
             found = self.scalar_origin(child)
@@ -234,7 +234,7 @@ def parameter_kind(param: cst.Param) -> Kind:
     return Kind.STATIC if param.default is not None else Kind.TENSOR
 
 
-class EntryMethodRule(Rule):
+class EntryMethodRule(PythonRule):
     """Base for rules that look inside the methods `torch.export` traces."""
 
     tokens = ENTRY_TOKENS

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._helpers import method_call
 
 _METHODS = frozenset(
@@ -15,7 +16,7 @@ _METHODS = frozenset(
 )
 
 
-class BundledInputs(Rule):
+class BundledInputs(PythonRule):
     """Flags `torch.utils.bundled_inputs` and the methods it adds to a module.
 
     ## What it does

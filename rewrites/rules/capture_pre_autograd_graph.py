@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import dotted_expression
 
 
-class CapturePreAutogradGraph(Rule):
+class CapturePreAutogradGraph(PythonRule):
     """Flags `torch._export.capture_pre_autograd_graph`, removed from torch.
 
     ## What it does

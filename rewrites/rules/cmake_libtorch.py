@@ -4,9 +4,9 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import closing
 from rewrites.rules.pytorch_android_dependency import _ALONE, _CLASSPATH, _CONFIGURATION, _COORDINATE
 
@@ -132,12 +132,14 @@ class CMakeLibTorch(AppRule):
             column=27,
             expected="dependencies {\n    implementation 'org.pytorch:pytorch_android:1.10.0'\n}\n",
             path="NativeApp/app/build.gradle",
+            message="`extractForNativeBuild` unpacks PyTorch's AAR (headers, `libpytorch_jni.so`) for the native build: once the CMake build finds ExecuTorch's package (MIG615) it is not needed; pass `-DCMAKE_PREFIX_PATH=<executorch for the ABI>/share/cmake` in `externalNativeBuild { cmake { arguments ... } }`",
         ),
         Invalid(
             "find_library(FBJNI_LIBRARY fbjni PATHS ${FBJNI_DIRS})\n",
             column=28,
             expected="find_library(FBJNI_LIBRARY fbjni PATHS ${FBJNI_DIRS})\n",
             path="deps.cmake",
+            message="`fbjni` came with the PyTorch Android AAR: take it from its own prefab package (`com.facebook.fbjni:fbjni`, `android.buildFeatures.prefab true`, `find_package(fbjni REQUIRED CONFIG)`, link `fbjni::fbjni`), or drop it if the code no longer uses it",
         ),
     ]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
-from rewrites.rule import Invalid, Valid
+from rewrites.app_checker import AppRule, Hit
+from rewrites.core import Invalid, Valid
 
 PODS = frozenset({"LibTorch", "LibTorch-Lite", "LibTorch-Lite-Nightly", "LibTorch_Lite", "LibTorchvision"})
 _DECLARATION = re.compile(r"\b(?:pod|dependency)\s*\(?\s*$")

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import remove_statement, statement_line
 
 
@@ -13,7 +14,7 @@ def _targets(node: cst.Assign | cst.AnnAssign) -> list[cst.BaseExpression]:
     return [t.target for t in node.targets]
 
 
-class ConstantsAttribute(Rule):
+class ConstantsAttribute(PythonRule):
     """Flags `__constants__ = [...]` in class bodies.
 
     ## What it does

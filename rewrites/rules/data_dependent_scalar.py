@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Edit, Invalid, Valid
+from rewrites.python_checker import Edit
 from rewrites.rules._helpers import names_in
 from rewrites.rules._values import ITEM_BUILTINS, ITEM_METHODS, EntryMethodRule
 
@@ -160,7 +161,7 @@ class DataDependentScalar(EntryMethodRule):
 
 def _reads_scalars(function: cst.FunctionDef) -> bool:
     """Whether ``function`` calls ``.item()``/``.tolist()`` or ``int``/``float``/``bool``."""
-    from rewrites.engine import child_nodes
+    from rewrites.python_checker import child_nodes
 
     stack: list[cst.CSTNode] = [function]
     while stack:

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import subtree
-from rewrites.rule import Edit, Invalid, Rule, Valid
+from rewrites.python_checker import Edit, PythonRule
 from rewrites.rules._pt2e import call_statement, code, example_args, inplace, quantizer, replace_line
 
 _API = ("prepare", "convert", "prepare_qat", "quantize", "quantize_qat")
 _FX = ("prepare_fx", "convert_fx", "prepare_qat_fx", "convert_to_reference_fx")
 
 
-class EagerPrepareConvert(Rule):
+class EagerPrepareConvert(PythonRule):
     """Flags eager-mode and FX static quantization: `prepare` / `convert` / `prepare_qat`.
 
     ## What it does

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.project import EXAMPLE_FUNCTIONS
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._export import PLACEHOLDER, defining_module
 
 
-class ExampleInputsPlaceholder(Rule):
+class ExampleInputsPlaceholder(PythonRule):
     """Flags the example-inputs placeholder that `migrate apply` leaves in export calls.
 
     ## What it does
@@ -46,12 +47,13 @@ class ExampleInputsPlaceholder(Rule):
             f"import torch\nep = torch.export.export(model.eval(), {PLACEHOLDER})\n",
             line=2,
             column=40,
+            message="give `torch.export` real example inputs here: a tuple of tensors shaped like what the app passes (mark varying sizes with `dynamic_shapes`) (none found: no call of the model in this module before it or after it, no example-inputs variable in scope, no `example_inputs`, `get_example_inputs`, `example_input`-style function or value in this file)",
         )
     ]
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value == PLACEHOLDER and not self.ctx.imports.is_bound(PLACEHOLDER):
-            self.report(node, f"{self.message} ({self._where_looked(node)})")
+            self.report(node, detail=self._where_looked(node))
 
     def _where_looked(self, node: cst.Name) -> str:
         """Where the export fixes looked for example inputs before writing the placeholder."""

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import subtree
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import remove_statement
 from rewrites.rules._pt2e import call_statement
 
 
-class FuseModules(Rule):
+class FuseModules(PythonRule):
     """Flags `fuse_modules` / `fuse_modules_qat`.
 
     ## What it does

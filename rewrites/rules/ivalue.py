@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM
 
 _IVALUE = re.compile(
@@ -73,6 +73,7 @@ class IValueType(AppRule):
             line=2,
             expected="import org.pytorch.IValue;\nclass A { Object x = IValue.listFrom(a, b); }\n",
             path="A.java",
+            message="ExecuTorch values hold tensors and scalars, not lists, tuples, dicts or optionals: make the model take its tensors as separate inputs",
         ),
     ]
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule as Rule
 from rewrites.rules._helpers import enclosing_decorator
 
 

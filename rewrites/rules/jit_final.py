@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import use_typing_name
 
 
-class JitFinal(Rule):
+class JitFinal(PythonRule):
     """Flags `torch.jit.Final[T]` annotations.
 
     ## What it does

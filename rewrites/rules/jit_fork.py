@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 
 
-class JitFork(Rule):
+class JitFork(PythonRule):
     """Flags `torch.jit.fork(fn, *args)` and `torch.jit.wait(future)`.
 
     ## What it does

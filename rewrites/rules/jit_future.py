@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 
 
-class JitFuture(Rule):
+class JitFuture(PythonRule):
     """Flags `torch.jit.Future[T]` annotations.
 
     ## What it does

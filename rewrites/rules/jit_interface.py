@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._helpers import enclosing_decorator
 
 
-class JitInterface(Rule):
+class JitInterface(PythonRule):
     """Flags `@torch.jit.interface`.
 
     ## What it does

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import subtree
-from rewrites.rule import Edit, Invalid, Rule, Valid
+from rewrites.python_checker import Edit, PythonRule
 from rewrites.rules._fixes import dotted_expression, keep_branch
 from rewrites.rules._helpers import is_self_attribute
 
 
-class JitIsScripting(Rule):
+class JitIsScripting(PythonRule):
     """Flags `torch.jit.is_scripting()`.
 
     ## What it does

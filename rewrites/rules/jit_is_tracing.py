@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import dotted_expression
 
 
-class JitIsTracing(Rule):
+class JitIsTracing(PythonRule):
     """Flags `torch.jit.is_tracing()` (and `torch._C._get_tracing_state()`).
 
     ## What it does

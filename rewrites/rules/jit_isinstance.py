@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import dotted
-from rewrites.rule import FileContext, Invalid, Rule, Valid
+from rewrites.python_checker import FileContext, PythonRule
 from rewrites.rules._helpers import refines_entry_input
 
 
-class JitIsinstance(Rule):
+class JitIsinstance(PythonRule):
     """Flags `torch.jit.isinstance(value, T)`.
 
     ## What it does

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._helpers import refines_entry_input
 
 
-class JitIsinstanceRefinement(Rule):
+class JitIsinstanceRefinement(PythonRule):
     """Flags `torch.jit.isinstance` refining an input of `forward`.
 
     ## What it does

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import use_typing_name
 from rewrites.rules._helpers import enclosing_decorator
 
 
-class JitOverload(Rule):
+class JitOverload(PythonRule):
     """Flags `torch.jit._overload` and `torch.jit._overload_method`.
 
     ## What it does

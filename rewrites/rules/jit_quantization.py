@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 _FUNCTIONS = (
     "quantize_jit",
@@ -15,7 +16,7 @@ _FUNCTIONS = (
 )
 
 
-class JitQuantization(Rule):
+class JitQuantization(PythonRule):
     """Flags JIT-mode quantization: `quantize_jit`, `prepare_jit`, `convert_jit` and friends.
 
     ## What it does
@@ -62,6 +63,7 @@ class JitQuantization(Rule):
         "get_symmetric_quantization_config({config})))`, calibrate, `convert_pt2e` "
         "(torchao.quantization.pt2e.quantize_pt2e)"
     )
+    placeholders = {"name": "this API", "config": "is_per_channel=True"}
     names = frozenset(
         {f"torch.ao.quantization.{n}" for n in _FUNCTIONS}
         | {f"torch.ao.quantization.quantize_jit.{n}" for n in _FUNCTIONS}
@@ -76,23 +78,27 @@ class JitQuantization(Rule):
             "import torch\nq = torch.quantization.quantize_jit(scripted, {'': qconfig}, calibrate, [data])\n",
             line=2,
             column=5,
+            message="JIT-mode quantization (`quantize_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
         Invalid(
             "from torch.ao.quantization import prepare_dynamic_jit, convert_dynamic_jit\n"
             "p = prepare_dynamic_jit(traced, {'': qconfig})\nq = convert_dynamic_jit(p)\n",
             count=2,
+            message="JIT-mode quantization (`prepare_dynamic_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
         Invalid(
             "from torch.ao.quantization.quantize_jit import prepare_jit, convert_jit\n"
             "q = convert_jit(prepare_jit(scripted, {'': qconfig}))\n",
             count=2,
+            message="JIT-mode quantization (`convert_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
         Invalid(
-            "import torch.ao.quantization.quantize_jit as qj\nq = qj.quantize_dynamic_jit(scripted, {'': qconfig})\n"
+            "import torch.ao.quantization.quantize_jit as qj\nq = qj.quantize_dynamic_jit(scripted, {'': qconfig})\n",
+            message="JIT-mode quantization (`quantize_dynamic_jit`) quantizes TorchScript, which ExecuTorch cannot load: export the float model, then `prepare_pt2e(graph, XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)))`, calibrate, `convert_pt2e` (torchao.quantization.pt2e.quantize_pt2e)",
         ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         function = qualified_name.rsplit(".", 1)[-1]
         config = "is_per_channel=True, is_dynamic=True" if "dynamic" in function else "is_per_channel=True"
-        self.report(node, self.message.format(name=function, config=config))
+        self.report(node, args={"name": function, "config": config})

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import FileContext, Invalid, Rule, Valid
+from rewrites.python_checker import FileContext, PythonRule
 from rewrites.rules._chains import defers_to_chain, holds_torchscript, save_arguments
 from rewrites.rules._export import write_pte
 
@@ -21,7 +22,7 @@ _SCRIPTED = frozenset(
 )
 
 
-class JitSave(Rule):
+class JitSave(PythonRule):
     """Flags `torch.jit.save(module, path)` and `scripted.save(path)`.
 
     ## What it does

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
-from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message, takes_late_inputs
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_detail, takes_late_inputs
 from rewrites.rules._export import (
     PLACEHOLDER,
     eager_model,
@@ -111,7 +111,10 @@ class JitScript(ChainRule):
             ),
         ),
         # The caller gets the value: its uses are out of sight, so nothing is rewritten.
-        Invalid("import torch\ndef make(model):\n    return torch.jit.script(model)\n"),
+        Invalid(
+            "import torch\ndef make(model):\n    return torch.jit.script(model)\n",
+            message="`torch.jit.script` makes TorchScript, which ExecuTorch cannot load: capture the eager module with `torch.export.export(model.eval(), example_inputs)` instead (not fixed: it goes on to `return torch.jit.script(model)`, which the fix cannot follow)",
+        ),
         Invalid(
             "import torch.jit as jit\nm = jit.script(model)\n",
             line=2,
@@ -248,6 +251,7 @@ class JitScript(ChainRule):
                 "    scripted.step(frame, state)\n"
             ),
             line=5,
+            message="`torch.jit.script` makes TorchScript, which ExecuTorch cannot load: capture the eager module with `torch.export.export(model.eval(), example_inputs)` instead (not fixed: `scripted.step` is called after the save, so its example inputs come too late)",
         ),
         # the example a trace of a model from the same factory was given elsewhere comes first
         Invalid(
@@ -338,7 +342,10 @@ class JitScript(ChainRule):
                 "    pathlib.Path('app/model.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
-        Invalid("import torch\ncompiled = [torch.jit.script(m) for m in models]\n"),
+        Invalid(
+            "import torch\ncompiled = [torch.jit.script(m) for m in models]\n",
+            message="`torch.jit.script` makes TorchScript, which ExecuTorch cannot load: capture the eager module with `torch.export.export(model.eval(), example_inputs)` instead (not fixed: it goes on to `compiled = [torch.jit.script(m) for m in models]`, which the fix cannot follow)",
+        ),
         Invalid("import torch\ncompile_fn = torch.jit.script\n"),
     ]
 
@@ -372,6 +379,6 @@ class JitScript(ChainRule):
             if exported is not None:
                 imports += example_imports(self, cst.Module([]).code_for_node(exported))
             edit = None if exported is None else chain_edit(self, chain, exported, node, imports, model)
-            self.report(node, refused_message(self, chain), edit=edit)
+            self.report(node, edit, detail=refused_detail(chain))
 
         self.later(step)

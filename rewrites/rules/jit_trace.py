@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
-from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_message
+from rewrites.rules._chains import ChainRule, chain_edit, follow, locate, refused_detail
 from rewrites.rules._export import as_args, export_call
 from rewrites.rules._helpers import is_submodule_assignment
 
@@ -36,18 +36,8 @@ class JitTrace(ChainRule):
     `.item()`), and `int`/`bool` inputs become specialised constants.
 
     The fix rewrites the traced value and every use of it in the function as one edit, or
-    nothing: wrappers (`optimize_for_mobile`, `freeze`, `optimize_for_inference`) are dropped,
-    each `.save(f)`, `torch.jit.save(value, f)` and `._save_for_lite_interpreter(f)` lowers
-    the program with XNNPACK and writes `f` with a `.pte` suffix, and a call `value(x)`
-    becomes `value.module()(x)`. Where the value goes anywhere else (returned, handed to
-    another function, assigned twice, an option the fix would drop), nothing is rewritten and
-    every finding on the chain stays, with the reason in this one's message. A value fed to a
-    converter for another runtime or a graph view is left as it is and noted by MIG114.
-
-    `_extra_files` given to a save (metadata such as yolov5's `config.txt` JSON) becomes the
-    program's `constant_methods`: the `.pte` stays one file, and the app reads each entry by
-    running the method of that name, e.g. `program.load_method("config.txt").execute([])[0]`
-    with `executorch.runtime` (strings only: ExecuTorch rejects `bytes` when lowering).
+    nothing, exactly as MIG101's fix does for a scripted value: see MIG101 for what becomes of
+    wrappers, saves, calls, `_extra_files` and values that go elsewhere.
     """
 
     code = "MIG103"
@@ -133,6 +123,7 @@ class JitTrace(ChainRule):
             "import torch\ndef export(model, im, f):\n    ts = torch.jit.trace(model, im)\n"
             "    ts.save(f)\n    upload(ts)\n",
             line=3,
+            message="`torch.jit.trace` makes TorchScript, which ExecuTorch cannot load: use `torch.export.export(model.eval(), (example,))` with the same example inputs (not fixed: it goes on to `upload(ts)`, which the fix cannot follow)",
         ),
     ]
 
@@ -159,6 +150,6 @@ class JitTrace(ChainRule):
                 if exported is None
                 else chain_edit(self, chain, exported, node, [("torch", None)], model)
             )
-            self.report(node, refused_message(self, chain), edit=edit)
+            self.report(node, edit, detail=refused_detail(chain))
 
         self.later(step)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NATIVE, QUALIFIED, _known_prefix
 from rewrites.rules.libtorch_inference_mode import LibTorchInferenceMode
 from rewrites.rules.libtorch_load import LibTorchLoad
@@ -139,6 +139,7 @@ class LibTorchApi(AppRule):
             count=2,
             expected="load();\n",
             path="InferenceModule.mm",
+            message="`at::globalContext`: LibTorch API that the ExecuTorch runtime does not have; the quantized engine is chosen at export (`migrate export --quantize`, lowered for XNNPACK): remove the `setQEngine` call and the `supportedQEngines` check around it",
         ),
         Invalid(
             "void init() {\n"
@@ -149,8 +150,13 @@ class LibTorchApi(AppRule):
             count=4,
             expected="void init() {\n  load();\n}\n",
             path="TorchModule.mm",
+            message="`at::globalContext`: LibTorch API that the ExecuTorch runtime does not have; the quantized engine is chosen at export (`migrate export --quantize`, lowered for XNNPACK): remove the `setQEngine` call and the `supportedQEngines` check around it",
         ),
-        Invalid('static auto registry = torch::RegisterOperators("my::op", &op);\n', path="native.cpp"),
+        Invalid(
+            'static auto registry = torch::RegisterOperators("my::op", &op);\n',
+            path="native.cpp",
+            message='`torch::RegisterOperators`: LibTorch API that the ExecuTorch runtime does not have; a custom operator registered with LibTorch: export it into the program as an ExecuTorch kernel (`EXECUTORCH_LIBRARY(namespace, "op.out", kernel)` from `<executorch/extension/kernel_util/make_boxed_from_unboxed_functor.h>`, linked into the app), or decompose it into core ATen ops',
+        ),
         Invalid(
             "#include <executorch/extension/module/module.h>\n"
             "auto best = output.argmax(1).item<int64_t>();\nauto both = torch::cat({a, b}, 1);\n",
@@ -158,8 +164,13 @@ class LibTorchApi(AppRule):
             column=20,
             count=3,
             path="native-lib.cpp",
+            message="`argmax()` is LibTorch tensor math, which the ExecuTorch runtime does not have: move it into the model's `forward` before `migrate export` (the program returns the result), or compute it over `output.const_data_ptr<float>()` and `output.numel()` (`std::max_element(p, p + n) - p`)",
         ),
-        Invalid('TORCH_LIBRARY(my_ops, m) {\n  m.def("nms", &nms);\n}\n', path="ops.cpp"),
+        Invalid(
+            'TORCH_LIBRARY(my_ops, m) {\n  m.def("nms", &nms);\n}\n',
+            path="ops.cpp",
+            message='`TORCH_LIBRARY`: a custom operator registered with LibTorch: export it into the program as an ExecuTorch kernel (`EXECUTORCH_LIBRARY(namespace, "op.out", kernel)` from `<executorch/extension/kernel_util/make_boxed_from_unboxed_functor.h>`, linked into the app), or decompose it into core ATen ops',
+        ),
     ]
 
     def check(self) -> Iterator[Hit]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NATIVE
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:include|import)[ \t]*[<\"](?P<path>[^>\"\n]+)[>\"]", re.MULTILINE)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import Hit, TextEdit
+from rewrites.app_checker import Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import NativeNames, closing, delete_statement
 
 # `Guard name;`, `Guard name(false);`, `Guard name{true};` after the guard's type
@@ -82,14 +82,21 @@ class LibTorchInferenceMode(NativeNames):
             column=3,
             expected="void f() {\n}\n",
             path="TorchModule.mm",
+            message="`c10::InferenceMode`: an ExecuTorch program has no autograd to turn off: remove the guard",
         ),
-        Invalid("torch::NoGradGuard no_grad;\nrun();\n", expected="run();\n", path="native-lib.cpp"),
+        Invalid(
+            "torch::NoGradGuard no_grad;\nrun();\n",
+            expected="run();\n",
+            path="native-lib.cpp",
+            message="`torch::NoGradGuard`: an ExecuTorch program has no autograd to turn off: remove the guard",
+        ),
         Invalid(
             "void f() {\n  torch::autograd::AutoGradMode guard(false);\n"
             "  torch::AutoNonVariableTypeMode non_var_guard{true}; int x = 0;\n}\n",
             count=2,
             expected="void f() {\n   int x = 0;\n}\n",
             path="pytorch_nativeapp.cpp",
+            message="`torch::autograd::AutoGradMode`: an ExecuTorch program has no autograd to turn off: remove the guard",
         ),
         Invalid(
             "struct JITCallGuard {\n  torch::autograd::AutoGradMode no_autograd_guard{false};\n"
@@ -98,6 +105,7 @@ class LibTorchInferenceMode(NativeNames):
             count=2,
             expected="\nvoid f() {\n  g();\n}\n",
             path="pytorch_nativeapp.cpp",
+            message="`torch::autograd::AutoGradMode`: an ExecuTorch program has no autograd to turn off: remove the guard",
         ),
     ]
 

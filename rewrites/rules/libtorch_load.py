@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import Hit, TextEdit
+from rewrites.app_checker import Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import (
     ET_MODULE,
     NativeNames,
@@ -110,17 +110,20 @@ class LibTorchLoad(NativeNames):
             column=9,
             expected="_impl = std::make_unique<executorch::extension::Module>(filePath.UTF8String);\n",
             path="TorchModule.mm",
+            message="`torch::jit::_load_for_mobile`: construct `executorch::extension::Module module(path)` (from `<executorch/extension/module/module.h>`) for the `.pte`; it loads on first use, or call `module.load()`",
         ),
         Invalid(
             "auto module = torch :: jit :: load(path);\n",
             expected="executorch::extension::Module module(path);\n",
             path="native-lib.cpp",
+            message="`torch::jit::load`: construct `executorch::extension::Module module(path)` (from `<executorch/extension/module/module.h>`) for the `.pte`; it loads on first use, or call `module.load()`",
         ),
         Invalid(
             "using namespace torch::jit;\nauto m = _load_for_mobile(p, torch::kCPU);\n",
             line=2,
             expected="using namespace torch::jit;\nexecutorch::extension::Module m(p);\n",
             path="a.cpp",
+            message="`torch::jit::_load_for_mobile`: construct `executorch::extension::Module module(path)` (from `<executorch/extension/module/module.h>`) for the `.pte`; it loads on first use, or call `module.load()`",
         ),
         Invalid(
             "bool load(const char* path) {\n  try {\n"
@@ -134,6 +137,7 @@ class LibTorchLoad(NativeNames):
             '      throw std::runtime_error("could not load the ExecuTorch program");\n    }\n'
             "  } catch (const std::exception& e) {\n    return false;\n  }\n  return true;\n}\n",
             path="native-lib.cpp",
+            message="`torch::jit::load`: construct `executorch::extension::Module module(path)` (from `<executorch/extension/module/module.h>`) for the `.pte`; it loads on first use, or call `module.load()`",
         ),
     ]
 

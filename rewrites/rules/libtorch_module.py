@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import Hit, TextEdit
+from rewrites.app_checker import Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import (
     ET_EVALUE,
     ET_MODULE,
@@ -124,17 +124,20 @@ class LibTorchModule(NativeNames):
             expected="@implementation TorchModule {\n  std::unique_ptr<executorch::extension::Module> _impl;\n}\n"
             "- (void)run {\n  auto out = _impl->forward(tensor)->at(0).toTensor();\n}\n",
             path="TorchModule.mm",
+            message="`torch::jit::mobile::Module`: use `executorch::extension::Module`; its `forward(inputs)` returns `Result<std::vector<EValue>>`: `module.forward(tensor)->at(0).toTensor()`",
         ),
         Invalid(
             "static torch::jit::script::Module module;\n",
             expected="static std::unique_ptr<executorch::extension::Module> module;\n",
             path="native-lib.cpp",
+            message="`torch::jit::script::Module`: use `executorch::extension::Module`; its `forward(inputs)` returns `Result<std::vector<EValue>>`: `module.forward(tensor)->at(0).toTensor()`",
         ),
         Invalid(
             "c10::IValue t_out = module.forward({x, y});\n",
             count=2,
             expected="auto t_out = module.forward(std::vector<executorch::runtime::EValue>{x, y});\n",
             path="a.cpp",
+            message="`c10::IValue`: ExecuTorch's value type is `executorch::runtime::EValue`, and it holds no lists, tuples or dicts: `module.forward(...)` returns one `EValue` per output",
         ),
         Invalid(
             "auto outputTuple = _impl.forward({ tensor, hypo }).toTuple();\n"
@@ -143,6 +146,7 @@ class LibTorchModule(NativeNames):
             expected="auto outputTuple = _impl.forward(std::vector<executorch::runtime::EValue>{tensor, hypo});\n"
             "auto boxes = outputTuple->at(0).toTensor();\n",
             path="InferenceModule.mm",
+            message="`forward(...)` of a TorchScript module: ExecuTorch's `Module::forward` takes `EValue`s (a `TensorPtr` converts) and returns `Result<std::vector<EValue>>`: one `EValue` per output",
         ),
         Invalid(
             "std::vector<torch::jit::IValue> inputs;\ninputs.push_back(input);\n"
@@ -151,6 +155,7 @@ class LibTorchModule(NativeNames):
             expected="std::vector<executorch::runtime::EValue> inputs;\ninputs.push_back(input);\n"
             "at::Tensor output = module.forward(inputs)->at(0).toTensor();\n",
             path="example-app.cpp",
+            message="`torch::jit::IValue`: ExecuTorch's value type is `executorch::runtime::EValue`, and it holds no lists, tuples or dicts: `module.forward(...)` returns one `EValue` per output",
         ),
         Invalid(
             "void f(torch::jit::Module& m) {\n  m.eval();\n"
@@ -159,6 +164,7 @@ class LibTorchModule(NativeNames):
             expected="void f(executorch::extension::Module& m) {\n"
             '  auto y = m.execute("encode", std::vector<executorch::runtime::EValue>{x, n})->at(0).toTensor();\n}\n',
             path="a.cpp",
+            message="`torch::jit::Module`: use `executorch::extension::Module`; its `forward(inputs)` returns `Result<std::vector<EValue>>`: `module.forward(tensor)->at(0).toTensor()`",
         ),
         Invalid(
             "- (NSArray*)predict {\n  try {\n    auto out = _impl->forward({tensor}).toTensor();\n"
@@ -175,12 +181,14 @@ class LibTorchModule(NativeNames):
             "    return wrap(out);\n"
             "  } catch (const std::exception& e) {\n    return nil;\n  }\n}\n",
             path="TorchModule.mm",
+            message="`forward(...)` of a TorchScript module: ExecuTorch's `Module::forward` takes `EValue`s (a `TensorPtr` converts) and returns `Result<std::vector<EValue>>`: one `EValue` per output",
         ),
         Invalid(
             "c10::IValue out = module.forward({x});\nauto list = out.toList();\nat::IValue state;\n",
             count=3,
             expected="c10::IValue out = module.forward(x);\nauto list = out.toList();\nat::IValue state;\n",
             path="a.cpp",
+            message="`c10::IValue`: ExecuTorch's value type is `executorch::runtime::EValue`, and it holds no lists, tuples or dicts: `module.forward(...)` returns one `EValue` per output",
         ),
     ]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import Hit, TextEdit
+from rewrites.app_checker import Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import (
     ET_SCALAR,
     ET_TENSOR,
@@ -168,6 +168,7 @@ class LibTorchTensor(NativeNames):
             expected="auto tensor = executorch::extension::from_blob(imageBuffer, {1, 3, 224, 224}, "
             "executorch::aten::ScalarType::Float);\nauto n = tensor->numel();\n",
             path="TorchModule.mm",
+            message="`at::Tensor`: ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`) and, read off an `EValue`, `executorch::aten::Tensor`",
         ),
         Invalid(
             "#include <torch/script.h>\n"
@@ -181,6 +182,7 @@ class LibTorchTensor(NativeNames):
             "executorch::aten::Tensor out = module.forward(t)->at(0).toTensor();\n"
             "const float* scores = out.const_data_ptr<float>();\n",
             path="native-lib.cpp",
+            message="`torch::from_blob`: `executorch::extension::from_blob(data, {sizes}, executorch::aten::ScalarType::Float)` (from `<executorch/extension/tensor/tensor.h>`) wraps the buffer in a `TensorPtr`",
         ),
         Invalid(
             "void f(std::vector<float>& pixels) {\n"
@@ -190,6 +192,7 @@ class LibTorchTensor(NativeNames):
             "  auto input = executorch::extension::from_blob(pixels.data(), {1, 3, 2, 2}, "
             "executorch::aten::ScalarType::Float);\n  inputs.push_back(input);\n}\n",
             path="main.cpp",
+            message="`torch::from_blob`: `executorch::extension::from_blob(data, {sizes}, executorch::aten::ScalarType::Float)` (from `<executorch/extension/tensor/tensor.h>`) wraps the buffer in a `TensorPtr`",
         ),
         Invalid(
             "void step(float* h, long* ids) {\n"
@@ -210,6 +213,7 @@ class LibTorchTensor(NativeNames):
             "    tokens = executorch::extension::from_blob(ids, {1}, executorch::aten::ScalarType::Long);\n"
             "  }\n}\n",
             path="InferenceModule.mm",
+            message="`at::Tensor`: ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`) and, read off an `EValue`, `executorch::aten::Tensor`",
         ),
         Invalid(
             "void run(const char* text) {\n"
@@ -226,6 +230,7 @@ class LibTorchTensor(NativeNames):
             "  out = executorch::extension::clone_tensor_ptr(m.forward(in)->at(0).toTensor());\n"
             "  auto n = out->numel();\n}\n",
             path="TorchModule.mm",
+            message="`at::Tensor`: ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`) and, read off an `EValue`, `executorch::aten::Tensor`",
         ),
         Invalid(
             "#include <torch/script.h>\nvoid warp(at::Tensor image) {\n  fill(image.data_ptr<float>());\n}\n",
@@ -234,11 +239,13 @@ class LibTorchTensor(NativeNames):
             expected="#include <torch/script.h>\n"
             "void warp(executorch::aten::Tensor image) {\n  fill(image.mutable_data_ptr<float>());\n}\n",
             path="native.cpp",
+            message="`at::Tensor`: ExecuTorch tensors are `executorch::extension::TensorPtr` (made by `from_blob` / `make_tensor_ptr`) and, read off an `EValue`, `executorch::aten::Tensor`",
         ),
         Invalid(
             "auto dtype = c10::ScalarType::Byte;\n",
             expected="auto dtype = executorch::aten::ScalarType::Byte;\n",
             path="a.cpp",
+            message="`c10::ScalarType::Byte`: the element type is `executorch::aten::ScalarType::Byte` in ExecuTorch",
         ),
     ]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM
 
 _FILE = re.compile(r"[\w./-]*\w\.ptl?")
@@ -75,6 +75,7 @@ class ModelAssetName(AppRule):
             'let path = Bundle.main.path(forResource: "model", ofType: "ptl")\n',
             expected='let path = Bundle.main.path(forResource: "model", ofType: "ptl")\n',
             path="ViewController.swift",
+            message='A TorchScript model resource: bundle the `.pte` from `migrate export` and look up its path with `ofType: "pte"`',
         ),
     ]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM, closing
 
 _CALL = re.compile(r"(?<![\w.])(?P<receiver>\w+)(?:\s*!!)?\s*\??\.\s*(?P<method>forward|runMethod)\s*\(")
@@ -116,6 +116,7 @@ class ModuleForwardResult(AppRule):
             expected='import org.pytorch.executorch.EValue;\nclass A {\n  EValue out = m.execute("get_classes")[0];\n'
             "  List<EValue> classes = out.toList();\n}\n",
             path="A.java",
+            message="ExecuTorch has no list or dict values (`.toList()`): make the model return a tuple of tensors and read them from the `EValue[]` that `forward` returns",
         ),
         Invalid(
             "import org.pytorch.IValue\nval answer = mModule!!.forward(IValue.from(t)).toTensor()\n",
@@ -126,6 +127,7 @@ class ModuleForwardResult(AppRule):
             "import org.pytorch.IValue;\nMap<String, IValue> d = module.forward(IValue.from(x)).toDictStringKey();\n",
             expected="import org.pytorch.IValue;\nMap<String, IValue> d = module.forward(IValue.from(x)).toDictStringKey();\n",
             path="A.java",
+            message="ExecuTorch has no list or dict values (`.toDictStringKey()`): make the model return a tuple of tensors and read them from the `EValue[]` that `forward` returns",
         ),
     ]
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import dotted
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import dotted_expression
 
 # Module paths that torch removed, and where the same API lives now (torch 2.13, torchao 0.18,
@@ -27,7 +28,7 @@ def moved(module: str) -> tuple[str, str] | None:
     return None
 
 
-class MovedQuantizationImport(Rule):
+class MovedQuantizationImport(PythonRule):
     """Flags imports of quantization modules torch removed, naming where they went.
 
     ## What it does
@@ -58,6 +59,7 @@ class MovedQuantizationImport(Rule):
     code = "MIG507"
     name = "moved-quantization-import"
     message = "`{old}` was removed from torch: import `{new}` instead"
+    placeholders = {"old": "the old module", "new": "the new module"}
     fix_title = "Import from the new module path"
     fix_safety = FixSafety.SAFE
     names = frozenset(f"{old}.*" for old in MOVED_MODULES)
@@ -72,6 +74,7 @@ class MovedQuantizationImport(Rule):
             line=1,
             column=1,
             expected="from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e, convert_pt2e\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
         ),
         Invalid(
             "from torch.ao.quantization.quantizer.xnnpack_quantizer import (\n    XNNPACKQuantizer,  # the quantizer\n)\n",
@@ -79,18 +82,24 @@ class MovedQuantizationImport(Rule):
                 "from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (\n"
                 "    XNNPACKQuantizer,  # the quantizer\n)\n"
             ),
+            message="`torch.ao.quantization.quantizer.xnnpack_quantizer` was removed from torch: import `executorch.backends.xnnpack.quantizer.xnnpack_quantizer` instead",
         ),
         Invalid(
             "import torch.ao.quantization.quantize_pt2e as qp\n",
             expected="import torchao.quantization.pt2e.quantize_pt2e as qp\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
         ),
         Invalid(
             "import torch\ng = torch.ao.quantization.quantize_pt2e.prepare_pt2e(m, q)\n",
             line=2,
             column=5,
             expected="import torchao.quantization.pt2e.quantize_pt2e\n\ng = torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e(m, q)\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
         ),
-        Invalid("import torch.ao.quantization.quantize_pt2e\n"),
+        Invalid(
+            "import torch.ao.quantization.quantize_pt2e\n",
+            message="`torch.ao.quantization.quantize_pt2e` was removed from torch: import `torchao.quantization.pt2e.quantize_pt2e` instead",
+        ),
     ]
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
@@ -98,7 +107,7 @@ class MovedQuantizationImport(Rule):
             row = moved(dotted(node.module) or "")
             if row is not None:
                 edit = self.edit({node.module: dotted_expression(row[1])})
-                self.report(node, self.message.format(old=row[0], new=row[1]), edit)
+                self.report(node, edit, args={"old": row[0], "new": row[1]})
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -106,7 +115,7 @@ class MovedQuantizationImport(Rule):
             if row is not None:
                 # `import old.path` (no `as`) is used spelled out; those uses are fixed one by one.
                 edit = None if alias.asname is None else self.edit({alias.name: dotted_expression(row[1])})
-                self.report(node, self.message.format(old=row[0], new=row[1]), edit)
+                self.report(node, edit, args={"old": row[0], "new": row[1]})
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         spelled = dotted(node) or ""
@@ -118,4 +127,4 @@ class MovedQuantizationImport(Rule):
                 add_imports=[(new_module, None)],
                 dropped=[node],
             )
-            self.report(node, self.message.format(old=row[0], new=row[1]), edit)
+            self.report(node, edit, args={"old": row[0], "new": row[1]})

@@ -4,9 +4,10 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import dotted, subtree
-from rewrites.rule import Edit, Invalid, Valid
+from rewrites.python_checker import Edit
 from rewrites.rules._chains import ChainRule, unwrap
 
 

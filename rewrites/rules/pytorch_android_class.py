@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
-from rewrites.rule import Invalid, Valid
+from rewrites.app_checker import AppRule, Hit
+from rewrites.core import Invalid, Valid
 from rewrites.rules._app import JVM
 
 _CALL = re.compile(
@@ -74,11 +74,13 @@ class PytorchAndroidClass(AppRule):
             'Module m = PyTorchAndroid.loadModuleFromAsset(getAssets(), "model.pt");\n',
             column=12,
             path="A.java",
+            message="`PyTorchAndroid.loadModuleFromAsset`: ExecuTorch has no asset loader: copy the asset to a file once (the demo apps' `assetFilePath(context, name)`) and `Module.load(path)` the `.pte`",
         ),
         Invalid(
             "import org.pytorch.PyTorchAndroid\nfun f() { PyTorchAndroid.setNumThreads(1) }\n",
             line=2,
             path="A.kt",
+            message="`PyTorchAndroid.setNumThreads`: ExecuTorch takes the thread count when it loads a program: `Module.load(path, Module.LOAD_MODE_FILE, numThreads)` (0 picks one for the device)",
         ),
     ]
 

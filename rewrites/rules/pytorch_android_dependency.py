@@ -3,10 +3,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
 from rewrites.app_source import Literal
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 
 # Gradle configurations that put a library on the app's classpath; others (a native build's
 # `extractForNativeBuild`) use the AAR's files, which a different AAR does not have.
@@ -93,21 +93,25 @@ class PytorchAndroidDependency(AppRule):
             count=2,
             expected="dependencies {\n    implementation 'org.pytorch:executorch-android:1.5.1'\n}\n",
             path="app/build.gradle",
+            message="`org.pytorch:pytorch_android_lite` is the PyTorch Mobile runtime: depend on `org.pytorch:executorch-android`, which runs `.pte` programs",
         ),
         Invalid(
             'dependencies {\n    implementation("org.pytorch:pytorch_android:1.13.1")\n}\n',
             expected='dependencies {\n    implementation("org.pytorch:executorch-android:1.5.1")\n}\n',
             path="app/build.gradle.kts",
+            message="`org.pytorch:pytorch_android` is the PyTorch Mobile runtime: depend on `org.pytorch:executorch-android`, which runs `.pte` programs",
         ),
         Invalid(
             'dependencies {\n    implementation "org.pytorch:pytorch_android_torchvision_lite:$torchVersion"\n}\n',
             expected='dependencies {\n    implementation "org.pytorch:executorch-android:1.5.1"\n}\n',
             path="build.gradle",
+            message="`org.pytorch:pytorch_android_torchvision_lite` only held TensorImageUtils, which ExecuTorch does not ship: depend on `org.pytorch:executorch-android` (`migrate apply --unsafe-fixes` adds a TensorImageUtils helper to the app, MIG606)",
         ),
         Invalid(
             "implementation group: 'org.pytorch', name: 'pytorch_android_lite', version: '1.13.1'\n",
             expected="implementation group: 'org.pytorch', name: 'executorch-android', version: '1.5.1'\n",
             path="build.gradle",
+            message="`org.pytorch:pytorch_android_lite` is the PyTorch Mobile runtime: depend on `org.pytorch:executorch-android`, which runs `.pte` programs",
         ),
         Invalid(
             '[versions]\npytorch = "1.13.1"\n\n[libraries]\n'
@@ -119,6 +123,7 @@ class PytorchAndroidDependency(AppRule):
             'pytorch-lite = { module = "org.pytorch:executorch-android", version.ref = "executorch" }\n'
             'pytorch-vision = { module = "org.pytorch:executorch-android", version.ref = "executorch" }\n',
             path="gradle/libs.versions.toml",
+            message="`org.pytorch:pytorch_android_lite` is the PyTorch Mobile runtime: depend on `org.pytorch:executorch-android`, which runs `.pte` programs",
         ),
         Invalid(
             "dependencies {\n    extractForNativeBuild 'org.pytorch:pytorch_android:1.6.0'\n"
@@ -127,11 +132,13 @@ class PytorchAndroidDependency(AppRule):
             expected="dependencies {\n    extractForNativeBuild 'org.pytorch:pytorch_android:1.6.0'\n"
             "    implementation 'org.pytorch:torchvision_ops:0.10.0'\n}\n",
             path="NativeApp/app/build.gradle",
+            message="`org.pytorch:torchvision_ops` (nms, roi_align for PyTorch Mobile) has no ExecuTorch AAR: export those operators into the program (decomposed or as a custom op) and remove it",
         ),
         Invalid(
             '[libraries]\ntorch = { group = "org.pytorch", name = "pytorch_android", version = "1.13.1" }\n',
             expected='[libraries]\ntorch = { group = "org.pytorch", name = "executorch-android", version = "1.5.1" }\n',
             path="gradle/libs.versions.toml",
+            message="`org.pytorch:pytorch_android` is the PyTorch Mobile runtime: depend on `org.pytorch:executorch-android`, which runs `.pte` programs",
         ),
     ]
 

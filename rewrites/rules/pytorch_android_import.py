@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit, TextEdit
+from rewrites.app_checker import AppRule, Hit, TextEdit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM
 
 # org.pytorch.<name> -> org.pytorch.executorch.<name>
@@ -100,16 +100,19 @@ class PytorchAndroidImport(AppRule):
             "import org.pytorch.MemoryFormat;\nclass A { MemoryFormat f = MemoryFormat.CHANNELS_LAST; }\n",
             expected="import org.pytorch.MemoryFormat;\nclass A { MemoryFormat f = MemoryFormat.CHANNELS_LAST; }\n",
             path="A.java",
+            message="`org.pytorch.MemoryFormat` is PyTorch Mobile's and ExecuTorch tensors from Java are contiguous (NCHW): drop the memory format",
         ),
         Invalid(
             "import org.pytorch.PyTorchAndroid;\nimport org.pytorch.demo.R;\nclass A {}\n",
             expected="import org.pytorch.demo.R;\nclass A {}\n",
             path="A.java",
+            message="`org.pytorch.PyTorchAndroid` is PyTorch Mobile's and unused",
         ),
         Invalid(
             "import org.pytorch.IValue;\nclass A { Object x = m.forward(IValue.listFrom(t)); }\n",
             expected="import org.pytorch.IValue;\nclass A { Object x = m.forward(IValue.listFrom(t)); }\n",
             path="A.java",
+            message="`org.pytorch.IValue` stays until the `IValue.listFrom` / `tupleFrom` / `dict...From` inputs are restructured (MIG604): ExecuTorch has no container values",
         ),
     ]
 

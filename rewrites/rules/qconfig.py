@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import subtree
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._fixes import remove_statement, statement_line
 
 _HELPERS = (
@@ -26,7 +27,7 @@ _HELPERS = (
 )
 
 
-class Qconfig(Rule):
+class Qconfig(PythonRule):
     """Flags eager quantization configs: `.qconfig = ...` and the qconfig helpers.
 
     ## What it does

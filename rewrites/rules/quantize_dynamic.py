@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.names import subtree
-from rewrites.rule import Edit, Invalid, Rule, Valid
+from rewrites.python_checker import Edit, PythonRule
 from rewrites.rules._pt2e import call_statement, code, example_args, quantizer, replace_line
 
 
-class QuantizeDynamic(Rule):
+class QuantizeDynamic(PythonRule):
     """Flags `torch.ao.quantization.quantize_dynamic`.
 
     ## What it does

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._chains import defers_to_chain, save_arguments
 from rewrites.rules._export import write_pte
 from rewrites.rules._helpers import method_call
@@ -11,7 +12,7 @@ from rewrites.rules._helpers import method_call
 _METHODS = frozenset({"_save_for_lite_interpreter"})
 
 
-class SaveForLiteInterpreter(Rule):
+class SaveForLiteInterpreter(PythonRule):
     """Flags `module._save_for_lite_interpreter(path)` on any receiver.
 
     ## What it does

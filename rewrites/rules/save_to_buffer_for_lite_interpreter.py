@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._helpers import method_call
 
 _METHODS = frozenset({"_save_to_buffer_for_lite_interpreter"})
 
 
-class SaveToBufferForLiteInterpreter(Rule):
+class SaveToBufferForLiteInterpreter(PythonRule):
     """Flags `module._save_to_buffer_for_lite_interpreter()`.
 
     ## What it does

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 # Every spelling of the TorchScript module and function classes.
 SCRIPT_TYPES = frozenset(
@@ -24,7 +25,7 @@ SCRIPT_TYPES = frozenset(
 )
 
 
-class ScriptModuleType(Rule):
+class ScriptModuleType(PythonRule):
     """Flags TorchScript module types used outside class bases: annotations and `isinstance`.
 
     ## What it does
@@ -80,19 +81,33 @@ class ScriptModuleType(Rule):
             "import torch\ndef load(path) -> torch.jit.ScriptModule:\n    return torch.load(path)\n",
             line=2,
             column=19,
+            message="`ScriptModule` in an annotation: after migration no value has this TorchScript type; annotate with `torch.nn.Module` (eager) or `torch.export.ExportedProgram` (exported), and check what callers now pass",
         ),
         Invalid(
             "from typing import Optional\nfrom torch import jit\nmodel: Optional[jit.ScriptModule] = None\n",
             line=3,
             column=17,
+            message="`ScriptModule` in an annotation: after migration no value has this TorchScript type; annotate with `torch.nn.Module` (eager) or `torch.export.ExportedProgram` (exported), and check what callers now pass",
         ),
         Invalid(
             "import torch\nif isinstance(m, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):\n    pass\n",
             count=2,
+            message="`ScriptModule` in a type check: after migration no value has this TorchScript type; this branch is dead once nothing is scripted: keep the path your migrated model takes (check for `torch.export.ExportedProgram` or `torch.nn.Module`)",
         ),
-        Invalid("from torch.jit import RecursiveScriptModule\nok = isinstance(m, RecursiveScriptModule)\n"),
-        Invalid("import torch\nok = isinstance(m, torch.ScriptModule)\n", line=2, column=20),
-        Invalid("import torch\nif type(m) is torch.jit.TracedModule:\n    pass\n"),
+        Invalid(
+            "from torch.jit import RecursiveScriptModule\nok = isinstance(m, RecursiveScriptModule)\n",
+            message="`RecursiveScriptModule` in a type check: after migration no value has this TorchScript type; this branch is dead once nothing is scripted: keep the path your migrated model takes (check for `torch.export.ExportedProgram` or `torch.nn.Module`)",
+        ),
+        Invalid(
+            "import torch\nok = isinstance(m, torch.ScriptModule)\n",
+            line=2,
+            column=20,
+            message="`ScriptModule` in a type check: after migration no value has this TorchScript type; this branch is dead once nothing is scripted: keep the path your migrated model takes (check for `torch.export.ExportedProgram` or `torch.nn.Module`)",
+        ),
+        Invalid(
+            "import torch\nif type(m) is torch.jit.TracedModule:\n    pass\n",
+            message="`TracedModule` used as a value: after migration no value has this TorchScript type; replace it with `torch.nn.Module` or `torch.export.ExportedProgram`",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
@@ -106,7 +121,8 @@ class ScriptModuleType(Rule):
         name = qualified_name.rsplit(".", 1)[-1]
         what = self._where()
         self.report(
-            node, f"`{name}` {what}: after migration no value has this TorchScript type; {_ADVICE[what]}"
+            node,
+            message=f"`{name}` {what}: after migration no value has this TorchScript type; {_ADVICE[what]}",
         )
 
     def _where(self) -> str:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.python_checker import PythonRule
 from rewrites.rules._helpers import is_submodule_assignment
 
 
-class ScriptedSubmodule(Rule):
+class ScriptedSubmodule(PythonRule):
     """Flags `self.sub = torch.jit.script(Sub())` (or `torch.jit.trace`) inside a module.
 
     ## What it does

@@ -4,9 +4,10 @@ import re
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.project import constant_arguments
-from rewrites.rule import FileContext, Invalid, Valid
+from rewrites.python_checker import FileContext
 from rewrites.rules._values import EntryMethodRule, Kind, parameter_kind
 
 
@@ -115,6 +116,7 @@ class SpecializedForwardArgument(EntryMethodRule):
                 ("export.py", "s = torch.jit.script(make())\nstate = s.init_state(1)\n"),
                 ("test_app.py", "assert m.init_state(4).shape[1] == 4\n"),
             ),
+            message="non-tensor `forward` argument: export bakes in its example value and the `.pte` rejects others (`str` is not accepted at all); pass a tensor or make it a constructor argument (the call sites differ: export.py:2 passes `1`, test_app.py:1 passes `4`)",
         ),
     ]
 
@@ -160,7 +162,7 @@ class SpecializedForwardArgument(EntryMethodRule):
         values = [] if constants is None else [v.strip() for v in constants.split(",")]
         if constants is None or param not in params or len(values) != len(params):
             differing = ", ".join(f"{s.path}:{s.line} passes `{s.arguments}`" for s in sites[:4])
-            self.report(param, f"{self.message} (the call sites differ: {differing})")
+            self.report(param, detail=f"the call sites differ: {differing}")
             return
         value = cst.parse_expression(values[params.index(param)])
         equal = cst.AssignEqual(cst.SimpleWhitespace(" "), cst.SimpleWhitespace(" "))

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Edit, Invalid, Replacement, Valid
+from rewrites.python_checker import Edit, Replacement
 from rewrites.rules._helpers import names_in
 from rewrites.rules._values import EntryMethodRule, Kind
 
@@ -100,6 +101,7 @@ class TensorCondition(EntryMethodRule):
         Invalid(
             _MODEL + "        k = int(x.max())\n        if k > 3:\n            x = x[:3]\n        return x\n",
             line=5,
+            message="branch on a Python number taken from a tensor (`.item()`, `int(t)`): export fails with GuardOnDataDependentSymNode; keep it a tensor and use `torch.cond` or `torch.where`",
         ),
         Invalid(_MODEL + "        assert x.min() >= 0\n        return x\n"),
         Invalid(
@@ -164,7 +166,7 @@ class TensorCondition(EntryMethodRule):
         elif kind is Kind.SCALAR:
             self.report(
                 node,
-                "branch on a Python number taken from a tensor (`.item()`, `int(t)`): export "
+                message="branch on a Python number taken from a tensor (`.item()`, `int(t)`): export "
                 "fails with GuardOnDataDependentSymNode; keep it a tensor and use `torch.cond` "
                 "or `torch.where`",
             )

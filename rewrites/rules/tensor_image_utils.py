@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rewrites.app_engine import AppRule, Hit
+from rewrites.app_checker import AppRule, Hit
+from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rule import Invalid, Valid
 from rewrites.rules._app import JVM, arguments, closing, package_of
 
 _USE = re.compile(r"(?<![\w.])TensorImageUtils\s*\.\s*(?P<member>\w+)(?P<call>\s*\()?")
@@ -115,6 +115,7 @@ class TensorImageUtilsImport(AppRule):
             expected="package org.demo\n\nimport org.pytorch.torchvision.TensorImageUtils\n\n"
             "fun f(image: Image) = TensorImageUtils.imageYUV420CenterCropToFloat32Tensor(image, 0, 224, 224, m, s)\n",
             path="A.kt",
+            message="`TensorImageUtils` is not in the ExecuTorch AAR, and this file uses `imageYUV420CenterCropToFloat32Tensor`, which the helper `migrate apply` writes does not have: port them into the app",
         ),
         Invalid(
             "import org.pytorch.torchvision.TensorImageUtils;\nclass A {\n  Tensor t = TensorImageUtils.bitmapToFloat32Tensor(b, m, s,"
@@ -122,11 +123,13 @@ class TensorImageUtilsImport(AppRule):
             expected="import org.pytorch.torchvision.TensorImageUtils;\nclass A {\n  Tensor t = TensorImageUtils.bitmapToFloat32Tensor(b, m, s,"
             " MemoryFormat.CHANNELS_LAST);\n}\n",
             path="A.java",
+            message="`TensorImageUtils` is not in the ExecuTorch AAR, and this file uses `bitmapToFloat32Tensor with 4 arguments (a MemoryFormat)`, which the helper `migrate apply` writes does not have: port them into the app",
         ),
         Invalid(
             "import org.pytorch.torchvision.TensorImageUtils;\nclass A {}\n",
             expected="class A {}\n",
             path="A.java",
+            message="`TensorImageUtils` is imported but never used",
         ),
     ]
 

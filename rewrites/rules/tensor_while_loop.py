@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Valid
+from rewrites.core import Invalid, Valid
 from rewrites.rules._values import EntryMethodRule, Kind
 
 _MODEL = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n"

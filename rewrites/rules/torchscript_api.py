@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Rule, Valid
+from rewrites.core import Invalid, Valid
+from rewrites.python_checker import PythonRule
 
 
-class TorchScriptApi(Rule):
+class TorchScriptApi(PythonRule):
     """Flags any other TorchScript API (`torch.jit.*`, `torch._C._jit_*`).
 
     ## What it does
@@ -44,10 +45,19 @@ class TorchScriptApi(Rule):
         Valid("import torch\nm = torch.jit.script(model)\n"),
     ]
     INVALID = [
-        Invalid("import torch\ntorch._C._jit_set_profiling_executor(False)\n"),
-        Invalid("import torch\nwith torch.jit.optimized_execution(True):\n    pass\n"),
-        Invalid("from torch.jit import CompilationUnit\ncu = CompilationUnit(src)\n"),
+        Invalid(
+            "import torch\ntorch._C._jit_set_profiling_executor(False)\n",
+            message="`torch._C._jit_set_profiling_executor` belongs to TorchScript, which ExecuTorch does not use: remove it or move off it",
+        ),
+        Invalid(
+            "import torch\nwith torch.jit.optimized_execution(True):\n    pass\n",
+            message="`torch.jit.optimized_execution` belongs to TorchScript, which ExecuTorch does not use: remove it or move off it",
+        ),
+        Invalid(
+            "from torch.jit import CompilationUnit\ncu = CompilationUnit(src)\n",
+            message="`torch.jit.CompilationUnit` belongs to TorchScript, which ExecuTorch does not use: remove it or move off it",
+        ),
     ]
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
-        self.report(node, self.message.format(name=qualified_name))
+        self.report(node, args={"name": qualified_name})

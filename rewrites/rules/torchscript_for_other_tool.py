@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rewrites.rule import Invalid, Valid
+from rewrites.core import Invalid, Valid
 from rewrites.rules._chains import ChainRule, follow, locate
 
 
@@ -65,17 +65,23 @@ class TorchScriptForOtherTool(ChainRule):
             "    tb.add_graph(torch.jit.trace(model, im, strict=False), [])\n",
             line=5,
             column=18,
+            message="information: this `torch.jit.trace` feeds a dashboard's graph view (`add_graph`), not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
         ),
         Invalid(
             "import torch\nimport coremltools as ct\n"
             "def export_coreml(model, im):\n    ts = torch.jit.trace(model, im, strict=False)\n"
             "    return ct.convert(ts, inputs=[ct.ImageType('image', shape=im.shape)])\n",
             line=4,
+            message="information: this `torch.jit.trace` feeds Core ML's converter, not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
         ),
-        Invalid("import torch\ntorch.onnx.export(torch.jit.script(model), (x,), 'm.onnx')\n"),
+        Invalid(
+            "import torch\ntorch.onnx.export(torch.jit.script(model), (x,), 'm.onnx')\n",
+            message="information: this `torch.jit.script` feeds the ONNX exporter, not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
+        ),
         Invalid(
             "import torch\nwith torch.profiler.profile() as prof:\n    traced = torch.jit.trace(model, x)\n"
-            "    traced(x)\n"
+            "    traced(x)\n",
+            message="information: this `torch.jit.trace` feeds the profiler, not PyTorch Mobile; `migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
         ),
     ]
 
@@ -92,7 +98,7 @@ class TorchScriptForOtherTool(ChainRule):
                 name = qualified_name.rsplit(".", 1)[-1]
                 self.report(
                     node,
-                    f"information: this `torch.jit.{name}` feeds {chain.foreign}, not PyTorch Mobile; "
+                    message=f"information: this `torch.jit.{name}` feeds {chain.foreign}, not PyTorch Mobile; "
                     "`migrate apply` leaves it as it is (`# migrate: ignore[MIG114]` once checked)",
                 )
 

@@ -1,4 +1,10 @@
-"""Run rules over one file's source: decode, prefilter, parse once, visit once, position.
+"""The Python checker: rules over libcst trees, and the checks of one Python file.
+
+A :class:`PythonRule` is a small libcst visitor (Fixit-style): ``visit_<Node>`` / ``leave_<Node>``
+methods, plus ``visit_reference(node, qualified_name)`` for every use of a name in ``names``. It
+reports nodes; the checker decodes, prefilters, parses once, visits once for every rule, and turns
+reports into positioned :class:`~rewrites.core.Diagnostic` values. Suppression, fix selection,
+rounds and error wrapping are the core's (:mod:`rewrites.core`).
 
 Every outcome is a value (findings, or a one-line error); nothing raises out of
 :func:`check_source`, whatever bytes it is given.
@@ -11,32 +17,141 @@ import io
 import re
 import tokenize
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import libcst as cst
 
+from rewrites import core
+from rewrites.core import Diagnostic, FileOutcome, FixOutcome, R, Rule, Suppressions, for_language, guarded
 from rewrites.entry_slice import entry_slice
 from rewrites.imports import place_new_imports
-from rewrites.model import Finding, Fix, FixSafety
-from rewrites.names import ImportTable, subtree
+from rewrites.model import Finding
+from rewrites.names import ImportOrigin, ImportTable, subtree
 from rewrites.positions import positions
 from rewrites.prefilter import FilePrefilter
 from rewrites.project import EMPTY, ProjectIndex
-from rewrites.rule import Edit, FileContext, Replacement, Report, Rule
 
-_SUPPRESSION = re.compile(r"#\s*migrate:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+LANGUAGE = "python"
+# the marker before `migrate: ignore` (rewrites.core.SUPPRESSION)
+_SUPPRESSION = re.compile(r"#\s*" + core.SUPPRESSION.pattern, re.IGNORECASE)
+
+
+Replacement = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel
 
 
 @dataclass(frozen=True)
-class FileOutcome:
-    """What checking one file gave: findings (paths left empty) or an error line."""
+class Edit:
+    """A fix: nodes to replace (by identity), imports it needs, imports it may leave unused.
 
-    findings: tuple[Finding, ...] = ()
-    error: str | None = None
-    parsed: bool = False
+    ``resolves`` are nodes other rules report that the fix rewrites too (the uses of a value a
+    chain fix rewrites together): those findings count as fixed with it.
+    """
+
+    changes: Mapping[cst.CSTNode, Replacement]
+    add_imports: tuple[tuple[str, str | None], ...] = ()
+    unused_imports: tuple[ImportOrigin, ...] = ()
+    resolves: tuple[cst.CSTNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    rule: type[PythonRule]
+    node: cst.CSTNode
+    message: str
+    edit: Edit | None = None
+    args: tuple[tuple[str, str], ...] = ()
+
+
+class FileContext:
+    """Per-file state shared by the rules of one run: imports, ancestry, reports."""
+
+    def __init__(self, imports: ImportTable, project: ProjectIndex = EMPTY) -> None:
+        self.imports = imports
+        self.project = project  # facts about the other files of the project (rewrites.project)
+        self.stack: list[cst.CSTNode] = []
+        self.reports: list[Report] = []
+        self.memo: dict[object, Any] = {}  # what a rule computed once for this file
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        return self.imports.resolve(node)
+
+    def parent(self) -> cst.CSTNode | None:
+        """The parent of the node being visited."""
+        return self.stack[-2] if len(self.stack) > 1 else None
+
+    def ancestors(self) -> Iterator[cst.CSTNode]:
+        return reversed(self.stack[:-1])
+
+    def is_builtin(self, node: cst.BaseExpression, name: str) -> bool:
+        return isinstance(node, cst.Name) and node.value == name and not self.imports.is_bound(name)
+
+    def entry_method(self) -> cst.FunctionDef | None:
+        """The model method we are inside, if it is one export will trace.
+
+        That is ``forward`` or a method decorated ``@torch.jit.export``, defined directly in a
+        class body; nested helpers inside it count as inside it.
+        """
+        stack = self.stack
+        for i in range(len(stack) - 1, 1, -1):
+            node = stack[i]
+            if isinstance(node, cst.FunctionDef) and isinstance(stack[i - 2], cst.ClassDef):
+                if node.name.value == "forward" or any(
+                    self.resolve(_decorator_target(d)) == "torch.jit.export" for d in node.decorators
+                ):
+                    return node
+                return None
+        return None
+
+
+def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+    target = decorator.decorator
+    return target.func if isinstance(target, cst.Call) else target
+
+
+class PythonRule(Rule):
+    """A rule over Python source, a libcst visitor (see the module docstring)."""
+
+    # Qualified names whose every use is passed to visit_reference; "pkg.mod.*" is a prefix.
+    names: ClassVar[frozenset[str]] = frozenset()
+    # A fallback rule sees only names that no other rule claims.
+    fallback: ClassVar[bool] = False
+    # ``tokens`` (rewrites.core.Rule) prefilter rules that match more than ``names`` (methods on
+    # any receiver, attribute names).
+    languages: ClassVar[frozenset[str]] = frozenset({LANGUAGE})
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        edit: Edit | None = None,
+        *,
+        args: Mapping[str, str] | None = None,
+        detail: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Report ``node``; ``args`` fill the message's fields, ``detail`` follows it, and
+        ``message`` replaces it where a case needs its own words."""
+        message = message or self.render(args, detail)
+        self.ctx.reports.append(Report(type(self), node, message, edit, tuple((args or {}).items())))
+
+    def edit(
+        self,
+        changes: Mapping[cst.CSTNode, Replacement],
+        *,
+        add_imports: Sequence[tuple[str, str | None]] = (),
+        dropped: Sequence[cst.CSTNode] = (),
+    ) -> Edit:
+        """An edit; ``dropped`` are references it removes, whose imports may become unused."""
+        origins = (self.ctx.imports.origin(node) for node in dropped)
+        return Edit(changes, tuple(add_imports), tuple(o for o in origins if o is not None))
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        """Called for each use of a name in ``names`` (never inside an import statement)."""
 
 
 class SourceError(Exception):
@@ -79,14 +194,23 @@ def check_source(data: bytes, rules: Sequence[type[Rule]], project: ProjectIndex
     return screened if isinstance(screened, FileOutcome) else analyse(*screened, project)
 
 
-def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str, list[type[Rule]]]:
+def python_rules(rules: Iterable[type[R]]) -> list[type[R]]:
+    """The rules that read Python (every one a :class:`PythonRule`)."""
+    return for_language(rules, LANGUAGE)
+
+
+def _python(rules: Iterable[type[Rule]]) -> list[type[PythonRule]]:
+    return [rule for rule in python_rules(rules) if issubclass(rule, PythonRule)]
+
+
+def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str, list[type[PythonRule]]]:
     """The cheap part: decode and prefilter. Returns a final outcome, or what to analyse."""
     try:
         text = decode_source(data)
     except SourceError as exc:
         return FileOutcome(error=str(exc))
     prefilter = FilePrefilter(text)
-    active = [rule for rule in rules if "python" in rule.languages and prefilter.admits(rule)]
+    active = [rule for rule in _python(rules) if prefilter.admits(rule)]
     if not active:
         return FileOutcome()
     depth = bracket_depth(text)
@@ -122,7 +246,8 @@ def bracket_depth(text: str) -> int:
 
 def analyse(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> FileOutcome:
     """The costly part: parse and visit. Never raises."""
-    try:
+
+    def check() -> FileOutcome:
         if _entry_rules_only(rules):
             part = entry_slice(text)
             if part == "":
@@ -133,14 +258,12 @@ def analyse(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPT
                 except cst.ParserSyntaxError:
                     pass  # the slice cut something libcst needs: parse the file
         return FileOutcome(findings=lint_text(text, rules, project), parsed=True)
-    except cst.ParserSyntaxError as exc:
-        return FileOutcome(error=_syntax_error(exc), parsed=True)
-    except RecursionError:
-        return FileOutcome(error="too deeply nested to analyse", parsed=True)
-    except Exception as exc:  # a bug in a rule must not end the scan
-        return FileOutcome(
-            error=f"internal error, please report: {exc.__class__.__name__}: {exc}", parsed=True
-        )
+
+    return guarded(check, lambda error: FileOutcome(error=error, parsed=True), known=_known_error)
+
+
+def _known_error(exc: Exception) -> str | None:
+    return _syntax_error(exc) if isinstance(exc, cst.ParserSyntaxError) else None
 
 
 def _entry_rules_only(rules: Sequence[type[Rule]]) -> bool:
@@ -165,59 +288,30 @@ def _syntax_error(exc: cst.ParserSyntaxError) -> str:
 
 def lint_text(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> tuple[Finding, ...]:
     """Findings of ``rules`` in ``text`` (raises libcst.ParserSyntaxError on bad syntax)."""
-    return tuple(finding for _, finding in _run(cst.parse_module(text), text, rules, project))
+    return core.findings(_run(cst.parse_module(text), text, _python(rules), project))
 
 
 def _run(
-    module: cst.Module, text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY
-) -> list[tuple[Report, Finding]]:
-    """The reports that survive suppression comments, each with its positioned finding."""
+    module: cst.Module, text: str, rules: Sequence[type[PythonRule]], project: ProjectIndex = EMPTY
+) -> list[Diagnostic]:
+    """The reports that survive suppression comments, as positioned diagnostics."""
     ctx = FileContext(ImportTable(_is_known), project)
-    dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules if "python" in rule.languages])
+    dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules])
     dispatcher.walk(module)
     if not ctx.reports:
         return []
     comments = _suppressions(module) if "migrate:" in text else []
     spans = positions(module, text, [r.node for r in ctx.reports] + [c for c, _, _ in comments])
-    suppressed: dict[int, set[str] | None] = {}
-    for comment, own_line, codes in comments:
-        line = spans[comment][0] + (1 if own_line else 0)
-        if codes is None or suppressed.get(line, set()) is None:
-            suppressed[line] = None
-        else:
-            suppressed.setdefault(line, set()).update(codes)  # type: ignore[union-attr]
-    kept: dict[Finding, Report] = {}
-    for report in ctx.reports:
-        line, column, end_line, end_column = spans[report.node]
-        codes = suppressed.get(line, set())
-        rule = report.rule
-        if codes is None or rule.code in codes or rule.name in codes:
-            continue
-        fix = None if report.edit is None else Fix(rule.fix_safety, rule.fix_title or "")
-        finding = Finding(rule.code, rule.name, "", line, column, end_line, end_column, report.message, fix)
-        kept.setdefault(finding, report)
-    return sorted(
-        ((r, f) for f, r in kept.items()), key=lambda pair: (pair[1].line, pair[1].column, pair[1].code)
+    suppressions = Suppressions()
+    for comment, own_line, match in comments:
+        suppressions.add(spans[comment][0] + (1 if own_line else 0), match)
+    return core.settle(
+        (Diagnostic(r.rule, *spans[r.node], r.message, r.args, r.edit, r) for r in ctx.reports), suppressions
     )
 
 
-@dataclass(frozen=True)
-class FixOutcome:
-    """A file after fixing: old and new text, new bytes in the file's own encoding (None when
-    nothing changed), what was fixed and what is left."""
-
-    original: str | None = None
-    text: str | None = None
-    data: bytes | None = None
-    fixed: tuple[Finding, ...] = ()
-    remaining: tuple[Finding, ...] = ()
-    error: str | None = None
-    # files a fix creates (app code only), by path relative to the fixed file's folder
-    created: tuple[tuple[str, str], ...] = ()
-
-
-# Each round applies the fixes that do not touch each other; the rest wait for the next round
-# (a fix nested in another's waits one round per level). Past the cap, what is left is an error.
+# Each round applies the fixes that do not touch each other (rewrites.core.fix_rounds); a fix
+# nested in another's waits one round per level. Past the cap, what is left is an error.
 _MAX_ROUNDS = 100
 
 
@@ -229,23 +323,23 @@ def fix_source(
     if isinstance(screened, FileOutcome):
         return FixOutcome(remaining=screened.findings, error=screened.error)
     original = screened[0]
-    try:
-        text, fixed, remaining, settled = _fix_rounds(original, rules, unsafe=unsafe, project=project)
-        new_data = None if text == original else text.encode(source_encoding(data))
-    except cst.ParserSyntaxError as exc:
-        return FixOutcome(error=_syntax_error(exc))
-    except RecursionError:
-        return FixOutcome(error="too deeply nested to analyse")
-    except (SourceError, UnicodeEncodeError) as exc:
-        return FixOutcome(error=f"cannot write the fixed text back: {exc}")
-    except Exception as exc:  # a bug in a fix must not end the run or touch the file
-        return FixOutcome(
-            error=f"internal error while fixing, please report: {exc.__class__.__name__}: {exc}"
-        )
-    unsettled = None if settled else f"fixes still pending after {_MAX_ROUNDS} rounds: run apply again"
-    if new_data is None:
-        return FixOutcome(original, None, None, fixed, remaining, unsettled)
-    return FixOutcome(original, text, new_data, fixed, remaining, unsettled)
+
+    def fix() -> FixOutcome:
+        run = core.fix_rounds(_PythonFixer(rules, project), original, unsafe=unsafe)
+        fixed, remaining = core.findings(run.fixed), core.findings(run.remaining)
+        new_data = None if run.text == original else run.text.encode(source_encoding(data))
+        unsettled = None if run.settled else core.unsettled(_MAX_ROUNDS)
+        if new_data is None:
+            return FixOutcome(original, None, None, fixed, remaining, unsettled)
+        return FixOutcome(original, run.text, new_data, fixed, remaining, unsettled)
+
+    return guarded(fix, lambda error: FixOutcome(error=error), fixing=True, known=_known_fix_error)
+
+
+def _known_fix_error(exc: Exception) -> str | None:
+    if isinstance(exc, (SourceError, UnicodeEncodeError)):
+        return f"cannot write the fixed text back: {exc}"
+    return _known_error(exc)
 
 
 def fix_text(
@@ -255,51 +349,64 @@ def fix_text(
 
     Each round prefilters ``rules`` again: a fix can write what another rule reports (the
     example-inputs placeholder an export fix leaves is MIG113's)."""
-    return _fix_rounds(text, rules, unsafe=unsafe, project=project)[:3]
+    run = core.fix_rounds(_PythonFixer(rules, project), text, unsafe=unsafe)
+    return run.text, core.findings(run.fixed), core.findings(run.remaining)
 
 
-def _fix_rounds(
-    text: str, rules: Sequence[type[Rule]], *, unsafe: bool = False, project: ProjectIndex = EMPTY
-) -> tuple[str, tuple[Finding, ...], tuple[Finding, ...], bool]:
-    """:func:`fix_text`, and whether the text settled (False: fixes were left at the cap)."""
-    allowed = {FixSafety.SAFE, FixSafety.UNSAFE} if unsafe else {FixSafety.SAFE}
-    fixed: list[Finding] = []
-    for _ in range(_MAX_ROUNDS):
+class _PythonFixer:
+    """The Python side of :func:`rewrites.core.fix_rounds`: libcst trees, node edits."""
+
+    def __init__(self, rules: Sequence[type[Rule]], project: ProjectIndex) -> None:
+        self.rules = _python(rules)
+        self.project = project
+        self.max_rounds = _MAX_ROUNDS
+
+    def diagnose(self, text: str) -> tuple[cst.Module, list[Diagnostic]]:
         module = cst.parse_module(text)
         prefilter = FilePrefilter(text)
-        found = _run(
-            module, text, [r for r in rules if "python" in r.languages and prefilter.admits(r)], project
-        )
-        chosen = _independent(
-            [(r, f) for r, f in found if r.edit is not None and r.rule.fix_safety in allowed]
-        )
-        chosen, new_module = _keep_chains_whole(module, text, chosen)
-        if not chosen:
-            return text, tuple(fixed), tuple(f for _, f in found), True
+        return module, _run(module, text, [r for r in self.rules if prefilter.admits(r)], self.project)
+
+    def footprint(self, diagnostic: Diagnostic) -> set[int]:
+        assert isinstance(diagnostic.edit, Edit)
+        return {id(n) for node in diagnostic.edit.changes for n in subtree(node)}
+
+    def clashes(self, footprint: set[int], taken: list[set[int]]) -> bool:
+        return any(not footprint.isdisjoint(t) for t in taken)
+
+    def apply(self, parsed: cst.Module, text: str, chosen: list[Diagnostic]) -> tuple[list[Diagnostic], str]:
+        chosen, new_module = _keep_chains_whole(parsed, text, chosen)
         new_text = new_module.code
-        if new_text == text:
-            return text, tuple(fixed), tuple(f for _, f in found), True
-        cst.parse_module(new_text)  # a fix must never produce code that does not parse
-        fixed.extend(f for _, f in chosen)
-        # findings on the uses a chain fix rewrote with the value it made (see Edit.resolves)
-        resolved = {id(node) for r, _ in chosen if r.edit is not None for node in r.edit.resolves}
-        taken = {id(r) for r, _ in chosen}
-        fixed.extend(f for r, f in found if id(r.node) in resolved and id(r) not in taken)
-        text = new_text
-    return text, tuple(fixed), lint_text(text, rules, project), False
+        if chosen and new_text != text:
+            cst.parse_module(new_text)  # a fix must never produce code that does not parse
+        return chosen, new_text
+
+    def also_fixed(self, found: list[Diagnostic], chosen: list[Diagnostic]) -> list[Diagnostic]:
+        """Findings on the uses a chain fix rewrote with the value it made (see Edit.resolves)."""
+        resolved = {id(node) for d in chosen for node in _edit(d).resolves}
+        taken = {id(d) for d in chosen}
+        return [d for d in found if id(_report(d).node) in resolved and id(d) not in taken]
+
+
+def _edit(diagnostic: Diagnostic) -> Edit:
+    assert isinstance(diagnostic.edit, Edit)
+    return diagnostic.edit
+
+
+def _report(diagnostic: Diagnostic) -> Report:
+    assert isinstance(diagnostic.origin, Report)
+    return diagnostic.origin
 
 
 def _keep_chains_whole(
-    module: cst.Module, text: str, chosen: list[tuple[Report, Finding]]
-) -> tuple[list[tuple[Report, Finding]], cst.Module]:
+    module: cst.Module, text: str, chosen: list[Diagnostic]
+) -> tuple[list[Diagnostic], cst.Module]:
     """The fixes that leave no TorchScript value half-rewritten, and the module they give.
 
     A fix is refused when a name held TorchScript before it, does not after it and is still
     used as TorchScript (``ts.save(f)`` on what is now an ``ExportedProgram``), or when it
     hands TorchScript to ExecuTorch's lowering. The findings of a refused fix stay reported.
     """
-    edits = [r.edit for r, _ in chosen if r.edit is not None]
-    after = _apply(module, edits)
+    after = _apply(module, [_edit(d) for d in chosen])
     if "jit" not in text and "mobile_optimizer" not in text:
         return chosen, after
     from rewrites.rules._chains import breaks_chains
@@ -307,13 +414,12 @@ def _keep_chains_whole(
     before = _chain_summaries(module)
     if breaks_chains(before, _chain_summaries(after)) is None:
         return chosen, after
-    kept: list[tuple[Report, Finding]] = []
+    kept: list[Diagnostic] = []
     after = module
-    for report, finding in chosen:  # one at a time, each on top of those kept
-        assert report.edit is not None
-        trial = _apply(module, [r.edit for r, _ in kept if r.edit is not None] + [report.edit])
+    for diagnostic in chosen:  # one at a time, each on top of those kept
+        trial = _apply(module, [_edit(d) for d in kept] + [_edit(diagnostic)])
         if breaks_chains(before, _chain_summaries(trial)) is None:
-            kept.append((report, finding))
+            kept.append(diagnostic)
             after = trial
     return kept, after
 
@@ -325,19 +431,6 @@ def _chain_summaries(module: cst.Module) -> dict[tuple[str, ...], Any]:
     summary = ChainSummary(ctx)
     _Dispatcher(ctx, [summary]).walk(module)
     return summary.summaries
-
-
-def _independent(pairs: list[tuple[Report, Finding]]) -> list[tuple[Report, Finding]]:
-    """Fixes whose changed subtrees do not overlap, in source order."""
-    taken: set[int] = set()
-    chosen = []
-    for report, finding in pairs:
-        assert report.edit is not None
-        covered = {id(n) for node in report.edit.changes for n in subtree(node)}
-        if covered.isdisjoint(taken):
-            taken |= covered
-            chosen.append((report, finding))
-    return chosen
 
 
 class _Replace(cst.CSTTransformer):
@@ -378,7 +471,7 @@ def _claims() -> tuple[frozenset[str], tuple[str, ...]]:
 
     exact: set[str] = set()
     prefixes: list[str] = []
-    for rule in all_rules():
+    for rule in _python(all_rules()):
         if not rule.fallback:
             for name in rule.names:
                 if name.endswith(".*"):
@@ -463,13 +556,13 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
 class _Dispatcher:
     """One walk for all rules: keeps the ancestry and imports, resolves each name once."""
 
-    def __init__(self, ctx: FileContext, rules: list[Rule]) -> None:
+    def __init__(self, ctx: FileContext, rules: list[PythonRule]) -> None:
         self.ctx = ctx
         self.visits: dict[type, list[Callable[[cst.CSTNode], object]]] = defaultdict(list)
         self.leaves: dict[type, list[Callable[[cst.CSTNode], object]]] = defaultdict(list)
-        self.exact: dict[str, list[Rule]] = defaultdict(list)
-        self.prefixes: list[tuple[str, Rule]] = []
-        self.fallbacks: list[tuple[str, Rule]] = []
+        self.exact: dict[str, list[PythonRule]] = defaultdict(list)
+        self.prefixes: list[tuple[str, PythonRule]] = []
+        self.fallbacks: list[tuple[str, PythonRule]] = []
         for rule in rules:
             for attr in dir(type(rule)):
                 if attr.startswith(("visit_", "leave_")) and attr != "visit_reference":
@@ -540,7 +633,7 @@ class _Dispatcher:
 class _CommentCollector(cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
-        self.found: list[tuple[cst.Comment, bool, set[str] | None]] = []
+        self.found: list[tuple[cst.Comment, bool, re.Match[str]]] = []
         self._own_line = False
 
     def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
@@ -552,13 +645,11 @@ class _CommentCollector(cst.CSTVisitor):
     def visit_Comment(self, node: cst.Comment) -> None:
         match = _SUPPRESSION.search(node.value)
         if match is not None:
-            raw = match.group("codes")
-            codes = None if raw is None else {c.strip() for c in raw.split(",") if c.strip()}
-            self.found.append((node, self._own_line, codes))
+            self.found.append((node, self._own_line, match))
 
 
-def _suppressions(module: cst.Module) -> list[tuple[cst.Comment, bool, set[str] | None]]:
-    """``# migrate: ignore[...]`` comments: (comment, on a line of its own, codes or None=all)."""
+def _suppressions(module: cst.Module) -> list[tuple[cst.Comment, bool, re.Match[str]]]:
+    """``# migrate: ignore[...]`` comments: (comment, on a line of its own, the match)."""
     collector = _CommentCollector()
     module.visit(collector)
     return collector.found
