@@ -20,6 +20,7 @@ from migrate.github import upsert_comment
 from migrate.reports.combined import GITHUB_COMMENT_LIMIT, MARKER, Section, render_report, section_from_files
 from rewrites.model import FileError, Finding, Fix, FixSafety, ScanResult
 from validators.model import Comparison, Latency, OutputComparison, RuntimeResult, ValidationReport
+from validators.remarks import OutputsDiffer
 
 HOSTILE = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) | ``` <!-- **"
 
@@ -44,7 +45,7 @@ def validation(passed: bool = True, error: str | None = None, output: str = "out
         ),
         comparisons=(Comparison("ExecuTorch .pte", (OutputComparison(output, 2e-6, 1e-7, 1e-6, 1.0),)),),
         passed=passed,
-        reasons=() if passed else ("ExecuTorch .pte outputs differ from TorchScript .pt: max abs error 0.5",),
+        reasons=() if passed else (OutputsDiffer("ExecuTorch .pte", "TorchScript .pt", max_abs_error=0.5),),
     )
 
 

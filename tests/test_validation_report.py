@@ -17,6 +17,16 @@ from validators.model import (
     ValidationReport,
 )
 from validators.profile import OperatorProfile, OperatorTime
+from validators.remarks import (
+    DidNotRun,
+    NoBaseline,
+    NoLatencyBaseline,
+    NoNativeRunner,
+    NotOnTarget,
+    OutputsDiffer,
+    OverLatencyBudget,
+    OverMemoryBudget,
+)
 
 ENVIRONMENT = {
     "cpu": "Test CPU @ 2.00GHz",
@@ -94,12 +104,11 @@ FAILED = ValidationReport(
     ),
     passed=False,
     reasons=(
-        "ExecuTorch broken.pte did not run: load failed: <InvalidProgram> (error 0x23)",
-        "ExecuTorch model.pte outputs differ from eager: NaN or Inf at 3 position(s) where the reference "
-        "holds another value; max abs error 0.5 > atol 0.0001 + rtol 0 x scale",
-        "ExecuTorch other.pte outputs differ from eager: 1 outputs, the reference has 2",
-        "ExecuTorch model.pte p50 is 1.03x TFLite's, over the 1x budget",
-        "ExecuTorch model.pte peak memory 12.0 MiB is over the 10 MiB budget",
+        DidNotRun("ExecuTorch broken.pte", "load failed: <InvalidProgram> (error 0x23)"),
+        OutputsDiffer("ExecuTorch model.pte", "eager", nonfinite=3, max_abs_error=0.5, atol=1e-4),
+        OutputsDiffer("ExecuTorch other.pte", "eager", error="1 outputs, the reference has 2", atol=1e-4),
+        OverLatencyBudget("ExecuTorch model.pte", "TFLite", 1.76 / 1.71, 1.0),
+        OverMemoryBudget("ExecuTorch model.pte", 12 * 2**20, 10.0),
     ),
     inputs="3 seeded random samples (float32[1, 3, 32, 32])",
     tolerances={"atol": 1e-4, "rtol": 0.0, "atol[output_1]": 1e-2},
@@ -107,8 +116,8 @@ FAILED = ValidationReport(
     environment=ENVIRONMENT,
     command="migrate validate --model models:make --candidate `model.pte` --candidate broken.pte",
     notes=(
-        "no TFLite baseline: the converter failed: RuntimeError: boom",
-        "TorchScript .pt outputs differ from eager: max abs error 0.25 > atol 0.0001 + rtol 0 x scale",
+        NoBaseline("TFLite", "the converter failed: RuntimeError: boom"),
+        OutputsDiffer("TorchScript .pt", "eager", max_abs_error=0.25, atol=1e-4),
     ),
 )
 
@@ -122,8 +131,8 @@ NO_REFERENCE = ValidationReport(
     comparisons=(),
     passed=False,
     reasons=(
-        "the reference (TorchScript .pt) did not run: not loaded: no bwrap",
-        "no reference latency to hold --max-latency-ratio against",
+        DidNotRun("TorchScript .pt", "not loaded: no bwrap", reference=True),
+        NoLatencyBaseline("reference"),
     ),
     inputs="2 samples from inputs.npz",
     tolerances={"atol": 1e-4, "rtol": 1e-3},
@@ -172,8 +181,8 @@ TARGETS = ValidationReport(
     environment={**ENVIRONMENT, "targets": ["host", "native", "arm64:cortex-a76"]},
     command="migrate validate --model models:make --candidate model.pte --target host,native,arm64",
     notes=(
-        "TFLite [host] on arm64:cortex-a76: no LiteRT runner for arm64 (the build failed)",
-        "nothing ran on native: only .pte and .tflite files have native runners",
+        NotOnTarget("TFLite [host]", "arm64:cortex-a76", "no LiteRT runner for arm64 (the build failed)"),
+        NoNativeRunner("native"),
     ),
     profiles=(
         OperatorProfile(
