@@ -3,6 +3,7 @@ posted once and then updated (against a real HTTP server on loopback)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -222,6 +223,28 @@ def test_the_pr_markdown_from_json_files_is_the_same(tmp_path: Path, golden) -> 
         "pr.markdown",
         render_report([loaded, *golden_sections()[1:]], title="executorch-migrate: acme/models"),
     )
+
+
+def test_the_overview_error_is_the_executorch_rows_by_kind() -> None:
+    """A TFLite file named like an ExecuTorch one is still the baseline (the label decided it)."""
+    base = validation()
+    report = dataclasses.replace(
+        base,
+        runtimes=(*base.runtimes, RuntimeResult("TFLite ExecuTorch.tflite", "tflite", "ExecuTorch.tflite")),
+        comparisons=(
+            *base.comparisons,
+            Comparison("TFLite ExecuTorch.tflite", (OutputComparison("output_0", 0.9, 0.1, 0.5, 0.9),)),
+        ),
+    )
+    text = render_report([Section("speech", validation=report)])
+    assert "| speech | - | - | - | - | pass | 2.00 ms | 2.00 ms | 2.0e-06 |" in text
+
+
+def test_the_apply_section_keeps_a_file_named_like_the_scan_heading() -> None:
+    name = "executorch-migrate scan.py"
+    applied = ScanResult("/p", 1, (finding(path=name, fix=False),), fixed=(finding(),))
+    text = render_report([Section("speech", apply=applied)])
+    assert f"#### `{name}`" in text and "#### after `migrate apply`" in text
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from validators.model import (
 )
 from validators.profile import OperatorProfile, OperatorTime
 from validators.remarks import (
+    KINDS,
     DidNotRun,
     NoBaseline,
     NoLatencyBaseline,
@@ -26,6 +27,10 @@ from validators.remarks import (
     OutputsDiffer,
     OverLatencyBudget,
     OverMemoryBudget,
+    Text,
+    describe,
+    remark_from_dict,
+    remark_to_dict,
 )
 
 ENVIRONMENT = {
@@ -219,3 +224,39 @@ def test_golden_validation_json(name: str, golden) -> None:  # type: ignore[no-u
 def test_a_report_reads_back_from_its_json(name: str) -> None:
     report = REPORTS[name]
     assert ValidationReport.from_dict(report.to_dict()) == report
+
+
+def test_a_row_that_did_not_run_is_listed_unless_a_remark_is_about_it() -> None:
+    """Another runtime's error that names the shipped artifact does not explain why that
+    artifact did not run (the wording used to decide it)."""
+    report = ValidationReport(
+        reference="eager",
+        runtimes=(
+            RuntimeResult("eager", "eager", "m:f"),
+            RuntimeResult("TorchScript .pt", "torchscript", "/m/model.pt", error="the runtime crashed"),
+            RuntimeResult(
+                "ExecuTorch .pte", "executorch", "/m/model.pte", error="not a TorchScript .pt file"
+            ),
+        ),
+        comparisons=(),
+        passed=False,
+        reasons=(DidNotRun("ExecuTorch .pte", "not a TorchScript .pt file"),),
+    )
+    attention = render_markdown(report).split("### Needs attention")[1].split("###")[0]
+    assert "TorchScript .pt did not run: the runtime crashed" in attention
+    assert attention.count("ExecuTorch .pte did not run") == 1
+
+
+def test_a_report_written_before_remarks_had_kinds_reads_as_its_sentences() -> None:
+    data = FAILED.to_dict()
+    del data["structured_reasons"], data["structured_notes"]
+    old = ValidationReport.from_dict(data)
+    assert all(isinstance(r, Text) for r in (*old.reasons, *old.notes))
+    assert [describe(r) for r in old.reasons] == data["reasons"]
+    assert render_console(old) == render_console(FAILED)
+
+
+def test_every_kind_reads_back_from_its_json() -> None:
+    remarks = (*FAILED.reasons, *FAILED.notes, *NO_REFERENCE.reasons, *TARGETS.notes, Text("said"))
+    assert {type(r) for r in remarks} == set(KINDS.values())
+    assert tuple(remark_from_dict(remark_to_dict(r)) for r in remarks) == remarks
