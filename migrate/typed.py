@@ -35,7 +35,10 @@ def _problem(value: Any, hint: Any, where: str) -> str | None:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
         # a value of one of the union's dataclasses (a remark's kind) is checked as that one
-        chosen = next((a for a in args if dataclasses.is_dataclass(a) and isinstance(value, a)), None)
+        chosen = next(
+            (a for a in args if isinstance(a, type) and dataclasses.is_dataclass(a) and isinstance(value, a)),
+            None,
+        )
         if chosen is not None:
             return _problem(value, chosen, where)
         problems = [_problem(value, arg, where) for arg in args]
