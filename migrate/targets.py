@@ -15,6 +15,7 @@ from dataclasses import replace
 from migrate.errors import UsageError
 from validators.harness import Target
 from validators.native.build import NativeSetupError, Platform, build
+from validators.remarks import NoNativeRunner, NotOnTarget, Remark
 
 NATIVE_KINDS = ("executorch", "tflite")  # what the native runners run
 
@@ -34,14 +35,14 @@ def parse(texts: Sequence[str]) -> list[Platform]:
 
 def expand(
     host: Sequence[Target], platforms: Sequence[Platform], progress: Callable[[str], None]
-) -> tuple[list[Target], list[str]]:
+) -> tuple[list[Target], list[Remark]]:
     """The rows for every target: the reference (``host[0]``) always on the host, the other host
     rows when ``host`` is asked for, and each .pte / .tflite again on every native target
     (emulated ones untimed: the report says why from their target). Also what the report should
     say about a target where nothing could run."""
     several = len(platforms) > 1 or platforms[0].name != "host"
     rows = [_labelled(host[0], Platform("host"), several)]
-    notes: list[str] = []
+    notes: list[Remark] = []
     if Platform("host") in platforms:
         rows += [_labelled(t, Platform("host"), several) for t in host[1:]]
     builds = {}
@@ -55,12 +56,12 @@ def expand(
                 raise UsageError(f"--target {platform.name}: {exc}") from None
         runnable = [t for t in host if t.kind in NATIVE_KINDS]
         if not runnable:
-            notes.append(f"nothing ran on {platform.name}: only .pte and .tflite files have native runners")
+            notes.append(NoNativeRunner(platform.name))
         for target in runnable:
             try:
                 command = builds[platform.arch].command(target.kind, platform)
             except NativeSetupError as exc:
-                notes.append(f"{target.label} on {platform.name}: {exc}")
+                notes.append(NotOnTarget(target.label, platform.name, str(exc)))
                 continue
             rows.append(
                 replace(

@@ -34,6 +34,13 @@ def _problem(value: Any, hint: Any, where: str) -> str | None:
         return None
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
+        # a value of one of the union's dataclasses (a remark's kind) is checked as that one
+        chosen = next(
+            (a for a in args if isinstance(a, type) and dataclasses.is_dataclass(a) and isinstance(value, a)),
+            None,
+        )
+        if chosen is not None:
+            return _problem(value, chosen, where)
         problems = [_problem(value, arg, where) for arg in args]
         return None if None in problems else _mismatch(value, hint, where)
     if hint is type(None):

@@ -29,6 +29,15 @@ from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
 from validators.profile import PROFILED_KINDS, OperatorProfile, profile
+from validators.remarks import (
+    DidNotRun,
+    NoBaseline,
+    NoLatencyBaseline,
+    OutputsDiffer,
+    OverLatencyBudget,
+    OverMemoryBudget,
+    Remark,
+)
 from validators.runners import kind_for
 
 SEED = 0
@@ -91,19 +100,19 @@ def validate(
     results = [_with_details(r) for r in measured.results]
     by_label = {r.label: r for r in results}
     comparisons = []
-    reasons: list[str] = []
-    notes: list[str] = list(target_notes)
+    reasons: list[Remark] = []
+    notes: list[Remark] = list(target_notes)
     if baseline_problem is not None:
         results.append(RuntimeResult("TFLite", "tflite", options.model or "", error=baseline_problem))
-        notes.append(f"no TFLite baseline: {baseline_problem}")
+        notes.append(NoBaseline("TFLite", baseline_problem))
     reference = by_label[reference_label]
     if reference.error is not None:
-        reasons.append(f"the reference ({reference.label}) did not run: {reference.error}")
+        reasons.append(DidNotRun(reference.label, reference.error, reference=True))
     for target in targets[1:]:
         result = by_label[target.label]
         if result.error is not None:
             if target.label in candidates:
-                reasons.append(f"{target.label} did not run: {result.error}")
+                reasons.append(DidNotRun(target.label, result.error))
             continue
         if reference.error is None:
             comparison = compare_outputs(
@@ -116,9 +125,7 @@ def validate(
             )
             comparisons.append(comparison)
             if not comparison.passed:
-                difference = f"{target.label} outputs differ from {reference_label}: " + _difference(
-                    comparison, options
-                )
+                difference = _difference(comparison, reference_label, options)
                 if target.label in candidates:
                     reasons.append(difference)
                 else:  # the shipped artifact or the baseline: evidence, not the migration's verdict
@@ -360,23 +367,21 @@ def _with_details(result: RuntimeResult) -> RuntimeResult:
     return replace(result, planned_arena_bytes=method.planned_arena_bytes, details=details)
 
 
-def _difference(comparison: Comparison, options: ValidateOptions) -> str:
+def _difference(comparison: Comparison, reference: str, options: ValidateOptions) -> OutputsDiffer:
+    differ = OutputsDiffer(comparison.label, reference, atol=options.atol, rtol=options.rtol)
     if comparison.error is not None:
-        return comparison.error
-    parts = []
+        return replace(differ, error=comparison.error)
     nonfinite = sum(o.nonfinite_mismatches for o in comparison.outputs)
-    if nonfinite:
-        parts.append(f"NaN or Inf at {nonfinite} position(s) where the reference holds another value")
-    if any(not o.passed and not o.nonfinite_mismatches for o in comparison.outputs) or not parts:
+    worst = None
+    if any(not o.passed and not o.nonfinite_mismatches for o in comparison.outputs) or not nonfinite:
         worst = max((o.max_abs_error for o in comparison.outputs), default=0.0)
-        parts.append(f"max abs error {worst:.3g} > atol {options.atol:g} + rtol {options.rtol:g} x scale")
-    return "; ".join(parts)
+    return replace(differ, nonfinite=nonfinite, max_abs_error=worst)
 
 
 def _budget_failures(
     options: ValidateOptions, targets: Sequence[Target], results: dict[str, RuntimeResult]
-) -> list[str]:
-    failures = []
+) -> list[Remark]:
+    failures: list[Remark] = []
     candidates = [results[label] for label in _candidate_labels(options, targets)]
     if options.max_latency_ratio is not None:
         kind = "tflite" if options.latency_baseline == "tflite" else None
@@ -387,7 +392,7 @@ def _budget_failures(
         ]
         baseline = matching[0] if matching else None
         if baseline is None or baseline.latency is None:
-            failures.append(f"no {options.latency_baseline} latency to hold --max-latency-ratio against")
+            failures.append(NoLatencyBaseline(options.latency_baseline))
         else:
             for result in candidates:
                 # held against the baseline on its own target (native .pte vs native .tflite) if it ran there
@@ -397,7 +402,7 @@ def _budget_failures(
                     ratio = result.latency.p50 / baseline.latency.p50
                     if ratio > options.max_latency_ratio:
                         failures.append(
-                            f"{result.label} p50 is {ratio:.2f}x {baseline.label}'s, over the {options.max_latency_ratio:g}x budget"
+                            OverLatencyBudget(result.label, baseline.label, ratio, options.max_latency_ratio)
                         )
     if options.max_memory_mb is not None:
         for result in candidates:
@@ -406,7 +411,7 @@ def _budget_failures(
                 and result.peak_memory_bytes > options.max_memory_mb * 2**20
             ):
                 failures.append(
-                    f"{result.label} peak memory {result.peak_memory_bytes / 2**20:.1f} MiB is over the {options.max_memory_mb:g} MiB budget"
+                    OverMemoryBudget(result.label, result.peak_memory_bytes, options.max_memory_mb)
                 )
     return failures
 

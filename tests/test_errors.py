@@ -187,6 +187,8 @@ VALIDATION = {
             "size_bytes",
         ),
         ({"reasons": [1]}, "reasons[0]: expected str, got int 1"),
+        ({"structured_notes": [{"kind": "nope"}]}, "unknown kind of validation remark 'nope'"),
+        ({"structured_reasons": [{"kind": "did_not_run", "runtime": 5, "error": "e"}]}, "reasons[0].runtime"),
         (
             {
                 "comparisons": [

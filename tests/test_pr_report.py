@@ -3,6 +3,7 @@ posted once and then updated (against a real HTTP server on loopback)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from github_render import render
 from migrate.cli import main
 from migrate.errors import UsageError
 from migrate.github import upsert_comment
-from migrate.reports.combined import GITHUB_COMMENT_LIMIT, MARKER, Section, render_report
+from migrate.reports.combined import GITHUB_COMMENT_LIMIT, MARKER, Section, render_report, section_from_files
 from rewrites.model import FileError, Finding, Fix, FixSafety, ScanResult
 from validators.model import Comparison, Latency, OutputComparison, RuntimeResult, ValidationReport
+from validators.remarks import OutputsDiffer
 
 HOSTILE = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) | ``` <!-- **"
 
@@ -44,7 +46,7 @@ def validation(passed: bool = True, error: str | None = None, output: str = "out
         ),
         comparisons=(Comparison("ExecuTorch .pte", (OutputComparison(output, 2e-6, 1e-7, 1e-6, 1.0),)),),
         passed=passed,
-        reasons=() if passed else ("ExecuTorch .pte outputs differ from TorchScript .pt: max abs error 0.5",),
+        reasons=() if passed else (OutputsDiffer("ExecuTorch .pte", "TorchScript .pt", max_abs_error=0.5),),
     )
 
 
@@ -157,6 +159,92 @@ def test_one_huge_section_shows_what_fits_and_stays_well_formed() -> None:
     assert text.count("<details>") == text.count("</details>")
     assert text.count("```") % 2 == 0
     assert text.rstrip().endswith("the JSON reports have everything._")
+
+
+def golden_sections() -> list[Section]:
+    """Three projects with fixed numbers: every step's result, every kind of attention item."""
+    from test_validation_report import FAILED, NO_REFERENCE, TARGETS
+
+    from migrate.manifest import Delegation, Manifest, MethodInfo, TensorInfo
+
+    scan = ScanResult(
+        "/p",
+        4,
+        (finding(), finding("pkg/audio.py", "`torch.jit.trace` makes TorchScript"), finding(fix=False)),
+        errors=(FileError("broken.py", "syntax error at line 2, column 1"),),
+    )
+    applied = ScanResult("/p", 4, (finding(fix=False),), fixed=(finding(), finding("pkg/audio.py")))
+    tensor = TensorInfo("x", (1, 3, 32, 32), "float32")
+    method = MethodInfo(
+        "forward",
+        (tensor,),
+        (TensorInfo("output_0", (1, 10), "float32"),),
+        6 * 2**20,
+        Delegation(2, 30, 1, (("aten::_softmax.out", 1),)),
+        ("XnnpackBackend",),
+    )
+    manifest = Manifest("models:make", "/m/model.pte", 900 * 1024, (method,), notes=("dim 0 is static",))
+    return [
+        Section(
+            "speech",
+            scan=scan,
+            apply=applied,
+            manifest=manifest,
+            validation=FAILED,
+            problems=["the export failed: see the Export step's log"],
+            notes=["quantized: judged with atol 0.05"],
+        ),
+        Section("image_classifier", scan=ScanResult("/p", 2, (finding(),)), validation=TARGETS),
+        Section("ios_app", validation=NO_REFERENCE),
+    ]
+
+
+def test_golden_pr_markdown(golden) -> None:  # type: ignore[no-untyped-def]
+    golden("pr.markdown", render_report(golden_sections(), title="executorch-migrate: acme/models"))
+
+
+def test_the_pr_markdown_from_json_files_is_the_same(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
+    """What `migrate report` reads back from the steps' JSON renders as the results themselves."""
+    (section,) = golden_sections()[:1]
+    paths = []
+    for name, result in (
+        ("scan", section.scan),
+        ("apply", section.apply),
+        ("manifest", section.manifest),
+        ("validate", section.validation),
+    ):
+        assert result is not None
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(result.to_dict()), encoding="utf-8")
+    loaded = section_from_files(section.name, paths)
+    loaded.problems, loaded.notes = section.problems, section.notes
+    assert loaded == section
+    golden(
+        "pr.markdown",
+        render_report([loaded, *golden_sections()[1:]], title="executorch-migrate: acme/models"),
+    )
+
+
+def test_the_overview_error_is_the_executorch_rows_by_kind() -> None:
+    """A TFLite file named like an ExecuTorch one is still the baseline (the label decided it)."""
+    base = validation()
+    report = dataclasses.replace(
+        base,
+        runtimes=(*base.runtimes, RuntimeResult("TFLite ExecuTorch.tflite", "tflite", "ExecuTorch.tflite")),
+        comparisons=(
+            *base.comparisons,
+            Comparison("TFLite ExecuTorch.tflite", (OutputComparison("output_0", 0.9, 0.1, 0.5, 0.9),)),
+        ),
+    )
+    text = render_report([Section("speech", validation=report)])
+    assert "| speech | - | - | - | - | pass | 2.00 ms | 2.00 ms | 2.0e-06 |" in text
+
+
+def test_the_apply_section_keeps_a_file_named_like_the_scan_heading() -> None:
+    name = "executorch-migrate scan.py"
+    applied = ScanResult("/p", 1, (finding(path=name, fix=False),), fixed=(finding(),))
+    text = render_report([Section("speech", apply=applied)])
+    assert f"#### `{name}`" in text and "#### after `migrate apply`" in text
 
 
 @pytest.fixture

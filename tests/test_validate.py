@@ -17,6 +17,7 @@ import torch
 from tests.conftest import FIXTURES
 from validators.compare import compare_outputs
 from validators.model import ValidationReport
+from validators.remarks import NoBaseline, OutputsDiffer, describe, difference
 
 MODELS = FIXTURES / "export_models"
 
@@ -161,6 +162,9 @@ def test_a_pte_with_other_weights_fails_with_its_errors(artifacts: Path) -> None
     assert wrong["passed"] is False and wrong["outputs"][0]["max_abs_error"] > 1e-2
     assert report["reasons"] == [report["reasons"][0]]
     assert report["reasons"][0].startswith("ExecuTorch wrong.pte outputs differ from eager: max abs error")
+    (structured,) = report["structured_reasons"]
+    assert structured["kind"] == "outputs_differ" and structured["runtime"] == "ExecuTorch wrong.pte"
+    assert structured["max_abs_error"] == wrong["outputs"][0]["max_abs_error"] and structured["atol"] == 1e-4
     assert "ExecuTorch conv.pte " in done.stdout
 
 
@@ -182,8 +186,12 @@ def test_budgets_fail_the_verdict(artifacts: Path) -> None:
         str(artifacts / "budget.json"),
     )
     assert done.returncode == 1
-    reasons = json.loads((artifacts / "budget.json").read_text())["reasons"]
+    report = json.loads((artifacts / "budget.json").read_text())
+    reasons = report["reasons"]
     assert any("over the 1e-06x budget" in r for r in reasons) and any("MiB budget" in r for r in reasons)
+    kinds = {r["kind"]: r for r in report["structured_reasons"]}
+    assert kinds["over_latency_budget"]["budget"] == 1e-6 and kinds["over_latency_budget"]["ratio"] > 1e-6
+    assert kinds["over_memory_budget"]["budget_mb"] == 1e-6
 
 
 def test_a_runtime_that_crashes_is_a_row_and_the_others_report(artifacts: Path, tmp_path: Path) -> None:
@@ -398,8 +406,9 @@ def test_a_non_finite_mismatch_is_the_reason_with_its_count() -> None:
     comparison = compare_outputs(
         "ExecuTorch .pte", [[np.ones((1, 8))]], [[np.array([[1, INF, 1, NAN, 1, 1, -INF, 1.0]])]], 1e-4, 0
     )
-    reason = _difference(comparison, ValidateOptions())
-    assert reason == "NaN or Inf at 3 position(s) where the reference holds another value"
+    reason = _difference(comparison, "eager", ValidateOptions())
+    assert difference(reason) == "NaN or Inf at 3 position(s) where the reference holds another value"
+    assert (reason.nonfinite, reason.max_abs_error) == (3, None)
     report = ValidationReport(
         reference="eager",
         runtimes=(
@@ -640,8 +649,11 @@ def test_what_is_not_the_verdict_is_a_note(artifacts: Path, tmp_path: Path) -> N
     assert report.passed and not report.reasons
     tflite = next(r for r in report.runtimes if r.kind == "tflite")
     assert tflite.error is not None and tflite.error.startswith("the converter failed")
-    assert any(n.startswith("no TFLite baseline: the converter failed") for n in report.notes)
-    assert any(n.startswith("TorchScript .pt outputs differ from eager") for n in report.notes)
+    assert any(describe(n).startswith("no TFLite baseline: the converter failed") for n in report.notes)
+    assert any(describe(n).startswith("TorchScript .pt outputs differ from eager") for n in report.notes)
+    assert {type(n) for n in report.notes} == {NoBaseline, OutputsDiffer}
+    differs = next(n for n in report.notes if isinstance(n, OutputsDiffer))
+    assert (differs.runtime, differs.reference) == ("TorchScript .pt", "eager")
     markdown = (tmp_path / "report.md").read_text()
     assert "✅ **PASS**" in markdown and "### Notes (not the verdict)" in markdown
     assert "| differs (note) |" in markdown

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from validators.profile import OperatorProfile
+from validators.remarks import Remark, Text, describe, remark_from_dict, remark_to_dict
 
 REPORT_VERSION = 1
 
@@ -161,7 +162,7 @@ class ValidationReport:
     runtimes: tuple[RuntimeResult, ...]
     comparisons: tuple[Comparison, ...]
     passed: bool
-    reasons: tuple[str, ...] = ()  # why it failed
+    reasons: tuple[Remark, ...] = ()  # why it failed
     inputs: str = ""
     tolerances: Mapping[str, float] = field(default_factory=dict)
     budgets: Mapping[str, float] = field(default_factory=dict)
@@ -169,7 +170,7 @@ class ValidationReport:
     command: str = ""
     # what a reviewer should know that does not fail the verdict: the legacy artifact or the
     # baseline disagreeing with the reference, a baseline that could not be built
-    notes: tuple[str, ...] = ()
+    notes: tuple[Remark, ...] = ()
     profiles: tuple[OperatorProfile, ...] = ()  # --profile-ops: where each runtime's time goes
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,8 +178,10 @@ class ValidationReport:
             "version": REPORT_VERSION,
             "reference": self.reference,
             "passed": self.passed,
-            "reasons": list(self.reasons),
-            "notes": list(self.notes),
+            "reasons": [describe(r) for r in self.reasons],
+            "notes": [describe(n) for n in self.notes],
+            "structured_reasons": [remark_to_dict(r) for r in self.reasons],
+            "structured_notes": [remark_to_dict(n) for n in self.notes],
             "runtimes": [r.to_dict() for r in self.runtimes],
             "comparisons": [c.to_dict() for c in self.comparisons],
             "inputs": self.inputs,
@@ -198,12 +201,29 @@ class ValidationReport:
             tuple(RuntimeResult.from_dict(r) for r in data["runtimes"]),
             tuple(Comparison.from_dict(c) for c in data["comparisons"]),
             data["passed"],
-            tuple(data.get("reasons", ())),
+            _remarks(data, "reasons"),
             data.get("inputs", ""),
             dict(data.get("tolerances", {})),
             dict(data.get("budgets", {})),
             dict(data.get("environment", {})),
             data.get("command", ""),
-            tuple(data.get("notes", ())),
+            _remarks(data, "notes"),
             tuple(OperatorProfile.from_dict(p) for p in data.get("profiles", ())),
         )
+
+    def runtime(self, label: str) -> RuntimeResult | None:
+        return next((r for r in self.runtimes if r.label == label), None)
+
+
+def _remarks(data: Mapping[str, Any], key: str) -> tuple[Remark, ...]:
+    """The remarks with their kinds, or the sentences of a report written before they had
+    kinds (which are only text then)."""
+    texts = data.get(key, ())
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
+            raise ValueError(f"{key}[{index}]: expected str, got {type(text).__name__} {shown}")
+    structured = data.get(f"structured_{key}")
+    if structured is None:
+        return tuple(Text(text) for text in texts)
+    return tuple(remark_from_dict(item) for item in structured)

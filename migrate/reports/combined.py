@@ -16,9 +16,11 @@ from migrate.manifest import Manifest
 from migrate.reports.scan import render_markdown as render_scan_markdown
 from migrate.reports.text import WORD_JOINER, code_span, html_text, markdown_text
 from migrate.reports.validation import render_markdown as render_validation_markdown
+from migrate.reports.validation import unexplained_failures
 from migrate.typed import check_types
 from rewrites.model import ScanResult
 from validators.model import ValidationReport
+from validators.remarks import describe
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- executorch-migrate report -->"
@@ -147,14 +149,12 @@ def _summary(sections: list[Section]) -> str:
 def _attention(section: Section) -> list[str]:
     items = [markdown_text(problem) for problem in section.problems]
     if section.validation is not None:
-        items += [markdown_text(reason) for reason in section.validation.reasons]
+        items += [markdown_text(describe(reason)) for reason in section.validation.reasons]
         items += [
-            f"{markdown_text(r.label)} did not run: {markdown_text(r.error)}"
-            for r in section.validation.runtimes
-            if r.error is not None
-            and not any(r.label in text for text in (*section.validation.reasons, *section.validation.notes))
+            f"{markdown_text(r.label)} did not run: {markdown_text(r.error or '')}"
+            for r in unexplained_failures(section.validation)
         ]
-        items += [f"note: {markdown_text(note)}" for note in section.validation.notes]
+        items += [f"note: {markdown_text(describe(note))}" for note in section.validation.notes]
     left = section.apply if section.apply is not None else section.scan
     if section.apply is None and section.scan is not None:
         fixable = [f for f in section.scan.findings if f.fix is not None]
@@ -194,10 +194,11 @@ def _overview(sections: list[Section]) -> list[str]:
                     pte = f"{r.latency.p50 * 1000:.2f} ms"
                 if r.kind == "tflite" and r.latency:
                     tflite = f"{r.latency.p50 * 1000:.2f} ms"
+            kinds = {r.label: r.kind for r in s.validation.runtimes}
             errors = [
                 o.max_abs_error
                 for c in s.validation.comparisons
-                if "ExecuTorch" in c.label
+                if kinds.get(c.label) == "executorch"
                 for o in c.outputs
             ]
             error = f"{max(errors):.1e}" if errors else "-"
@@ -233,11 +234,9 @@ def _details(section: Section) -> str:
         parts += [f"- {markdown_text(note)}" for note in m.notes]
         parts.append("")
     if section.apply is not None:
-        parts.append(
-            _demote(render_scan_markdown(section.apply, Path(section.apply.root))).replace(
-                "executorch-migrate scan", "after `migrate apply`"
-            )
-        )
+        # the scan report of what is left, under the apply's heading (its first line)
+        _, _, body = render_scan_markdown(section.apply, Path(section.apply.root)).partition("\n")
+        parts.append(_demote("## after `migrate apply`\n" + body))
     elif section.scan is not None:
         parts.append(_demote(render_scan_markdown(section.scan, Path(section.scan.root))))
     parts += ["</details>", ""]

@@ -7,6 +7,7 @@ import math
 
 from migrate.reports.text import markdown_text
 from validators.model import OutputComparison, RuntimeResult, ValidationReport
+from validators.remarks import OutputsDiffer, about, describe
 
 
 def _ms(seconds: float | None) -> str:
@@ -49,9 +50,16 @@ def _status(report: ValidationReport, result: RuntimeResult) -> str:
         return "ok"
     return (
         "differs (note)"
-        if any(n.startswith(f"{result.label} outputs differ") for n in report.notes)
+        if any(isinstance(n, OutputsDiffer) and n.runtime == result.label for n in report.notes)
         else "FAIL"
     )
+
+
+def unexplained_failures(report: ValidationReport) -> list[RuntimeResult]:
+    """Rows that did not run and that no reason or note is about (the shipped artifact or
+    the baseline crashing): the reader still needs to see why."""
+    explained = {about(remark) for remark in (*report.reasons, *report.notes)}
+    return [r for r in report.runtimes if r.error is not None and r.label not in explained]
 
 
 def _targets(report: ValidationReport) -> list[str]:
@@ -81,8 +89,8 @@ def render_console(report: ValidationReport) -> str:
     lines = [
         f"{'PASS' if report.passed else 'FAIL'}: validated against {report.reference} on {report.inputs}"
     ]
-    lines += [f"  - {reason}" for reason in report.reasons]
-    lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  - {describe(reason)}" for reason in report.reasons]
+    lines += [f"  note: {describe(note)}" for note in report.notes]
     width = max([22, *(len(r.label) + 2 for r in report.runtimes)])
     header = f"{'runtime':<{width}}{'p50':>11}{'p90':>11}{'load':>11}{'first run':>11}{'peak mem':>11}{'size':>11}  max abs err"
     lines += ["", header]
@@ -156,16 +164,20 @@ def render_markdown(report: ValidationReport) -> str:
         f"{verdict}: {markdown_text(report.inputs)}, against **{markdown_text(report.reference)}**.",
         "",
     ]
-    attention = [markdown_text(reason) for reason in report.reasons]
+    attention = [markdown_text(describe(reason)) for reason in report.reasons]
     attention += [
-        f"{markdown_text(r.label)} did not run: {markdown_text(r.error)}"
-        for r in report.runtimes
-        if r.error is not None and not any(r.label in text for text in (*report.reasons, *report.notes))
+        f"{markdown_text(r.label)} did not run: {markdown_text(r.error or '')}"
+        for r in unexplained_failures(report)
     ]
     if attention:
         out += ["### Needs attention", "", *[f"- {item}" for item in attention], ""]
     if report.notes:
-        out += ["### Notes (not the verdict)", "", *[f"- {markdown_text(note)}" for note in report.notes], ""]
+        out += [
+            "### Notes (not the verdict)",
+            "",
+            *[f"- {markdown_text(describe(note))}" for note in report.notes],
+            "",
+        ]
     out += [
         f"### Results ({report.environment.get('threads', 1)} thread{'s' * (report.environment.get('threads', 1) != 1)})",
         "",
