@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 SCHEMA_VERSION = 1
+COMMANDS = ("scan", "apply")
 
 
 class FixSafety(str, Enum):
@@ -99,10 +100,14 @@ class ScanResult:
     rules: tuple[str, ...] = field(default=())
     # Filled by `apply`: the findings its changes fix (``findings`` is then what is left).
     fixed: tuple[Finding, ...] = ()
+    command: Literal["scan", "apply"] = "scan"  # which one produced it
 
     def to_dict(self) -> dict[str, Any]:
+        # only an apply says so: a scan's JSON is as before the key existed
+        command = {"command": self.command} if self.command != "scan" else {}
         return {
             "version": SCHEMA_VERSION,
+            **command,
             "tool_version": self.tool_version,
             "root": self.root,
             "files_scanned": self.files_scanned,
@@ -121,6 +126,10 @@ class ScanResult:
                 f"unsupported scan report version {data.get('version')!r} "
                 f"(this tool reads version {SCHEMA_VERSION})"
             )
+        # a report written before the key: an apply is one that fixed something
+        command = data.get("command", "apply" if data.get("fixed") else "scan")
+        if command not in COMMANDS:
+            raise ValueError(f"command: expected one of {', '.join(COMMANDS)}, got {command!r}")
         return cls(
             root=data["root"],
             files_scanned=data["files_scanned"],
@@ -131,4 +140,5 @@ class ScanResult:
             findings=tuple(Finding.from_dict(f) for f in data["findings"]),
             fixed=tuple(Finding.from_dict(f) for f in data.get("fixed", ())),
             errors=tuple(FileError.from_dict(e) for e in data["errors"]),
+            command=command,
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from rewrites.app_checker import DEFAULT_SETTINGS, app_rules, check_app, fix_app
 from rewrites.app_source import language_of
@@ -159,7 +159,7 @@ def apply(
     fixed: list[Finding] = []
     for done in run.outcomes:
         _collect(done.rel, done.key, done.outcome, found.root, errors, findings, fixed, changes)
-    report = _report(found, run, options, findings, errors, fixed=fixed)
+    report = _report(found, run, options, findings, errors, fixed=fixed, command="apply")
     return ApplyResult(tuple(sorted(_unique(changes), key=lambda c: c.path)), report, options)
 
 
@@ -304,6 +304,7 @@ def _report(
     *,
     cache_hits: int = 0,
     fixed: Sequence[Finding] = (),
+    command: Literal["scan", "apply"] = "scan",
 ) -> ScanResult:
     return ScanResult(
         root=str(found.root),
@@ -315,6 +316,7 @@ def _report(
         tool_version=options.tool_version,
         rules=tuple(r.code for r in options.rules),
         fixed=tuple(sorted(fixed, key=_position)),
+        command=command,
     )
 
 

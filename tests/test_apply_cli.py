@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from migrate.reports.combined import render_report, section_from_files
 from tests.conftest import FIXTURES, is_root, run_locked, write
 
 MODEL = (
@@ -102,6 +104,21 @@ def test_fix_writes_exactly_the_expected_source_and_is_idempotent(cli, repo: Pat
     assert second.json()["fixed"] == []
     assert (repo / "models/block.py").read_text() == FIXED
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_an_apply_that_fixed_nothing_is_still_an_apply_result(cli, tmp_path: Path) -> None:
+    """The JSON says which command wrote it: `migrate report` shows an apply with nothing to fix
+    as an apply (fixed 0, left 1), not as a scan."""
+    root = write(tmp_path / "p", {"export.py": "import torch\nm = torch.jit.script(M())\n"})
+    result = cli("apply", ".", "--format", "json", "-o", "apply.json", cwd=root)
+    assert result.exit_code == 1, result.stderr
+    report = json.loads((root / "apply.json").read_text())
+    assert report["command"] == "apply" and report["fixed"] == []
+    assert [f["code"] for f in report["findings"]] == ["MIG101"]
+    section = section_from_files("p", [root / "apply.json"])
+    assert section.scan is None and section.apply is not None and section.apply.command == "apply"
+    text = render_report([section])
+    assert "| p | - | 0 | 1 |" in text and "#### after `migrate apply`" in text
 
 
 def test_select_limits_the_fixes(cli, repo: Path) -> None:

@@ -52,7 +52,7 @@ def validation(passed: bool = True, error: str | None = None, output: str = "out
 
 def test_a_ready_migration_reads_as_ready() -> None:
     scan = ScanResult("/p", 2, (finding(), finding(fix=False)))
-    applied = ScanResult("/p", 2, (), fixed=(finding(), finding()))
+    applied = ScanResult("/p", 2, (), fixed=(finding(), finding()), command="apply")
     text = render_report([Section("speech", scan=scan, apply=applied, validation=validation())])
     assert text.startswith(MARKER)
     assert "✅ **Ready**" in text.splitlines()[3]
@@ -173,7 +173,9 @@ def golden_sections() -> list[Section]:
         (finding(), finding("pkg/audio.py", "`torch.jit.trace` makes TorchScript"), finding(fix=False)),
         errors=(FileError("broken.py", "syntax error at line 2, column 1"),),
     )
-    applied = ScanResult("/p", 4, (finding(fix=False),), fixed=(finding(), finding("pkg/audio.py")))
+    applied = ScanResult(
+        "/p", 4, (finding(fix=False),), fixed=(finding(), finding("pkg/audio.py")), command="apply"
+    )
     tensor = TensorInfo("x", (1, 3, 32, 32), "float32")
     method = MethodInfo(
         "forward",
@@ -242,9 +244,26 @@ def test_the_overview_error_is_the_executorch_rows_by_kind() -> None:
 
 def test_the_apply_section_keeps_a_file_named_like_the_scan_heading() -> None:
     name = "executorch-migrate scan.py"
-    applied = ScanResult("/p", 1, (finding(path=name, fix=False),), fixed=(finding(),))
+    applied = ScanResult("/p", 1, (finding(path=name, fix=False),), fixed=(finding(),), command="apply")
     text = render_report([Section("speech", apply=applied)])
     assert f"#### `{name}`" in text and "#### after `migrate apply`" in text
+
+
+def test_a_report_says_which_command_wrote_it(tmp_path: Path) -> None:
+    """The key is written for an apply only (a scan's JSON is unchanged); a file written before
+    the key is an apply when it fixed something; any other command is one line naming the file."""
+    applied = ScanResult("/p", 1, (finding(fix=False),), command="apply")
+    assert applied.to_dict()["command"] == "apply" and "command" not in ScanResult("/p", 1).to_dict()
+    assert ScanResult.from_dict(applied.to_dict()) == applied
+    old = ScanResult("/p", 1, (), fixed=(finding(),)).to_dict()
+    assert "command" not in old and ScanResult.from_dict(old).command == "apply"
+    assert ScanResult.from_dict({**old, "fixed": []}).command == "scan"
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({**old, "command": "export"}), encoding="utf-8")
+    with pytest.raises(
+        UsageError, match=r"other\.json: .*command: expected one of scan, apply, got 'export'"
+    ):
+        section_from_files("x", [path])
 
 
 @pytest.fixture

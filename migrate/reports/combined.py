@@ -83,7 +83,7 @@ def section_from_files(name: str, paths: list[Path]) -> Section:
             section.validation = result
         elif isinstance(result, Manifest):
             section.manifest = result
-        elif result.fixed:
+        elif result.command == "apply":
             section.apply = result
         else:
             section.scan = result
