@@ -11,7 +11,7 @@ import pytest
 
 from migrate import REPOSITORY
 from migrate.cli import _ProgressBar
-from migrate.reports.scan import FORMATS, render
+from migrate.reports.scan import FORMATS, render, render_markdown
 from migrate.reports.text import markdown_text
 from rewrites.model import FileError, Finding, Fix, FixSafety, ScanResult
 
@@ -66,6 +66,14 @@ RESULT = ScanResult(
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_golden_render(fmt: str, golden) -> None:  # type: ignore[no-untyped-def]
     golden(f"scan.{fmt}", render(RESULT, fmt, Path("/project")))
+
+
+def test_the_markdown_is_under_the_title_it_is_given() -> None:
+    """The apply section of the PR report titles the scan Markdown itself (no heading swap)."""
+    default = render_markdown(RESULT, Path("/project"))
+    titled = render_markdown(RESULT, Path("/project"), title="after `migrate apply`")
+    assert default.startswith("## executorch-migrate scan\n")
+    assert titled == "## after `migrate apply`" + default.removeprefix("## executorch-migrate scan")
 
 
 def test_json_round_trip() -> None:

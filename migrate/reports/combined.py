@@ -234,9 +234,9 @@ def _details(section: Section) -> str:
         parts += [f"- {markdown_text(note)}" for note in m.notes]
         parts.append("")
     if section.apply is not None:
-        # the scan report of what is left, under the apply's heading (its first line)
-        _, _, body = render_scan_markdown(section.apply, Path(section.apply.root)).partition("\n")
-        parts.append(_demote("## after `migrate apply`\n" + body))
+        # the scan report of what is left, under the apply's heading
+        apply = render_scan_markdown(section.apply, Path(section.apply.root), title="after `migrate apply`")
+        parts.append(_demote(apply))
     elif section.scan is not None:
         parts.append(_demote(render_scan_markdown(section.scan, Path(section.scan.root))))
     parts += ["</details>", ""]

@@ -197,10 +197,11 @@ def _sarif_rule(rule: type[Rule]) -> dict:
     }
 
 
-def render_markdown(result: ScanResult, base: Path) -> str:
-    """For a pull request: the verdict, what needs attention, then collapsible detail."""
+def render_markdown(result: ScanResult, base: Path, title: str = "executorch-migrate scan") -> str:
+    """For a pull request: the verdict, what needs attention, then collapsible detail, under
+    ``title`` (Markdown of ours, not escaped)."""
     rules = _rules()
-    out = ["## executorch-migrate scan", ""]
+    out = [f"## {title}", ""]
     verdict = "✅" if not result.findings and not result.errors else ("⚠️" if not result.findings else "❌")
     out += [f"{verdict} {summary_line(result)}", ""]
     manual = [f for f in result.findings if f.fix is None]
