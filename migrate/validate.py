@@ -7,7 +7,6 @@ decides the verdict and returns a ``ValidationReport``.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import shlex
@@ -20,7 +19,7 @@ import numpy as np
 
 from migrate.artifacts import check_regular, load_arrays
 from migrate.baseline import BaselineProblem
-from migrate.errors import MissingExtraError, UsageError, require
+from migrate.errors import MissingExtraError, UsageError, first_line, require
 from migrate.output import write_bytes_atomic
 from migrate.sandboxed import ARCHIVES, require_sandbox
 from migrate.targets import expand as expand_targets
@@ -30,6 +29,7 @@ from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
 from validators.profile import PROFILED_KINDS, OperatorProfile, profile
 from validators.runners import kind_for
+from validators.versions import installed_version
 
 SEED = 0
 MAX_SYNTHESISED = 2**30  # bytes of random input per sample
@@ -238,9 +238,7 @@ def _tflite_baseline(
     except BaselineProblem as exc:  # the conversion failed, crashed or hung in its process
         problem = str(exc)
     except Exception as exc:  # the converter's own failure, whatever its type
-        from migrate.export import _first_line
-
-        problem = f"the converter failed: {type(exc).__name__}: {_first_line(exc)}"
+        problem = f"the converter failed: {type(exc).__name__}: {first_line(exc)}"
     progress(f"TFLite baseline: {problem}; going on without it")
     return None, problem
 
@@ -409,16 +407,9 @@ def _budget_failures(
     return failures
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return ""
-
-
 def _environment(options: ValidateOptions) -> dict[str, object]:
     packages = ("torch", "executorch", "ai-edge-litert", "litert-torch")
-    versions = {package: _version(package) for package in packages if _version(package)}
+    versions = {package: installed_version(package) for package in packages if installed_version(package)}
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

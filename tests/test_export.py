@@ -464,7 +464,7 @@ def test_recurrent_decompositions_compute_what_torch_computes(
 ) -> None:
     """Two layers, either direction, a given first state, either layout; the last step used or
     returned beside the whole sequence: the decomposed program equals the layer."""
-    from migrate.recurrent import lower_recurrent
+    from migrate.export.recurrent import lower_recurrent
 
     torch.manual_seed(3)
     layer_type = torch.nn.GRU if kind == "gru" else torch.nn.LSTM
@@ -494,7 +494,7 @@ def test_views_become_reshapes_and_slices_xnnpack_takes(artifacts: Path) -> None
     """select / squeeze / unsqueeze with static shapes become view_copy (and slice_copy), the
     program computes the same, and no view is left for a portable kernel; a select that is an
     output stays (the signature names it)."""
-    from migrate.xnnpack_views import views_for_xnnpack
+    from migrate.export.xnnpack_views import views_for_xnnpack
 
     x, h = torch.randn(1, 4, 6), torch.randn(1, 1, 6)
     program = torch.export.export(_Views(), (x, h))
@@ -527,7 +527,7 @@ class _DataIndex(torch.nn.Module):
 
 
 def test_a_select_at_an_index_computed_from_data_is_left_alone() -> None:
-    from migrate.xnnpack_views import views_for_xnnpack
+    from migrate.export.xnnpack_views import views_for_xnnpack
 
     x = torch.randn(2, 4, 3)
     lowered, notes = views_for_xnnpack(torch.export.export(_DataIndex(), (x, torch.tensor(1))))
@@ -537,7 +537,7 @@ def test_a_select_at_an_index_computed_from_data_is_left_alone() -> None:
 
 def test_recurrent_layers_it_does_not_cover_keep_the_default_lowering() -> None:
     """An LSTM with a projection is left to ExecuTorch's own decomposition, unchanged."""
-    from migrate.recurrent import lower_recurrent
+    from migrate.export.recurrent import lower_recurrent
 
     model = torch.nn.LSTM(4, 6, proj_size=3, batch_first=True).eval()
     program = torch.export.export(model, (torch.randn(1, 5, 4),))
@@ -590,7 +590,7 @@ class _Encoder(torch.nn.Module):
 def test_layer_norm_attention_and_prefix_means_become_ops_xnnpack_takes(batch: int) -> None:
     """Each rewrite keeps the outputs within 1e-6, for prefix lengths other than the example's,
     and leaves none of the ops it replaces."""
-    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+    from migrate.export.xnnpack_decompositions import decompose_for_xnnpack
 
     model = _Encoder().eval()
     x = torch.randn(batch, 8, 16)
@@ -658,7 +658,7 @@ def test_a_prefix_mean_sized_by_data_converts_to_tflite(tmp_path: Path) -> None:
     import litert_torch
     from ai_edge_litert.interpreter import Interpreter
 
-    from migrate.xnnpack_decompositions import for_litert
+    from migrate.export.xnnpack_decompositions import for_litert
 
     model = _Encoder().eval()
     x = torch.randn(1, 8, 16)
@@ -694,7 +694,7 @@ class _Copies(torch.nn.Module):
 def test_copies_that_move_no_data_are_dropped_from_the_edge_program() -> None:
     from executorch.exir import to_edge_transform_and_lower
 
-    from migrate.edge_copies import drop_data_free_copies
+    from migrate.export.edge_copies import drop_data_free_copies
 
     x = torch.randn(2, 12)
     program = torch.export.export(_Copies(), (x,))
@@ -724,7 +724,7 @@ class _MaskedAttention(torch.nn.Module):
 def test_attention_with_an_additive_mask_is_decomposed_and_a_boolean_one_left_to_torch() -> None:
     """A float mask is added to the scores as torch adds it; a boolean mask keeps torch's own
     lowering, whose all-masked rows give zeros where a plain softmax would give NaN."""
-    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+    from migrate.export.xnnpack_decompositions import decompose_for_xnnpack
 
     torch.manual_seed(4)
     q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
@@ -754,7 +754,7 @@ def test_a_reshape_before_a_linear_moves_after_it_and_merges(tmp_path: Path) -> 
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    from migrate.edge_copies import drop_data_free_copies
+    from migrate.export.edge_copies import drop_data_free_copies
 
     model, x = _ReshapedLinear().eval(), torch.randn(2, 12)
     edge = to_edge_transform_and_lower(

@@ -28,8 +28,11 @@ from typing import Any
 def drop_data_free_copies(graph_module: Any) -> Any:
     """The pass (``PassResult``): ``graph_module`` rewritten in place."""
     import torch
-    from executorch.exir.dialects._ops import ops as exir_ops
     from torch.fx.passes.infra.pass_base import PassResult
+
+    from validators.internals import edge_ops
+
+    exir_ops = edge_ops()
 
     aten = exir_ops.edge.aten
     view, permute, expand = aten.view_copy.default, aten.permute_copy.default, aten.expand_copy.default
@@ -109,7 +112,7 @@ def _same_last(before: Any, after: Any) -> bool:
 
 
 def _fake_linear(node: Any, x: Any) -> Any:
-    from torch._guards import detect_fake_mode
+    from validators.internals import detect_fake_mode
 
     value, weight = x.meta["val"], node.args[1].meta["val"]
     with detect_fake_mode([value]) or _nothing():
