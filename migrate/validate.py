@@ -26,12 +26,12 @@ from migrate.targets import expand as expand_targets
 from migrate.targets import parse as parse_targets
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
+from validators.inputs import seeded_samples
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
 from validators.profile import PROFILED_KINDS, OperatorProfile, profile
 from validators.runners import kind_for
 from validators.versions import installed_version
 
-SEED = 0
 MAX_SYNTHESISED = 2**30  # bytes of random input per sample
 _LABELS = {
     "eager": "eager",
@@ -314,8 +314,7 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
             f"the declared inputs ({shapes[:200]}) are not shapes to synthesise samples of "
             f"(negative, unknown or over {MAX_SYNTHESISED >> 20} MiB): give --inputs file.npz"
         )
-    generator = np.random.default_rng(SEED)
-    samples = [[_random(spec, generator) for spec in declared] for _ in range(options.samples)]
+    samples = seeded_samples([(spec.shape, spec.dtype) for spec in declared], options.samples)
     return samples, f"{options.samples} seeded random samples ({shapes})"
 
 
@@ -326,15 +325,6 @@ def _plausible(declared: Sequence[TensorSpec]) -> bool:
         return False
     dims = [d for s in declared for d in s.shape]
     return all(isinstance(d, int) and d >= 0 for d in dims) and sum(sizes) <= MAX_SYNTHESISED
-
-
-def _random(spec: TensorSpec, generator: np.random.Generator) -> np.ndarray:
-    dtype = np.dtype(spec.dtype)
-    if dtype.kind == "f":
-        return generator.standard_normal(spec.shape).astype(dtype)
-    if dtype.kind == "b":
-        return generator.integers(0, 2, spec.shape).astype(bool)
-    return generator.integers(0, 10, spec.shape).astype(dtype)
 
 
 def _with_details(result: RuntimeResult) -> RuntimeResult:

@@ -80,6 +80,24 @@ def test_factory_export_runs_in_executorch_and_matches_eager(conv_pte: Path) -> 
     assert torch.allclose(out, eager("make_conv", x), atol=1e-5)
 
 
+def test_an_input_shapes_example_is_the_first_sample_validate_draws(conv_pte: Path) -> None:
+    """`export --input-shape` and `validate` without --inputs draw seeded inputs one way, so the
+    example a program was exported with is the first sample it is validated on."""
+    from migrate.export import InputShape
+    from migrate.export.inputs import factory_source
+    from migrate.validate import ValidateOptions, _inputs
+    from validators.harness import Target
+
+    sys.path.insert(0, str(MODELS))
+    spec = InputShape("image", (1, 3, 16, 16), "float32")
+    (_, example), *_ = factory_source("tiny_models:make_conv", None, [spec], ()).methods.values()
+    options = ValidateOptions(candidates=(str(conv_pte),), samples=2)
+    samples, _ = _inputs(options, [Target("ExecuTorch .pte", "executorch", str(conv_pte))])
+    assert len(example) == 1 and len(samples) == 2
+    assert example[0].dtype == torch.float32
+    assert torch.equal(example[0], torch.from_numpy(samples[0][0]))
+
+
 def test_manifest_is_read_from_the_program(conv_pte: Path) -> None:
     from executorch.exir._serialize._program import deserialize_pte_binary
 

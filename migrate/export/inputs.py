@@ -16,7 +16,7 @@ from migrate.export.diagnosis import archive_problem
 from migrate.export.method_inputs import inputs_from_calls
 from migrate.export.options import DynamicDim, ExportError, InputShape, input_index
 from rewrites.project import EXAMPLE_FUNCTIONS, constant_arguments, index_project
-from validators.inputs import SEED
+from validators.inputs import seeded_samples
 
 
 @dataclass
@@ -162,8 +162,12 @@ def _example_inputs(
     if inputs is not None and input_shapes:
         raise UsageError("give either --inputs or --input-shape, not both")
     if input_shapes:
-        generator = torch.Generator().manual_seed(SEED)
-        return tuple(_random_tensor(spec.shape, spec.dtype, generator) for spec in input_shapes)
+        # the first of the samples `migrate validate` draws for the same shapes
+        (sample,) = seeded_samples([(spec.shape, spec.dtype) for spec in input_shapes], 1)
+        return tuple(
+            torch.from_numpy(array).to(getattr(torch, spec.dtype))
+            for array, spec in zip(sample, input_shapes, strict=True)
+        )
     if inputs is None:
         if callable(default):
             return _as_examples(_call(default, f"{entry}'s module example_inputs"))
@@ -219,17 +223,6 @@ def _as_examples(value: Any) -> tuple[Any, ...] | dict[str, tuple[Any, ...]]:
     raise UsageError(
         f"example inputs must be a tensor, a tuple of them or a dict per method, not {type(value).__name__}"
     )
-
-
-def _random_tensor(shape: Sequence[int], dtype: str, generator: Any) -> Any:
-    import torch
-
-    torch_dtype = getattr(torch, dtype)
-    if torch_dtype.is_floating_point:
-        return torch.randn(*shape, generator=generator).to(torch_dtype)
-    if torch_dtype == torch.bool:
-        return torch.randint(0, 2, tuple(shape), generator=generator).bool()
-    return torch.randint(0, 10, tuple(shape), generator=generator).to(torch_dtype)
 
 
 def apply_dynamic_examples(source: Source, dynamic: Sequence[DynamicDim]) -> Source:
