@@ -32,6 +32,8 @@ class Source:
 def factory_source(
     entry: str, inputs: str | None, input_shapes: Sequence[InputShape], methods: Sequence[str]
 ) -> Source:
+    """``pkg.module:make_model`` (a factory or a module), its ``forward`` and each of ``methods``
+    with example inputs from ``inputs`` / ``input_shapes`` / the module's ``example_inputs()``."""
     import torch
 
     module_name, _, attribute = entry.partition(":")
@@ -133,6 +135,7 @@ def _method_as_forward(model: Any, method: str) -> Any:
 
 
 def legacy_source(path: Path, inputs: str | None, input_shapes: Sequence[InputShape]) -> Source:
+    """A TorchScript archive, loaded (run it only where it may run: ``migrate.sandboxed``)."""
     import torch
 
     check_regular(path)
@@ -199,6 +202,7 @@ def _example_inputs(
 
 
 def npz_examples(path: Path) -> tuple[Any, ...]:
+    """The arrays of an ``.npz``, in order, as tensors."""
     import numpy as np
     import torch
 
@@ -257,6 +261,7 @@ def apply_dynamic_examples(source: Source, dynamic: Sequence[DynamicDim]) -> Sou
 
 
 def import_module(module_name: str) -> Any:
+    """The user's module, imported as ``python -m`` would from here; a failure is a UsageError."""
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))  # resolved as `python -m` would
     try:

@@ -30,6 +30,7 @@ class Lowering:
 
 
 def lowering_candidates(options: ExportOptions) -> list[Lowering]:
+    """The ways to lower: the one asked for, and with ``--optimize`` the others worth measuring."""
     first = Lowering(options.backend)
     if not options.optimize or options.backend != "xnnpack":
         return [first]

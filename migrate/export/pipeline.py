@@ -1,4 +1,4 @@
-"""`migrate export`: a model factory or a legacy TorchScript archive becomes a `.pte` + manifest.
+"""The steps of `migrate export` in order, and what they write.
 
 torch.export (non-strict) -> optional PT2E quantization -> to_edge_transform_and_lower
 (XNNPACK by default) -> to_executorch. Everything the manifest says is read from the programs

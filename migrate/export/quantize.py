@@ -12,6 +12,7 @@ from validators.inputs import SEED
 
 
 def quantize(program: Any, source: Source, method: str, options: ExportOptions) -> Any:
+    """One method's program quantized (int8, per channel) and exported again."""
     import torch
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
