@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 pytest.importorskip("executorch")
 
-from validators import internals  # noqa: E402
-from validators.versions import installed_version  # noqa: E402
+import torch
+
+from validators import internals
+from validators.versions import installed_version
 
 
 def test_the_installed_versions_are_the_ones_checked_against() -> None:
