@@ -21,8 +21,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from migrate.errors import UsageError
+from migrate.errors import UsageError, first_line
 from validators.harness import REPOSITORY, HarnessOptions
+from validators.versions import installed_version
 
 
 class BaselineProblem(Exception):
@@ -79,7 +80,8 @@ def _convert(
     model: str, candidates: Sequence[str], directory: Path, harness: HarnessOptions
 ) -> tuple[Path, bool]:
     """In the child: litert-torch keeps NCHW at the boundary, so inputs need no layout adapter."""
-    from migrate.export import InputShape, _factory_source, _import
+    from migrate.export import InputShape
+    from migrate.export.inputs import factory_source, import_module
     from migrate.output import write_atomic
     from migrate.quiet import quiet_torch
     from validators.harness import Target, load_specs
@@ -87,7 +89,7 @@ def _convert(
 
     shapes: list[InputShape] = []
     with quiet_torch():
-        module = _import(model.partition(":")[0])
+        module = import_module(model.partition(":")[0])
     if not callable(getattr(module, "example_inputs", None)):
         # no example_inputs() beside the factory: the shapes the first .pte candidate declares
         pte = next((c for c in candidates if kind_for(str(c)) == "executorch"), None)
@@ -95,7 +97,7 @@ def _convert(
             declared = load_specs([Target("candidate", "executorch", str(pte))], harness)
             shapes = [InputShape(s.name, tuple(s.shape), s.dtype) for s in declared["candidate"] or []]
     with quiet_torch():
-        source = _factory_source(model, None, shapes, ())
+        source = factory_source(model, None, shapes, ())
     module, args = source.methods["forward"]
     path = directory / f"{model.replace(':', '.')}-{_source_key(model, args)}.tflite"
     if path.is_file():
@@ -103,7 +105,7 @@ def _convert(
     with quiet_torch():
         import litert_torch
 
-        from migrate.xnnpack_decompositions import for_litert
+        from migrate.export.xnnpack_decompositions import for_litert
 
         edge = litert_torch.convert(for_litert(module, args), args)
         write_atomic(path, edge.export)  # a cache never holds half a file
@@ -113,15 +115,10 @@ def _convert(
 def _source_key(model: str, args: Sequence[object]) -> str:
     """A baseline's cache key: the entry point, the example shapes, the converter's version and
     every Python file beside the model's module (its weights are seeded there, or shipped)."""
-    import importlib.metadata
-
     digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
-    try:
-        digest.update(importlib.metadata.version("litert-torch").encode())
-    except importlib.metadata.PackageNotFoundError:
-        pass
+    digest.update(installed_version("litert-torch").encode())  # "" (nothing) when absent
     # the rewrite that lets litert-torch convert a prefix mean sized by data (for_litert)
-    digest.update(Path(__file__).with_name("xnnpack_decompositions.py").read_bytes())
+    digest.update(Path(__file__).with_name("export").joinpath("xnnpack_decompositions.py").read_bytes())
     module = sys.modules.get(model.partition(":")[0])
     source = Path(getattr(module, "__file__", None) or ".")
     if source.is_file():
@@ -131,8 +128,6 @@ def _source_key(model: str, args: Sequence[object]) -> str:
 
 
 def _main(request: dict[str, Any]) -> None:
-    from migrate.export import _first_line
-
     reply: dict[str, Any]
     try:
         path, reused = _convert(
@@ -145,7 +140,7 @@ def _main(request: dict[str, Any]) -> None:
     except UsageError as exc:
         reply = {"error": str(exc), "usage": True}
     except Exception as exc:  # the converter's own failure, whatever its type
-        reply = {"error": f"the converter failed: {type(exc).__name__}: {_first_line(exc)}"}
+        reply = {"error": f"the converter failed: {type(exc).__name__}: {first_line(exc)}"}
     Path(request["reply"]).write_text(json.dumps(reply), encoding="utf-8")
 
 

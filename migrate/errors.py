@@ -24,3 +24,9 @@ def require(module: str, extra: str) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise MissingExtraError(extra, module)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a message: its first line, or its type when it has no text."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -203,11 +203,12 @@ def inspect_pte(path: Path) -> Manifest:
 
     data = read_regular(path)  # a FIFO or /dev/zero is refused, not read forever
     from migrate.quiet import quiet_torch
+    from validators.internals import pte_deserializer
 
+    with quiet_torch():
+        deserialize_pte_binary = pte_deserializer()  # outside the try: a missing one is no bad file
     try:
         with quiet_torch():
-            from executorch.exir._serialize._program import deserialize_pte_binary
-
             program = deserialize_pte_binary(data).program
             methods = describe_program(program)
     except Exception as exc:

@@ -117,7 +117,8 @@ def _one_line(text: object) -> str:
 
 def _main(request: dict[str, Any]) -> None:
     """In the sandbox: the export itself, with the archive loaded here."""
-    from migrate.export import DynamicDim, ExportOptions, InputShape, _first_line, export
+    from migrate.errors import first_line
+    from migrate.export import DynamicDim, ExportOptions, InputShape, export
 
     raw = request["options"]
     options = ExportOptions(
@@ -143,7 +144,7 @@ def _main(request: dict[str, Any]) -> None:
     except UsageError as exc:
         reply = {"error": str(exc)}
     except Exception as exc:
-        reply = {"error": f"{request['entry']}: the export failed: {type(exc).__name__}: {_first_line(exc)}"}
+        reply = {"error": f"{request['entry']}: the export failed: {type(exc).__name__}: {first_line(exc)}"}
     Path(request["reply"]).write_text(json.dumps(reply), encoding="utf-8")
 
 

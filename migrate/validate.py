@@ -7,7 +7,6 @@ decides the verdict and returns a ``ValidationReport``.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import shlex
@@ -20,13 +19,14 @@ import numpy as np
 
 from migrate.artifacts import check_regular, load_arrays
 from migrate.baseline import BaselineProblem
-from migrate.errors import MissingExtraError, UsageError, require
+from migrate.errors import MissingExtraError, UsageError, first_line, require
 from migrate.output import write_bytes_atomic
 from migrate.sandboxed import ARCHIVES, require_sandbox
 from migrate.targets import expand as expand_targets
 from migrate.targets import parse as parse_targets
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
+from validators.inputs import seeded_samples
 from validators.model import Comparison, RuntimeResult, TensorSpec, ValidationReport
 from validators.profile import PROFILED_KINDS, OperatorProfile, profile
 from validators.remarks import (
@@ -39,8 +39,8 @@ from validators.remarks import (
     Remark,
 )
 from validators.runners import kind_for
+from validators.versions import installed_version
 
-SEED = 0
 MAX_SYNTHESISED = 2**30  # bytes of random input per sample
 _LABELS = {
     "eager": "eager",
@@ -247,9 +247,7 @@ def _tflite_baseline(
     except BaselineProblem as exc:  # the conversion failed, crashed or hung in its process
         problem = str(exc)
     except Exception as exc:  # the converter's own failure, whatever its type
-        from migrate.export import _first_line
-
-        problem = f"the converter failed: {type(exc).__name__}: {_first_line(exc)}"
+        problem = f"the converter failed: {type(exc).__name__}: {first_line(exc)}"
     progress(f"TFLite baseline: {problem}; going on without it")
     return None, problem
 
@@ -325,8 +323,7 @@ def _inputs(options: ValidateOptions, targets: Sequence[Target]) -> tuple[list[l
             f"the declared inputs ({shapes[:200]}) are not shapes to synthesise samples of "
             f"(negative, unknown or over {MAX_SYNTHESISED >> 20} MiB): give --inputs file.npz"
         )
-    generator = np.random.default_rng(SEED)
-    samples = [[_random(spec, generator) for spec in declared] for _ in range(options.samples)]
+    samples = seeded_samples([(spec.shape, spec.dtype) for spec in declared], options.samples)
     return samples, f"{options.samples} seeded random samples ({shapes})"
 
 
@@ -337,15 +334,6 @@ def _plausible(declared: Sequence[TensorSpec]) -> bool:
         return False
     dims = [d for s in declared for d in s.shape]
     return all(isinstance(d, int) and d >= 0 for d in dims) and sum(sizes) <= MAX_SYNTHESISED
-
-
-def _random(spec: TensorSpec, generator: np.random.Generator) -> np.ndarray:
-    dtype = np.dtype(spec.dtype)
-    if dtype.kind == "f":
-        return generator.standard_normal(spec.shape).astype(dtype)
-    if dtype.kind == "b":
-        return generator.integers(0, 2, spec.shape).astype(bool)
-    return generator.integers(0, 10, spec.shape).astype(dtype)
 
 
 def _with_details(result: RuntimeResult) -> RuntimeResult:
@@ -416,16 +404,9 @@ def _budget_failures(
     return failures
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return ""
-
-
 def _environment(options: ValidateOptions) -> dict[str, object]:
     packages = ("torch", "executorch", "ai-edge-litert", "litert-torch")
-    versions = {package: _version(package) for package in packages if _version(package)}
+    versions = {package: installed_version(package) for package in packages if installed_version(package)}
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

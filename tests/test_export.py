@@ -80,6 +80,24 @@ def test_factory_export_runs_in_executorch_and_matches_eager(conv_pte: Path) -> 
     assert torch.allclose(out, eager("make_conv", x), atol=1e-5)
 
 
+def test_an_input_shapes_example_is_the_first_sample_validate_draws(conv_pte: Path) -> None:
+    """`export --input-shape` and `validate` without --inputs draw seeded inputs one way, so the
+    example a program was exported with is the first sample it is validated on."""
+    from migrate.export import InputShape
+    from migrate.export.inputs import factory_source
+    from migrate.validate import ValidateOptions, _inputs
+    from validators.harness import Target
+
+    sys.path.insert(0, str(MODELS))
+    spec = InputShape("image", (1, 3, 16, 16), "float32")
+    (_, example), *_ = factory_source("tiny_models:make_conv", None, [spec], ()).methods.values()
+    options = ValidateOptions(candidates=(str(conv_pte),), samples=2)
+    samples, _ = _inputs(options, [Target("ExecuTorch .pte", "executorch", str(conv_pte))])
+    assert len(example) == 1 and len(samples) == 2
+    assert example[0].dtype == torch.float32
+    assert torch.equal(example[0], torch.from_numpy(samples[0][0]))
+
+
 def test_manifest_is_read_from_the_program(conv_pte: Path) -> None:
     from executorch.exir._serialize._program import deserialize_pte_binary
 
@@ -464,7 +482,7 @@ def test_recurrent_decompositions_compute_what_torch_computes(
 ) -> None:
     """Two layers, either direction, a given first state, either layout; the last step used or
     returned beside the whole sequence: the decomposed program equals the layer."""
-    from migrate.recurrent import lower_recurrent
+    from migrate.export.recurrent import lower_recurrent
 
     torch.manual_seed(3)
     layer_type = torch.nn.GRU if kind == "gru" else torch.nn.LSTM
@@ -494,7 +512,7 @@ def test_views_become_reshapes_and_slices_xnnpack_takes(artifacts: Path) -> None
     """select / squeeze / unsqueeze with static shapes become view_copy (and slice_copy), the
     program computes the same, and no view is left for a portable kernel; a select that is an
     output stays (the signature names it)."""
-    from migrate.xnnpack_views import views_for_xnnpack
+    from migrate.export.xnnpack_views import views_for_xnnpack
 
     x, h = torch.randn(1, 4, 6), torch.randn(1, 1, 6)
     program = torch.export.export(_Views(), (x, h))
@@ -527,7 +545,7 @@ class _DataIndex(torch.nn.Module):
 
 
 def test_a_select_at_an_index_computed_from_data_is_left_alone() -> None:
-    from migrate.xnnpack_views import views_for_xnnpack
+    from migrate.export.xnnpack_views import views_for_xnnpack
 
     x = torch.randn(2, 4, 3)
     lowered, notes = views_for_xnnpack(torch.export.export(_DataIndex(), (x, torch.tensor(1))))
@@ -537,7 +555,7 @@ def test_a_select_at_an_index_computed_from_data_is_left_alone() -> None:
 
 def test_recurrent_layers_it_does_not_cover_keep_the_default_lowering() -> None:
     """An LSTM with a projection is left to ExecuTorch's own decomposition, unchanged."""
-    from migrate.recurrent import lower_recurrent
+    from migrate.export.recurrent import lower_recurrent
 
     model = torch.nn.LSTM(4, 6, proj_size=3, batch_first=True).eval()
     program = torch.export.export(model, (torch.randn(1, 5, 4),))
@@ -590,7 +608,7 @@ class _Encoder(torch.nn.Module):
 def test_layer_norm_attention_and_prefix_means_become_ops_xnnpack_takes(batch: int) -> None:
     """Each rewrite keeps the outputs within 1e-6, for prefix lengths other than the example's,
     and leaves none of the ops it replaces."""
-    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+    from migrate.export.xnnpack_decompositions import decompose_for_xnnpack
 
     model = _Encoder().eval()
     x = torch.randn(batch, 8, 16)
@@ -658,7 +676,7 @@ def test_a_prefix_mean_sized_by_data_converts_to_tflite(tmp_path: Path) -> None:
     import litert_torch
     from ai_edge_litert.interpreter import Interpreter
 
-    from migrate.xnnpack_decompositions import for_litert
+    from migrate.export.xnnpack_decompositions import for_litert
 
     model = _Encoder().eval()
     x = torch.randn(1, 8, 16)
@@ -694,7 +712,7 @@ class _Copies(torch.nn.Module):
 def test_copies_that_move_no_data_are_dropped_from_the_edge_program() -> None:
     from executorch.exir import to_edge_transform_and_lower
 
-    from migrate.edge_copies import drop_data_free_copies
+    from migrate.export.edge_copies import drop_data_free_copies
 
     x = torch.randn(2, 12)
     program = torch.export.export(_Copies(), (x,))
@@ -724,7 +742,7 @@ class _MaskedAttention(torch.nn.Module):
 def test_attention_with_an_additive_mask_is_decomposed_and_a_boolean_one_left_to_torch() -> None:
     """A float mask is added to the scores as torch adds it; a boolean mask keeps torch's own
     lowering, whose all-masked rows give zeros where a plain softmax would give NaN."""
-    from migrate.xnnpack_decompositions import decompose_for_xnnpack
+    from migrate.export.xnnpack_decompositions import decompose_for_xnnpack
 
     torch.manual_seed(4)
     q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
@@ -754,7 +772,7 @@ def test_a_reshape_before_a_linear_moves_after_it_and_merges(tmp_path: Path) -> 
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    from migrate.edge_copies import drop_data_free_copies
+    from migrate.export.edge_copies import drop_data_free_copies
 
     model, x = _ReshapedLinear().eval(), torch.randn(2, 12)
     edge = to_edge_transform_and_lower(

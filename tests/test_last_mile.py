@@ -266,7 +266,7 @@ def test_a_methods_call_is_rebuilt_only_from_what_is_safe_to_run(tmp_path: Path)
 
     import torch
 
-    from migrate.method_inputs import inputs_from_calls
+    from migrate.export.method_inputs import inputs_from_calls
     from rewrites.project import CallSite
 
     class Net(torch.nn.Module):

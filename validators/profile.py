@@ -191,10 +191,11 @@ def _executorch(
 ) -> OperatorProfile:
     import torch
     from executorch.devtools import Inspector
-    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
     from executorch.runtime import Runtime
 
-    _unsafe_reset_threadpool(threads)  # XNNPACK's threads, as the measurement had them
+    from validators.internals import reset_threadpool
+
+    reset_threadpool(threads)  # XNNPACK's threads, as the measurement had them
     program = Runtime.get().load_program(artifact, enable_etdump=True, debug_buffer_size=0)
     method = program.load_method(method_name)
     tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
@@ -337,9 +338,11 @@ def _tflite_row(event: Mapping[str, Any], root: int) -> str | None:
 def _tflite(artifact: str) -> OperatorProfile:
     from ai_edge_litert.interpreter import Interpreter
 
+    from validators.internals import tflite_ops
+
     interpreter = Interpreter(model_path=artifact, num_threads=1)
     counts: dict[str, int] = {}
-    for op in interpreter._get_ops_details():
+    for op in tflite_ops(interpreter):
         counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
     ranked = sorted(counts, key=lambda k: -counts[k])[:TOP]
     operators = tuple(OperatorTime(k, counts[k], None, None) for k in ranked)

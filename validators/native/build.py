@@ -18,7 +18,6 @@ only when complete, so nothing half-built is ever reused.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -30,6 +29,8 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from validators.versions import installed_version
 
 SOURCES = Path(__file__).resolve().parent
 SYSROOT = Path("/usr/aarch64-linux-gnu")
@@ -180,8 +181,8 @@ def build(
             "(`make native-tools` does it as root)"
         )
     cache = cache or default_cache()
-    executorch_version = _version("executorch")
-    litert_version = _version("ai-edge-litert")
+    executorch_version = installed_version("executorch")
+    litert_version = installed_version("ai-edge-litert")
     if not executorch_version:
         raise NativeSetupError("the native runners need the executorch package: pip install executorch")
     if arch == "host":
@@ -322,10 +323,3 @@ def _package_dir(module: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise NativeSetupError(f"the native runners need the {module} package")
     return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return ""

@@ -25,10 +25,11 @@ class ExecuTorchRunner:
     """An ExecuTorch program (``.pte``) through ``executorch.runtime``, any of its methods."""
 
     def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
-        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
         from executorch.runtime import Runtime
 
-        _unsafe_reset_threadpool(threads)  # XNNPACK's threads
+        from validators.internals import reset_threadpool
+
+        reset_threadpool(threads)  # XNNPACK's threads
         self.program = Runtime.get().load_program(artifact)
         if method not in self.program.method_names:
             raise ValueError(

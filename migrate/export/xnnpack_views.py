@@ -29,8 +29,8 @@ def views_for_xnnpack(program: Any) -> tuple[Any, list[str]]:
         if any(user.op == "output" for user in node.users):  # the signature names outputs: keep them
             continue
         source = node.args[0]
-        shape = _static(node)
-        if shape is None or _static(source) is None:
+        shape = static_shape(node)
+        if shape is None or static_shape(source) is None:
             continue
         cut = node.target is aten.select.int and source.meta["val"].shape[node.args[1]] != 1
         if cut and not isinstance(node.args[2], int):  # an index computed from data: leave it
@@ -54,7 +54,8 @@ def views_for_xnnpack(program: Any) -> tuple[Any, list[str]]:
     ]
 
 
-def _static(node: Any) -> list[int] | None:
+def static_shape(node: Any) -> list[int] | None:
+    """A graph node's shape when every size is a plain int (None when unknown or symbolic)."""
     value = getattr(node, "meta", {}).get("val")
     if value is None or not hasattr(value, "shape"):
         return None

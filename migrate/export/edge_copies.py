@@ -24,12 +24,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from migrate.export.xnnpack_views import static_shape
+
 
 def drop_data_free_copies(graph_module: Any) -> Any:
     """The pass (``PassResult``): ``graph_module`` rewritten in place."""
     import torch
-    from executorch.exir.dialects._ops import ops as exir_ops
     from torch.fx.passes.infra.pass_base import PassResult
+
+    from validators.internals import edge_ops
+
+    exir_ops = edge_ops()
 
     aten = exir_ops.edge.aten
     view, permute, expand = aten.view_copy.default, aten.permute_copy.default, aten.expand_copy.default
@@ -46,9 +51,9 @@ def drop_data_free_copies(graph_module: Any) -> Any:
             source = node.args[0] if node.args else None
             if not isinstance(source, torch.fx.Node):
                 continue
-            shape = _shape(node)
+            shape = static_shape(node)
             if node.target is view and shape is not None:
-                if _shape(source) == shape:
+                if static_shape(source) == shape:
                     node.replace_all_uses_with(source)
                     changed = True
                 elif source.target is view:
@@ -66,7 +71,7 @@ def drop_data_free_copies(graph_module: Any) -> Any:
                     else:
                         node.args = (source.args[0], composed)
                     changed = True
-                elif _moves_only_ones(_shape(source), order):
+                elif _moves_only_ones(static_shape(source), order):
                     with graph.inserting_before(node):
                         reshaped = graph.call_function(view, (source, shape))
                     reshaped.meta = dict(node.meta)
@@ -93,7 +98,7 @@ def drop_data_free_copies(graph_module: Any) -> Any:
             elif node.target in clones and _plain_clone(node, source):
                 node.replace_all_uses_with(source)
                 changed = True
-            elif node.target is expand and shape is not None and _shape(source) == shape:
+            elif node.target is expand and shape is not None and static_shape(source) == shape:
                 node.replace_all_uses_with(source)
                 changed = True
             count += changed
@@ -104,12 +109,12 @@ def drop_data_free_copies(graph_module: Any) -> Any:
 
 def _same_last(before: Any, after: Any) -> bool:
     """A reshape that keeps the last dimension (and so commutes with a linear)."""
-    a, b = _shape(before), _shape(after)
+    a, b = static_shape(before), static_shape(after)
     return a is not None and b is not None and len(a) > 0 and len(b) > 0 and a[-1] == b[-1]
 
 
 def _fake_linear(node: Any, x: Any) -> Any:
-    from torch._guards import detect_fake_mode
+    from validators.internals import detect_fake_mode
 
     value, weight = x.meta["val"], node.args[1].meta["val"]
     with detect_fake_mode([value]) or _nothing():
@@ -128,14 +133,6 @@ def _is_output(node: Any) -> bool:
     return any(user.op == "output" for user in node.users)
 
 
-def _shape(node: Any) -> list[int] | None:
-    value = getattr(node, "meta", {}).get("val")
-    if value is None or not hasattr(value, "shape"):
-        return None
-    shape = list(value.shape)
-    return shape if all(isinstance(size, int) for size in shape) else None
-
-
 def _moves_only_ones(shape: list[int] | None, order: list[int]) -> bool:
     """The permutation keeps the dimensions longer than one in their order (so it is a view)."""
     if shape is None:
@@ -147,7 +144,7 @@ def _moves_only_ones(shape: list[int] | None, order: list[int]) -> bool:
 def _plain_clone(node: Any, source: Any) -> bool:
     """A clone to the same dtype and a contiguous layout, of a contiguous tensor."""
     before, after = source.meta.get("val"), node.meta.get("val")
-    if before is None or after is None or _shape(node) is None:
+    if before is None or after is None or static_shape(node) is None:
         return False
     memory = node.kwargs.get("memory_format")
     dim_order = node.kwargs.get("dim_order")

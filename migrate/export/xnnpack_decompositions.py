@@ -172,7 +172,8 @@ def _additive_mask(mask: Any, q: Any, scores: list[Any]) -> bool:
 def _prefix_means(program: Any) -> int:
     """Rewrite ``mean(x[:, :n], dim=1)`` with ``n = t.item()`` (in place); the count."""
     import torch
-    from torch._guards import detect_fake_mode
+
+    from validators.internals import detect_fake_mode
 
     aten = torch.ops.aten
     graph = program.graph
