@@ -17,14 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from migrate import api, demo
+from migrate import api
 from migrate.errors import UsageError
 from migrate.validate import ValidateOptions, validate
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, load_script
 from validators.harness import HarnessOptions
 from validators.native.build import ARM64_CPUS, NativeBuild, Platform, build, missing_tools
 
 ROOT = Path(__file__).resolve().parent.parent
+demo = load_script("demo")
 MODELS = FIXTURES / "export_models"
 CACHE = ROOT / ".migrate_cache"
 os.environ.setdefault("MIGRATE_NATIVE_CACHE", str(CACHE / "native"))  # one cache, whatever the cwd

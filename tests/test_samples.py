@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from migrate.demo import RECIPES
 from rewrites.app_source import language_of
+from tests.conftest import load_script
+
+RECIPES = load_script("demo").RECIPES
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 NAMES = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
