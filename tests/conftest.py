@@ -3,8 +3,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -85,3 +86,47 @@ def load_script(name: str) -> ModuleType:
         sys.modules[module_name] = module  # its dataclasses look their module up while being made
         spec.loader.exec_module(module)
     return sys.modules[module_name]
+
+
+def run_command(
+    command: Sequence[str], cwd: Path, *, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command run in a folder as a user runs it, its output kept as text; its exit status is
+    the caller's to assert."""
+    return subprocess.run(
+        list(command), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def run_migrate(
+    *args: str, cwd: Path, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`migrate ARGS` in its own process, run in a folder."""
+    return run_command([sys.executable, "-m", "migrate", *args], cwd, timeout=timeout, env=env)
+
+
+def run_python(code: str, *args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`python -c CODE ARGS` in a folder (a check of what a migrated project writes and runs)."""
+    return run_command([sys.executable, "-c", code, *args], cwd, timeout=timeout)
+
+
+def run_as_a_user(
+    command: Sequence[str], cwd: Path, *, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """A command for which a folder's mode holds: root reads and writes through chmod, so as root
+    it runs without the capabilities that let it (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)."""
+    if is_root():
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    return subprocess.run(list(command), capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def assert_refused_without_bubblewrap(tmp_path: Path, archive: Path, *args: str) -> None:
+    """`migrate ARGS` on a TorchScript archive where no bwrap is on PATH: exit status 2 and one
+    line that says why and the way out; nothing is loaded."""
+    done = run_migrate(
+        *args, cwd=tmp_path, timeout=300, env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")}
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
+    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line

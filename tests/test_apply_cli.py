@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, is_root, write
+from tests.conftest import FIXTURES, is_root, run_as_a_user, write
 
 MODEL = (
     "# Model code, TorchScript era.\n"
@@ -242,10 +242,8 @@ def test_reports_say_what_was_written(tmp_path: Path) -> None:
     root = write(tmp_path / "ro", {"locked/block.py": MODEL, "open/block.py": MODEL})
     (root / "locked").chmod(0o555)
     command = [sys.executable, "-m", "migrate", "apply", ".", "--fix", "--format", "json", "-o", "apply.json"]
-    if is_root():
-        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=120)
+        done = run_as_a_user(command, root)
     finally:
         (root / "locked").chmod(0o755)
     assert done.returncode == 2, done.stderr

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, assert_refused_without_bubblewrap
 from validators.compare import compare_outputs
 from validators.model import ValidationReport
 
@@ -287,27 +287,9 @@ def test_hostile_archives_are_loaded_in_a_sandbox(tmp_path: Path) -> None:
 def test_without_bubblewrap_validate_refuses_an_archive_with_the_way_out(tmp_path: Path) -> None:
     archive = tmp_path / "shipped.pt"
     archive.write_bytes(b"never loaded")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migrate",
-            "validate",
-            "--reference",
-            str(archive),
-            "--candidate",
-            str(archive),
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    assert_refused_without_bubblewrap(
+        tmp_path, archive, "validate", "--reference", str(archive), "--candidate", str(archive)
     )
-    assert done.returncode == 2
-    (line,) = done.stderr.splitlines()
-    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
-    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line
 
 
 def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None:
