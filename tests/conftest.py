@@ -20,6 +20,17 @@ GOLDEN = Path(__file__).parent / "golden"
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
+def installed(*modules: str) -> bool:
+    return all(importlib.util.find_spec(module) is not None for module in modules)
+
+
+# Exporting or running a model needs the `export` extra (torch, executorch). A base install
+# (`pip install -e '.[dev]'`) skips the modules made of such tests (their `pytest.importorskip`
+# of both, with this reason) and the tests marked `needs_export`, and runs the rest.
+NEEDS_EXPORT = "needs the `export` extra: pip install -e '.[export]'"
+needs_export = pytest.mark.skipif(not installed("torch", "executorch"), reason=NEEDS_EXPORT)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from this run")
 
@@ -89,7 +100,7 @@ def load_script(name: str) -> ModuleType:
 
 
 def run_command(
-    command: Sequence[str], cwd: Path, *, timeout: float = 600, env: Mapping[str, str] | None = None
+    command: Sequence[str], cwd: Path, *, timeout: float | None = 600, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """A command run in a folder as a user runs it, its output kept as text; its exit status is
     the caller's to assert."""
@@ -105,7 +116,55 @@ def run_migrate(
     return run_command([sys.executable, "-m", "migrate", *args], cwd, timeout=timeout, env=env)
 
 
-def run_python(code: str, *args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def migrate_apply_all(project: Path) -> subprocess.CompletedProcess[str]:
+    """`migrate apply . --fix --unsafe-fixes --format json` in a project, as its team runs it."""
+    return run_migrate("apply", ".", "--fix", "--unsafe-fixes", "--format", "json", cwd=project)
+
+
+def export_tiny_convs(out: Path) -> Path:
+    """The tiny conv net as `conv.pte`, and the same network with other weights as `wrong.pte`."""
+    for factory, name in (("make_conv", "conv.pte"), ("make_conv_other_weights", "wrong.pte")):
+        done = run_migrate(
+            "export",
+            f"tiny_models:{factory}",
+            "--inputs",
+            "tiny_models:conv_inputs",
+            "-o",
+            str(out / name),
+            cwd=FIXTURES / "export_models",
+            timeout=1800,
+        )
+        assert done.returncode == 0, done.stderr
+    return out
+
+
+def validate_conv_args(candidate: Path, *options: str) -> list[str]:
+    """`migrate validate` of the tiny conv net on a candidate, without the TFLite baseline."""
+    return [
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(candidate),
+        "--no-tflite",
+        *options,
+    ]
+
+
+# the tiny streaming model's `step` method exported beside `forward`, `-o` to follow
+EXPORT_STREAMING_STEP = (
+    "export",
+    "tiny_models:make_streaming",
+    "--inputs",
+    "tiny_models:streaming_inputs",
+    "--method",
+    "step",
+)
+
+
+def run_python(
+    code: str, *args: str, cwd: Path, timeout: float | None = 600
+) -> subprocess.CompletedProcess[str]:
     """`python -c CODE ARGS` in a folder (a check of what a migrated project writes and runs)."""
     return run_command([sys.executable, "-c", code, *args], cwd, timeout=timeout)
 

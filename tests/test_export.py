@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from migrate.cli import main
-from tests.conftest import FIXTURES, assert_refused_without_bubblewrap
+from tests.conftest import EXPORT_STREAMING_STEP, FIXTURES, NEEDS_EXPORT, assert_refused_without_bubblewrap
+
+torch = pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 MODELS = FIXTURES / "export_models"
 
@@ -118,16 +120,7 @@ def test_inspect_prints_the_same_facts(conv_pte: Path) -> None:
 
 def test_multi_method_program(artifacts: Path) -> None:
     out = artifacts / "streaming.pte"
-    code, _, stderr = run_cli(
-        "export",
-        "tiny_models:make_streaming",
-        "--inputs",
-        "tiny_models:streaming_inputs",
-        "--method",
-        "step",
-        "-o",
-        str(out),
-    )
+    code, _, stderr = run_cli(*EXPORT_STREAMING_STEP, "-o", str(out))
     assert code == 0, stderr
     program = load_program(out)
     assert set(program.method_names) == {"forward", "step"}

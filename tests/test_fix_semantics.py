@@ -25,6 +25,10 @@ from rewrites.app_engine import python_rules
 from rewrites.engine import fix_text
 from rewrites.registry import all_rules
 from rewrites.rules.jit_isinstance import JitIsinstance
+from tests.conftest import NEEDS_EXPORT
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)  # the worker runs each example with torch
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 _WORKER = r"""
 import json, os, runpy, shutil, sys, tempfile, warnings

@@ -20,9 +20,12 @@ import pytest
 from migrate import api
 from migrate.errors import UsageError
 from migrate.validate import ValidateOptions, validate
-from tests.conftest import FIXTURES, load_script
+from tests.conftest import FIXTURES, NEEDS_EXPORT, export_tiny_convs, load_script
 from validators.harness import HarnessOptions
 from validators.native.build import ARM64_CPUS, NativeBuild, Platform, build, missing_tools
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 ROOT = Path(__file__).resolve().parent.parent
 demo = load_script("demo")
@@ -53,13 +56,7 @@ def builds() -> dict[str, NativeBuild]:
 @pytest.fixture(scope="session")
 def conv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny conv net as a .pte, and the same network with other weights."""
-    out = tmp_path_factory.mktemp("native")
-    for factory, name in (("make_conv", "conv.pte"), ("make_conv_other_weights", "wrong.pte")):
-        done = migrate(
-            "export", f"tiny_models:{factory}", "--inputs", "tiny_models:conv_inputs", "-o", str(out / name)
-        )
-        assert done.returncode == 0, done.stderr
-    return out
+    return export_tiny_convs(tmp_path_factory.mktemp("native"))
 
 
 @pytest.fixture(scope="session")

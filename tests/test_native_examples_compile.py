@@ -16,6 +16,10 @@ from migrate.native_build import executorch_cmake_prefix
 from rewrites.app_engine import AppRule, fix_app
 from rewrites.registry import all_rules
 from rewrites.rule import Invalid
+from tests.conftest import NEEDS_EXPORT
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 _NATIVE = ("MIG610", "MIG611", "MIG612", "MIG613", "MIG614", "MIG699")
 
