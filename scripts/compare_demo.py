@@ -10,8 +10,11 @@ fields (``MEASURED``, ``*_seconds``) become ``<measured>``; in Markdown duration
 ``s``), memory (``KiB``, ``MiB``, ``GiB``) and the latency charts' bars become ``<measured>``.
 A TorchScript archive (``.pt``, ``.ptl``, a zip) is compared member by member but its
 ``serialization_id`` (random at each save) and its ``*.debug_pkl`` (source locations: the
-folder it was built in). A file is then ``same``, ``same but measurements`` or ``differs``
-(with its first differing lines). Exit status 1 if any file differs, or is in one output only.
+folder it was built in); one that differs names its members that do (a scripted module's
+constants, a set, come in the order of the build's PYTHONHASHSEED). What `make bench` leaves in
+a demo folder (``bench.json``, a project's ``.migrate_cache``) is not the demo's and is passed
+over. A file is then ``same``, ``same but measurements`` or ``differs`` (with its first
+differing lines). Exit status 1 if any file differs, or is in one output only.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ MEASURED = frozenset(
     }
 )
 _UNITS = re.compile(r"\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)? ?(?:ms|s|KiB|MiB|GiB)\b")
+_UNCOMPARED = ("/serialization_id", ".debug_pkl")
 _CHART = re.compile(r"^(\s*(?:bar|line|y-axis)\b).*$", re.M)
 
 
@@ -67,7 +71,9 @@ def main(argv: list[str]) -> int:
             continue
         problems += 1
         print(f"differs: {name}")
-        if masked[0] is not None and masked[1] is not None:
+        if name.endswith((".pt", ".ptl")):
+            print(f"    members that differ: {', '.join(_archive_differences(old / name, new / name))}")
+        elif masked[0] is not None and masked[1] is not None:
             diff = difflib.unified_diff(masked[0].splitlines(), masked[1].splitlines(), lineterm="", n=0)
             for line in list(diff)[2:22]:
                 print(f"    {line[:200]}")
@@ -81,7 +87,9 @@ def _files(root: Path) -> set[str]:
     return {
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.relative_to(root).parts
+        if p.is_file()
+        and not {"__pycache__", ".migrate_cache"} & set(p.relative_to(root).parts)
+        and p.name != "bench.json"
     }
 
 
@@ -102,14 +110,22 @@ def _masked(data: bytes, repo: Path, name: str) -> str | None:
 
 
 def _same_archive(a: Path, b: Path) -> bool:
+    return not _archive_differences(a, b)
+
+
+def _archive_differences(a: Path, b: Path) -> list[str]:
+    """The members of two zips that differ, but a TorchScript archive's random id and source paths."""
     try:
         with zipfile.ZipFile(a) as first, zipfile.ZipFile(b) as second:
-            names = [n for n in first.namelist() if not n.endswith(("/serialization_id", ".debug_pkl"))]
-            if names != [n for n in second.namelist() if not n.endswith(("/serialization_id", ".debug_pkl"))]:
-                return False
-            return all(first.read(n) == second.read(n) for n in names)
+            names = [
+                set(z.namelist()) - {n for n in z.namelist() if n.endswith(_UNCOMPARED)}
+                for z in (first, second)
+            ]
+            return sorted(
+                (names[0] ^ names[1]) | {n for n in names[0] & names[1] if first.read(n) != second.read(n)}
+            )
     except zipfile.BadZipFile:
-        return False
+        return ["(not a zip)"]
 
 
 def _mask_json(value: object) -> object:
