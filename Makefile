@@ -67,7 +67,7 @@ sandbox:
 	  fi; }
 
 demo: $(STAMP) $(LEGACY_STAMP) native-tools sandbox
-	$(BIN)/python -m migrate.demo samples demo-out
+	$(BIN)/python scripts/demo.py samples demo-out
 
 test: $(STAMP) $(LEGACY_STAMP) native-tools sandbox $(MMDC)
 	$(BIN)/python -m pytest -q
@@ -77,8 +77,8 @@ bench: $(STAMP) $(LEGACY_STAMP) native-tools
 	$(BIN)/python benchmarks/bench_models.py --output bench-out/models.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check migrate rewrites validators tests benchmarks
-	$(BIN)/ruff format --check migrate rewrites validators tests benchmarks
+	$(BIN)/ruff check migrate rewrites validators tests benchmarks scripts
+	$(BIN)/ruff format --check migrate rewrites validators tests benchmarks scripts
 	$(BIN)/mypy
 
 clean:

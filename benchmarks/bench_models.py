@@ -41,7 +41,9 @@ def main() -> int:
     args = parser.parse_args()
     if not (args.demo / "report.json").is_file():
         subprocess.run(
-            [sys.executable, "-m", "migrate.demo", "samples", str(args.demo)], cwd=ROOT, check=True
+            [sys.executable, str(ROOT / "scripts" / "demo.py"), "samples", str(args.demo)],
+            cwd=ROOT,
+            check=True,
         )
     rows = []
     for sample in json.loads((args.demo / "report.json").read_text(encoding="utf-8"))["samples"]:

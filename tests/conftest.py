@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +19,18 @@ from rewrites.core import Invalid, Rule, Valid
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden"
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def installed(*modules: str) -> bool:
+    return all(importlib.util.find_spec(module) is not None for module in modules)
+
+
+# Exporting or running a model needs the `export` extra (torch, executorch). A base install
+# (`pip install -e '.[dev]'`) skips the modules made of such tests (their `pytest.importorskip`
+# of both, with this reason) and the tests marked `needs_export`, and runs the rest.
+NEEDS_EXPORT = "needs the `export` extra: pip install -e '.[export]'"
+needs_export = pytest.mark.skipif(not installed("torch", "executorch"), reason=NEEDS_EXPORT)
 
 
 def case_id(rule: type[Rule], case: Valid | Invalid) -> str:
@@ -93,3 +108,97 @@ def run_locked(command: list[str], cwd: Path, locked: Path, mode: int) -> subpro
         return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=120)
     finally:
         locked.chmod(0o755)
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of scripts/ (`make demo`'s): not part of the library, so loaded from its file."""
+    module_name = f"scripts_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, SCRIPTS / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # its dataclasses look their module up while being made
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
+def run_command(
+    command: Sequence[str], cwd: Path, *, timeout: float | None = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command run in a folder as a user runs it, its output kept as text; its exit status is
+    the caller's to assert."""
+    return subprocess.run(
+        list(command), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def run_migrate(
+    *args: str, cwd: Path, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`migrate ARGS` in its own process, run in a folder."""
+    return run_command([sys.executable, "-m", "migrate", *args], cwd, timeout=timeout, env=env)
+
+
+def migrate_apply_all(project: Path) -> subprocess.CompletedProcess[str]:
+    """`migrate apply . --fix --unsafe-fixes --format json` in a project, as its team runs it."""
+    return run_migrate("apply", ".", "--fix", "--unsafe-fixes", "--format", "json", cwd=project)
+
+
+def export_tiny_convs(out: Path) -> Path:
+    """The tiny conv net as `conv.pte`, and the same network with other weights as `wrong.pte`."""
+    for factory, name in (("make_conv", "conv.pte"), ("make_conv_other_weights", "wrong.pte")):
+        done = run_migrate(
+            "export",
+            f"tiny_models:{factory}",
+            "--inputs",
+            "tiny_models:conv_inputs",
+            "-o",
+            str(out / name),
+            cwd=FIXTURES / "export_models",
+            timeout=1800,
+        )
+        assert done.returncode == 0, done.stderr
+    return out
+
+
+def validate_conv_args(candidate: Path, *options: str) -> list[str]:
+    """`migrate validate` of the tiny conv net on a candidate, without the TFLite baseline."""
+    return [
+        "validate",
+        "--model",
+        "tiny_models:make_conv",
+        "--candidate",
+        str(candidate),
+        "--no-tflite",
+        *options,
+    ]
+
+
+# the tiny streaming model's `step` method exported beside `forward`, `-o` to follow
+EXPORT_STREAMING_STEP = (
+    "export",
+    "tiny_models:make_streaming",
+    "--inputs",
+    "tiny_models:streaming_inputs",
+    "--method",
+    "step",
+)
+
+
+def run_python(
+    code: str, *args: str, cwd: Path, timeout: float | None = 600
+) -> subprocess.CompletedProcess[str]:
+    """`python -c CODE ARGS` in a folder (a check of what a migrated project writes and runs)."""
+    return run_command([sys.executable, "-c", code, *args], cwd, timeout=timeout)
+
+
+def assert_refused_without_bubblewrap(tmp_path: Path, archive: Path, *args: str) -> None:
+    """`migrate ARGS` on a TorchScript archive where no bwrap is on PATH: exit status 2 and one
+    line that says why and the way out; nothing is loaded."""
+    done = run_migrate(
+        *args, cwd=tmp_path, timeout=300, env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")}
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
+    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line

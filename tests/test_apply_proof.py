@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, NEEDS_EXPORT
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 ORIGINAL = """
 import json, sys, torch

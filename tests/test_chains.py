@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import libcst as cst
@@ -20,7 +19,7 @@ from rewrites.model import FixSafety
 from rewrites.python_checker import PythonRule, fix_text, lint_text
 from rewrites.registry import all_rules
 from rewrites.rules._export import as_args, export_call
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, migrate_apply_all, needs_export, run_python
 
 RUN_BOTH_BRANCHES = """
 import json, sys, pathlib, torch
@@ -49,17 +48,10 @@ print(json.dumps(results))
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     project = Path(shutil.copytree(FIXTURES / "detection_export", tmp_path_factory.mktemp("chains") / "det"))
-    done = subprocess.run(
-        [sys.executable, "-m", "migrate", "apply", ".", "--fix", "--unsafe-fixes", "--format", "json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return project, done
+    return project, migrate_apply_all(project)
 
 
+@needs_export
 def test_a_trace_saved_in_two_branches_runs_in_both_and_keeps_its_metadata(
     migrated: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
@@ -70,14 +62,7 @@ def test_a_trace_saved_in_two_branches_runs_in_both_and_keeps_its_metadata(
     script = (project / "export.py").read_text()
     assert "torch.jit.trace(model, im, strict=False)\n    d = " not in script
     assert "optimize_for_mobile" not in script and ".save(str(f)" not in script
-    ran = subprocess.run(
-        [sys.executable, "-c", RUN_BOTH_BRANCHES, str(tmp_path)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    ran = run_python(RUN_BOTH_BRANCHES, str(tmp_path), cwd=project)
     assert ran.returncode == 0, ran.stderr[-3000:]
     results = json.loads(ran.stdout.strip().splitlines()[-1])
     config = {"shape": [1, 3, 32, 32], "stride": 32, "names": {"0": "person", "1": "bicycle"}}

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from migrate.errors import MissingExtraError, require
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, needs_export, run_migrate, validate_conv_args
 
 
 def test_missing_module_names_the_extra() -> None:
@@ -37,9 +36,7 @@ MODELS = FIXTURES / "export_models"
 
 def run(*args: str, cwd: Path = MODELS, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`migrate ...` in its own process, so a hang is a timeout here and not a stuck suite."""
-    return subprocess.run(
-        [sys.executable, "-m", "migrate", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+    return run_migrate(*args, cwd=cwd, timeout=timeout)
 
 
 def one_error_line(stderr: str) -> str:
@@ -56,6 +53,7 @@ def special_files(folder: Path) -> dict[str, Path]:
     return {"fifo": fifo, "zero": zero}
 
 
+@needs_export
 @pytest.mark.parametrize("kind", ["fifo", "zero"])
 def test_only_regular_files_are_read_as_artifacts(kind: str, tmp_path: Path) -> None:
     """A FIFO blocks its reader forever and /dev/zero never ends (st_size 0): refused at once."""
@@ -69,16 +67,7 @@ def test_only_regular_files_are_read_as_artifacts(kind: str, tmp_path: Path) -> 
         ["inspect", str(named[".pte"])],
         ["export", str(named[".pt"]), "--input-shape", "x=1x4", "-o", str(tmp_path / "o.pte")],
         ["validate", "--model", "tiny_models:make_conv", "--candidate", str(named[".pte"]), "--no-tflite"],
-        [
-            "validate",
-            "--model",
-            "tiny_models:make_conv",
-            "--candidate",
-            str(garbage),
-            "--no-tflite",
-            "--inputs",
-            str(named[".npz"]),
-        ],
+        validate_conv_args(garbage, "--inputs", str(named[".npz"])),
         ["export", "tiny_models:make_conv", "--inputs", str(named[".npz"]), "-o", str(tmp_path / "o.pte")],
     ):
         done = run(*args, timeout=120)
@@ -91,6 +80,7 @@ def _npz(path: Path, **arrays: np.ndarray) -> Path:
     return path
 
 
+@needs_export
 def test_validate_inputs_that_are_not_samples_are_one_line(tmp_path: Path) -> None:
     import torch
 
@@ -106,21 +96,13 @@ def test_validate_inputs_that_are_not_samples_are_one_line(tmp_path: Path) -> No
         tensors_file: "is not an array saved by numpy",
     }
     for inputs, message in cases.items():
-        done = run(
-            "validate",
-            "--model",
-            "tiny_models:make_conv",
-            "--candidate",
-            str(garbage),
-            "--no-tflite",
-            "--inputs",
-            str(inputs),
-        )
+        done = run(*validate_conv_args(garbage, "--inputs", str(inputs)))
         assert done.returncode == 2, done.stderr
         line = one_error_line(done.stderr)
         assert line.startswith(f"migrate: error: {inputs}: ") and message in line, line
 
 
+@needs_export
 def test_export_inputs_that_are_not_examples_are_one_line(tmp_path: Path) -> None:
     empty = _npz(tmp_path / "empty.npz")
     done = run("export", "tiny_models:make_conv", "--inputs", str(empty), "-o", str(tmp_path / "o.pte"))
@@ -128,6 +110,7 @@ def test_export_inputs_that_are_not_examples_are_one_line(tmp_path: Path) -> Non
     assert one_error_line(done.stderr) == f"migrate: error: {empty}: holds no arrays"
 
 
+@needs_export
 def test_an_unwritable_output_is_refused_before_the_export(cli) -> None:  # type: ignore[no-untyped-def]
     done = cli(
         "export",
@@ -144,6 +127,7 @@ def test_an_unwritable_output_is_refused_before_the_export(cli) -> None:  # type
     ]
 
 
+@needs_export
 def test_an_export_failure_is_one_line_without_torch_graph_dumps(tmp_path: Path) -> None:
     """torch.export prints the failed trace's partial FX graph to sys.stderr (23 lines here)."""
     done = run(

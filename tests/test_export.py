@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from migrate.cli import main
-from tests.conftest import FIXTURES
+from tests.conftest import EXPORT_STREAMING_STEP, FIXTURES, NEEDS_EXPORT, assert_refused_without_bubblewrap
+
+torch = pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 MODELS = FIXTURES / "export_models"
 
 
 def run_cli(*args: str, cwd: Path = MODELS) -> tuple[int, str, str]:
-    import os
-
     previous = Path.cwd()
     os.chdir(cwd)
     try:
@@ -138,16 +138,7 @@ def test_inspect_prints_the_same_facts(conv_pte: Path) -> None:
 
 def test_multi_method_program(artifacts: Path) -> None:
     out = artifacts / "streaming.pte"
-    code, _, stderr = run_cli(
-        "export",
-        "tiny_models:make_streaming",
-        "--inputs",
-        "tiny_models:streaming_inputs",
-        "--method",
-        "step",
-        "-o",
-        str(out),
-    )
+    code, _, stderr = run_cli(*EXPORT_STREAMING_STEP, "-o", str(out))
     assert code == 0, stderr
     program = load_program(out)
     assert set(program.method_names) == {"forward", "step"}
@@ -323,18 +314,9 @@ def test_without_bubblewrap_an_archive_is_refused_with_the_way_out(tmp_path: Pat
     target = tmp_path / "written-by-the-archive"
     archive = hostile_archive(tmp_path / "hostile.pt", target)
     out = tmp_path / "hostile.pte"
-    done = subprocess.run(
-        [sys.executable, "-m", "migrate", "export", str(archive), "--input-shape", "x=1x4", "-o", str(out)],
-        cwd=tmp_path,
-        env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    assert_refused_without_bubblewrap(
+        tmp_path, archive, "export", str(archive), "--input-shape", "x=1x4", "-o", str(out)
     )
-    assert done.returncode == 2
-    (line,) = done.stderr.splitlines()
-    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
-    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line
     assert not target.exists() and not out.exists()
 
 

@@ -24,7 +24,10 @@ from hypothesis import strategies as st
 from rewrites.python_checker import fix_text, python_rules
 from rewrites.registry import all_rules
 from rewrites.rules.jit_isinstance import JitIsinstance
-from tests.conftest import case_id
+from tests.conftest import NEEDS_EXPORT, case_id
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)  # the worker runs each example with torch
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 _WORKER = r"""
 import json, os, runpy, shutil, sys, tempfile, warnings

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from rewrites.project import CallSite, constant_arguments, index_project
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, migrate_apply_all, needs_export, run_command, run_migrate, run_python
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,14 +42,7 @@ print(json.dumps({
 
 
 def _apply(project: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "migrate", "apply", ".", "--fix", "--unsafe-fixes", "--format", "json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = migrate_apply_all(project)
     assert done.returncode in (0, 1), done.stderr
     return json.loads(done.stdout)
 
@@ -61,6 +53,7 @@ def streaming(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return project, _apply(project)
 
 
+@needs_export
 def test_a_streaming_export_script_runs_as_written_and_its_pte_methods_match_eager(
     streaming: tuple[Path, dict],
 ) -> None:
@@ -70,25 +63,11 @@ def test_a_streaming_export_script_runs_as_written_and_its_pte_methods_match_eag
     assert fixed == ["MIG101", "MIG202", "MIG303", "MIG303"]
     script = (project / "export_mobile.py").read_text()
     assert "torch.jit" not in script and "scripted" not in script  # no name holding something else
-    ran = subprocess.run(
-        [sys.executable, "export_mobile.py", "spotter.ptl"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    ran = run_command([sys.executable, "export_mobile.py", "spotter.ptl"], project)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "step scores torch.Size([1, 4])" in ran.stdout  # the sanity checks still ran
     assert sorted(p.name for p in project.glob("spotter.*")) == ["spotter.pte"]
-    compared = subprocess.run(
-        [sys.executable, "-c", COMPARE_WITH_EAGER, "spotter.pte"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    compared = run_python(COMPARE_WITH_EAGER, "spotter.pte", cwd=project)
     assert compared.returncode == 0, compared.stderr[-3000:]
     result = json.loads(compared.stdout.strip().splitlines()[-1])
     assert result["methods"] == ["forward", "init_state", "step"]
@@ -148,26 +127,10 @@ def test_the_scripts_own_calls_come_before_the_projects_example_inputs(streaming
     assert "get_example_inputs" not in script
 
 
+@needs_export
 def test_migrate_export_finds_a_methods_inputs_the_way_the_fixes_do(tmp_path: Path) -> None:
     project = Path(shutil.copytree(FIXTURES / "streaming_export", tmp_path / "p"))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migrate",
-            "export",
-            "model:make_model",
-            "--method",
-            "init_state",
-            "-o",
-            "s.pte",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_migrate("export", "model:make_model", "--method", "init_state", "-o", "s.pte", cwd=project)
     assert done.returncode == 0, done.stderr[-2000:]
     check = (
         "import sys, torch; sys.path.insert(0, '.'); from executorch.runtime import Runtime; "
@@ -175,38 +138,23 @@ def test_migrate_export_finds_a_methods_inputs_the_way_the_fixes_do(tmp_path: Pa
         "print(sorted(p.method_names), float((p.load_method('init_state').execute([])[0] "
         "- make_model().init_state()).abs().max()))"
     )
-    ran = subprocess.run(
-        [sys.executable, "-c", check], cwd=project, capture_output=True, text=True, check=False
-    )
+    ran = run_python(check, cwd=project, timeout=None)
     assert ran.stdout.split()[-3:] == ["['forward',", "'init_state']", "0.0"], ran.stderr[-2000:]
     # `step(frame, state)` called with a frame the script reads itself: nothing to rebuild, so ask
     script = project / "export_mobile.py"
     script.write_text(script.read_text().replace("torch.randn(1, 1, 20)", "next_frame()"))
-    refused = subprocess.run(
-        [sys.executable, "-m", "migrate", "export", "model:make_model", "--method", "step", "-o", "t.pte"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    refused = run_migrate("export", "model:make_model", "--method", "step", "-o", "t.pte", cwd=project)
     assert refused.returncode == 2
     assert "no example inputs for method(s) step (not all parameters have defaults" in refused.stderr
     assert f"no call of them in {project}" in refused.stderr
 
 
+@needs_export
 def test_migrate_export_rebuilds_a_tensor_methods_inputs_from_the_projects_call(tmp_path: Path) -> None:
     # export_mobile.py calls `scripted.step(frame, state)` with `frame = torch.randn(1, 1, 20)` and
     # `state = scripted.init_state()`: rebuilt without running the script, then checked on the .pte
     project = Path(shutil.copytree(FIXTURES / "streaming_export", tmp_path / "p"))
-    done = subprocess.run(
-        [sys.executable, "-m", "migrate", "export", "model:make_model", "--method", "step", "-o", "s.pte"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_migrate("export", "model:make_model", "--method", "step", "-o", "s.pte", cwd=project)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "step's example inputs were rebuilt from its call at export_mobile.py:16" in done.stdout
     check = (
@@ -216,9 +164,7 @@ def test_migrate_export_rebuilds_a_tensor_methods_inputs_from_the_projects_call(
         "got = p.load_method('step').execute([f, s]); want = m.step(f, s); "
         "print(sorted(p.method_names), max(float((g - w).abs().max()) for g, w in zip(got, want)))"
     )
-    ran = subprocess.run(
-        [sys.executable, "-c", check], cwd=project, capture_output=True, text=True, check=False
-    )
+    ran = run_python(check, cwd=project, timeout=None)
     names, error = ran.stdout.rsplit(" ", 1)
     assert names.split("\n")[-1] == "['forward', 'step']", ran.stderr[-2000:]
     assert float(error) < 1e-5
@@ -247,12 +193,10 @@ def test_new_imports_go_into_the_files_isort_sections(tmp_path: Path) -> None:
     assert text.startswith('"""Export the net."""\nimport os\nimport pathlib\nimport sys\n\nimport torch\n')
     (tmp_path / "export.py").write_text(text)
     (tmp_path / "nets.py").write_text("")
-    ruff = subprocess.run(
+    ruff = run_command(
         [str(Path(sys.executable).parent / "ruff"), "check", "--isolated", "--select", "I", "export.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
+        tmp_path,
+        timeout=None,
     )
     assert ruff.returncode == 0, ruff.stdout
     unsectioned = "import torch\nimport sys\n" + SECTIONED.split("\n\n\n", 1)[1]
@@ -261,6 +205,7 @@ def test_new_imports_go_into_the_files_isort_sections(tmp_path: Path) -> None:
     )
 
 
+@needs_export
 def test_a_methods_call_is_rebuilt_only_from_what_is_safe_to_run(tmp_path: Path) -> None:
     import types
 

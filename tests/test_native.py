@@ -17,14 +17,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from migrate import api, demo
+from migrate import api
 from migrate.errors import UsageError
 from migrate.validate import ValidateOptions, validate
-from tests.conftest import FIXTURES
+from tests.conftest import (
+    FIXTURES,
+    NEEDS_EXPORT,
+    export_tiny_convs,
+    load_script,
+    run_migrate,
+    validate_conv_args,
+)
 from validators.harness import HarnessOptions
 from validators.native.build import ARM64_CPUS, NativeBuild, Platform, build, missing_tools
 
+pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
+
 ROOT = Path(__file__).resolve().parent.parent
+demo = load_script("demo")
 MODELS = FIXTURES / "export_models"
 CACHE = ROOT / ".migrate_cache"
 os.environ.setdefault("MIGRATE_NATIVE_CACHE", str(CACHE / "native"))  # one cache, whatever the cwd
@@ -52,13 +63,7 @@ def builds() -> dict[str, NativeBuild]:
 @pytest.fixture(scope="session")
 def conv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny conv net as a .pte, and the same network with other weights."""
-    out = tmp_path_factory.mktemp("native")
-    for factory, name in (("make_conv", "conv.pte"), ("make_conv_other_weights", "wrong.pte")):
-        done = migrate(
-            "export", f"tiny_models:{factory}", "--inputs", "tiny_models:conv_inputs", "-o", str(out / name)
-        )
-        assert done.returncode == 0, done.stderr
-    return out
+    return export_tiny_convs(tmp_path_factory.mktemp("native"))
 
 
 @pytest.fixture(scope="session")
@@ -152,9 +157,10 @@ def test_a_pte_with_other_weights_fails_on_arm64(
 ) -> None:
     report_json = tmp_path / "report.json"
     done = migrate(
-        "validate", "--model", "tiny_models:make_conv", "--candidate", str(conv / "wrong.pte"),
-        "--no-tflite", "--target", "arm64", "--runs", "2", "--report-json", str(report_json),
-    )  # fmt: skip
+        *validate_conv_args(
+            conv / "wrong.pte", "--target", "arm64", "--runs", "2", "--report-json", str(report_json)
+        )
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(report_json.read_text())
     assert [(r["label"], r["target"]) for r in report["runtimes"]] == [
@@ -238,11 +244,9 @@ def test_a_missing_toolchain_is_one_line_naming_it(conv: Path) -> None:
     """With PATH holding only the Python interpreter, cmake and the cross compiler are missing."""
     bare = Path(sys.executable).parent
     env = {**os.environ, "PATH": str(bare)}
-    done = subprocess.run(
-        [sys.executable, "-m", "migrate", "validate", "--model", "tiny_models:make_conv", "--candidate",
-         str(conv / "conv.pte"), "--no-tflite", "--target", "arm64:cortex-a53"],
-        cwd=MODELS, capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
+    done = run_migrate(
+        *validate_conv_args(conv / "conv.pte", "--target", "arm64:cortex-a53"), cwd=MODELS, env=env
+    )
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if not line.startswith("migrate: ") or "error" in line]
     assert len(lines) == 1 and "cmake, g++-aarch64-linux-gnu, qemu-user" in lines[0], done.stderr
@@ -267,11 +271,7 @@ def test_no_registry_for_the_aarch64_download_is_one_line(conv: Path, tmp_path: 
     }
     env.pop("PIP_EXTRA_INDEX_URL", None)
     env.pop("PIP_FIND_LINKS", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "migrate", "validate", "--model", "tiny_models:make_conv", "--candidate",
-         str(conv / "conv.pte"), "--no-tflite", "--target", "arm64"],
-        cwd=MODELS, capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
+    done = run_migrate(*validate_conv_args(conv / "conv.pte", "--target", "arm64"), cwd=MODELS, env=env)
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("migrate: error:")]
     assert len(errors) == 1, done.stderr

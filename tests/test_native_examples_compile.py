@@ -16,7 +16,10 @@ from migrate.native_build import executorch_cmake_prefix
 from rewrites.app_checker import AppRule, fix_app
 from rewrites.core import Invalid
 from rewrites.registry import all_rules
-from tests.conftest import case_id
+from tests.conftest import NEEDS_EXPORT, case_id
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 _NATIVE = ("MIG610", "MIG611", "MIG612", "MIG613", "MIG614", "MIG699")
 

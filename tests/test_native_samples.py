@@ -20,6 +20,10 @@ import pytest
 
 from migrate import api
 from migrate import native_build as nb
+from tests.conftest import NEEDS_EXPORT
+
+pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 ROOT = Path(__file__).resolve().parent.parent
 DESKTOP = ROOT / "samples" / "cpp_classifier"

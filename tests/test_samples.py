@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from migrate.demo import RECIPES
+from migrate.reports.combined import Section
 from rewrites.app_source import language_of
+from tests.conftest import load_script
+
+RECIPES = load_script("demo").RECIPES
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 NAMES = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
@@ -34,3 +38,14 @@ def test_a_sample_is_a_project(name: str) -> None:
     script = (folder / recipe.legacy_script[0]).read_text(encoding="utf-8")
     assert "_save_for_lite_interpreter" in script or "torch.jit.save" in script
     assert recipe.legacy_artifact.endswith((".pt", ".ptl"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_demo_rewrites_each_sample_into_its_golden_diff(name: str, tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
+    """`make demo`'s apply.diff of each sample, byte for byte (the golden files are the merged
+    demo's): a change to the rules or the fixer that changes what the demo rewrites shows here."""
+    demo = load_script("demo")
+    work = Path(shutil.copytree(SAMPLES / name, tmp_path / "project"))
+    section = Section(name)
+    demo._rewrite(work, tmp_path, section, demo.Outcome(section), demo.Log())
+    golden(f"demo/{name}.apply.diff", (tmp_path / "apply.diff").read_text(encoding="utf-8"))

@@ -12,12 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from tests.conftest import FIXTURES
+from tests.conftest import (
+    EXPORT_STREAMING_STEP,
+    FIXTURES,
+    NEEDS_EXPORT,
+    assert_refused_without_bubblewrap,
+    export_tiny_convs,
+    validate_conv_args,
+)
 from validators.compare import compare_outputs
 from validators.model import ValidationReport
 from validators.remarks import NoBaseline, OutputsDiffer, describe, difference
+
+torch = pytest.importorskip("torch", reason=NEEDS_EXPORT)
+pytest.importorskip("executorch", reason=NEEDS_EXPORT)
 
 MODELS = FIXTURES / "export_models"
 
@@ -44,12 +53,20 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [sys.executable, "-c", LEGACY, str(out)], cwd=MODELS, check=True, capture_output=True, timeout=300
     )
-    for factory, name in (("make_conv", "conv.pte"), ("make_conv_other_weights", "wrong.pte")):
-        done = migrate(
-            "export", f"tiny_models:{factory}", "--inputs", "tiny_models:conv_inputs", "-o", str(out / name)
-        )
-        assert done.returncode == 0, done.stderr
-    return out
+    return export_tiny_convs(out)
+
+
+def validate_conv(candidate: Path, *options: str, report: Path) -> subprocess.CompletedProcess[str]:
+    """`migrate validate` of the tiny conv net on a candidate, with its JSON report."""
+    return migrate(*validate_conv_args(candidate, *options, "--report-json", str(report)))
+
+
+def report_options(folder: Path) -> tuple[str, ...]:
+    return ("--report-json", str(folder / "report.json"), "--report-md", str(folder / "report.md"))
+
+
+def read_report(folder: Path) -> ValidationReport:
+    return ValidationReport.from_dict(json.loads((folder / "report.json").read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -140,19 +157,10 @@ def test_markdown_leads_with_the_verdict(validated: tuple) -> None:
 
 def test_a_pte_with_other_weights_fails_with_its_errors(artifacts: Path) -> None:
     """Two .pte candidates, named by their files: the one with other weights fails the verdict."""
-    done = migrate(
-        "validate",
-        "--model",
-        "tiny_models:make_conv",
-        "--candidate",
-        str(artifacts / "conv.pte"),
-        "--candidate",
-        str(artifacts / "wrong.pte"),
-        "--no-tflite",
-        "--runs",
-        "3",
-        "--report-json",
-        str(artifacts / "wrong.json"),
+    done = validate_conv(
+        artifacts / "conv.pte",
+        *("--candidate", str(artifacts / "wrong.pte"), "--runs", "3"),
+        report=artifacts / "wrong.json",
     )
     assert done.returncode == 1, done.stderr
     report = json.loads((artifacts / "wrong.json").read_text())
@@ -198,21 +206,10 @@ def test_a_runtime_that_crashes_is_a_row_and_the_others_report(artifacts: Path, 
     crashing = tmp_path / "crashing-python"
     crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
     crashing.chmod(0o755)
-    done = migrate(
-        "validate",
-        "--model",
-        "tiny_models:make_conv",
-        "--reference",
-        str(artifacts / "conv.pt"),
-        "--candidate",
-        str(artifacts / "conv.pte"),
-        "--no-tflite",
-        "--runs",
-        "3",
-        "--legacy-python",
-        str(crashing),
-        "--report-json",
-        str(tmp_path / "crash.json"),
+    done = validate_conv(
+        artifacts / "conv.pte",
+        *("--reference", str(artifacts / "conv.pt"), "--runs", "3", "--legacy-python", str(crashing)),
+        report=tmp_path / "crash.json",
     )
     report = json.loads((tmp_path / "crash.json").read_text())
     legacy = next(r for r in report["runtimes"] if r["kind"] == "torchscript")
@@ -295,27 +292,9 @@ def test_hostile_archives_are_loaded_in_a_sandbox(tmp_path: Path) -> None:
 def test_without_bubblewrap_validate_refuses_an_archive_with_the_way_out(tmp_path: Path) -> None:
     archive = tmp_path / "shipped.pt"
     archive.write_bytes(b"never loaded")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migrate",
-            "validate",
-            "--reference",
-            str(archive),
-            "--candidate",
-            str(archive),
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "PATH": str(tmp_path / "no-bwrap-here")},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    assert_refused_without_bubblewrap(
+        tmp_path, archive, "validate", "--reference", str(archive), "--candidate", str(archive)
     )
-    assert done.returncode == 2
-    (line,) = done.stderr.splitlines()
-    assert line.startswith(f"migrate: error: {archive}: loading a TorchScript archive runs code from it")
-    assert "apt-get install bubblewrap" in line and "--no-sandbox" in line
 
 
 def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None:
@@ -338,19 +317,8 @@ def test_inputs_are_required_when_nothing_declares_them(artifacts: Path) -> None
 def test_mismatched_inputs_are_rows_with_reasons(artifacts: Path, tmp_path: Path) -> None:
     inputs = tmp_path / "wrong-shape.npz"
     np.savez(inputs, x=np.zeros((2, 1, 3, 8, 8), dtype=np.float32))
-    done = migrate(
-        "validate",
-        "--model",
-        "tiny_models:make_conv",
-        "--candidate",
-        str(artifacts / "conv.pte"),
-        "--no-tflite",
-        "--inputs",
-        str(inputs),
-        "--runs",
-        "2",
-        "--report-json",
-        str(tmp_path / "r.json"),
+    done = validate_conv(
+        artifacts / "conv.pte", "--inputs", str(inputs), "--runs", "2", report=tmp_path / "r.json"
     )
     assert done.returncode == 1
     report = json.loads((tmp_path / "r.json").read_text())
@@ -431,19 +399,8 @@ def test_compare_reports_shape_mismatch() -> None:
 
 
 def test_constrained_profile_pins_one_core(artifacts: Path, tmp_path: Path) -> None:
-    done = migrate(
-        "validate",
-        "--model",
-        "tiny_models:make_conv",
-        "--candidate",
-        str(artifacts / "conv.pte"),
-        "--no-tflite",
-        "--runs",
-        "3",
-        "--profile",
-        "constrained",
-        "--report-json",
-        str(tmp_path / "c.json"),
+    done = validate_conv(
+        artifacts / "conv.pte", "--runs", "3", "--profile", "constrained", report=tmp_path / "c.json"
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "c.json").read_text())
@@ -524,16 +481,7 @@ def test_export_explains_an_optimize_for_mobile_archive(mobile_ptl: Path, tmp_pa
 
 def test_a_chosen_method_of_a_multi_method_program(artifacts: Path, tmp_path: Path) -> None:
     program = artifacts / "streaming.pte"
-    done = migrate(
-        "export",
-        "tiny_models:make_streaming",
-        "--inputs",
-        "tiny_models:streaming_inputs",
-        "--method",
-        "step",
-        "-o",
-        str(program),
-    )
+    done = migrate(*EXPORT_STREAMING_STEP, "-o", str(program))
     assert done.returncode == 0, done.stderr
     done = migrate(
         "validate",
@@ -555,21 +503,10 @@ def test_a_chosen_method_of_a_multi_method_program(artifacts: Path, tmp_path: Pa
 
 
 def test_per_output_tolerance(artifacts: Path, tmp_path: Path) -> None:
-    done = migrate(
-        "validate",
-        "--model",
-        "tiny_models:make_conv",
-        "--candidate",
-        str(artifacts / "wrong.pte"),
-        "--no-tflite",
-        "--runs",
-        "2",
-        "--atol",
-        "1e-4",
-        "--atol",
-        "output_0=100",
-        "--report-json",
-        str(tmp_path / "t.json"),
+    done = validate_conv(
+        artifacts / "wrong.pte",
+        *("--runs", "2", "--atol", "1e-4", "--atol", "output_0=100"),
+        report=tmp_path / "t.json",
     )
     assert done.returncode == 0, done.stdout
     assert json.loads((tmp_path / "t.json").read_text())["tolerances"] == {
@@ -639,13 +576,10 @@ def test_what_is_not_the_verdict_is_a_note(artifacts: Path, tmp_path: Path) -> N
         str(tmp_path),
         "--runs",
         "5",
-        "--report-json",
-        str(tmp_path / "report.json"),
-        "--report-md",
-        str(tmp_path / "report.md"),
+        *report_options(tmp_path),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    report = ValidationReport.from_dict(json.loads((tmp_path / "report.json").read_text()))
+    report = read_report(tmp_path)
     assert report.passed and not report.reasons
     tflite = next(r for r in report.runtimes if r.kind == "tflite")
     assert tflite.error is not None and tflite.error.startswith("the converter failed")
@@ -727,13 +661,10 @@ def test_profile_ops_names_where_each_runtime_spends_its_time(artifacts: Path, t
         "--runs",
         "5",
         "--profile-ops",
-        "--report-json",
-        str(tmp_path / "report.json"),
-        "--report-md",
-        str(tmp_path / "report.md"),
+        *report_options(tmp_path),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    report = ValidationReport.from_dict(json.loads((tmp_path / "report.json").read_text()))
+    report = read_report(tmp_path)
     profiles = {p.kind: p for p in report.profiles}
     assert set(profiles) == {"executorch", "tflite"}
     pte = profiles["executorch"]

@@ -1,4 +1,4 @@
-"""`make demo`: the whole migration of every project in ``samples/``, on a copy, as a user runs it.
+"""`make demo` (``python scripts/demo.py samples demo-out``): the whole migration of every project in ``samples/``, on a copy, as a user runs it.
 
 For each model sample: build the artifact the app ships today with the sample's own export script
 (in the legacy interpreter when there is one: torch 2.13 cannot run ``optimize_for_mobile``),
@@ -11,13 +11,17 @@ C++ program) has it built and run before the rewrite (LibTorch, the shipped ``.p
 ``report.md`` (what a pull request shows) and ``report.json``.
 
 Each step is the CLI a user would type, run in the sample's folder (the samples all name their
-module ``model``, so each needs its own process). Legacy artifacts and ``.pte`` files are cached
-by the content hash of what made them, so a second run only re-measures.
+module ``model``, so each needs its own process), or the library's ``migrate.api``. A script, not
+part of the library: nothing in ``migrate/`` imports it. Legacy artifacts, ``.pte`` files and
+validations are cached (``.migrate_cache/demo``) by what made them: the project's files, the
+options, and the version of the tool that ran (``tool_version``: the installed packages' files
+and the runtimes' versions), so a second run of the same code only copies them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -36,10 +40,14 @@ from migrate.output import unified_diff, write_text_atomic
 from migrate.reports.combined import Section, render_report
 from migrate.reports.scan import render, summary_line
 from validators.model import ValidationReport
+from validators.versions import installed_version
 
 LEGACY_PYTHON = Path(".venv-legacy/bin/python")
 # where each sample's artifacts are validated: a little (cortex-a53) and a big (cortex-a76) core
 TARGETS = ("host", "native", "arm64:cortex-a53", "arm64:cortex-a76")
+# what `migrate` is: its packages' files, and the runtimes it exports for and measures on
+PACKAGES = ("migrate", "rewrites", "validators")
+RUNTIMES = ("torch", "executorch", "litert-torch", "ai-edge-litert", "tensorflow-cpu", "numpy")
 
 
 @dataclass(frozen=True)
@@ -96,16 +104,33 @@ class Outcome:
     files: dict[str, str] = field(default_factory=dict)
 
 
+class Log:
+    """The demo's progress lines; a result line (indented) says how long its step took."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def step(self, text: str) -> None:
+        now = time.monotonic()
+        took = f" [{now - self.last:.0f} s]" if text.startswith("  ") else ""
+        self.last = now
+        print(f"    {text}{took}", flush=True)
+
+
 def run(samples: Path, out: Path) -> int:
     started = time.monotonic()
+    log = Log()
     names = [p.name for p in sorted(samples.iterdir()) if p.is_dir() and not p.name.startswith((".", "_"))]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
-        _say(f"no demo recipe for {', '.join(unknown)}: add one to migrate/demo.py; skipping")
+        log.say(f"no demo recipe for {', '.join(unknown)}: add one to scripts/demo.py; skipping")
     names = [n for n in names if n in RECIPES]
     legacy = str(LEGACY_PYTHON.absolute()) if LEGACY_PYTHON.is_file() else None  # a venv: keep the link
     if legacy is None:
-        _say(
+        log.say(
             f"{LEGACY_PYTHON} is missing (`make legacy-env`): legacy artifacts are built with "
             f"torch {_version('torch')}, which cannot run optimize_for_mobile"
         )
@@ -113,8 +138,8 @@ def run(samples: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
     for index, name in enumerate(names, 1):
-        _say(f"[{index}/{len(names)}] {name}")
-        outcomes.append(_migrate_sample(samples / name, out / name, RECIPES[name], legacy, cache))
+        log.say(f"[{index}/{len(names)}] {name}")
+        outcomes.append(_migrate_sample(samples / name, out / name, RECIPES[name], legacy, cache, log))
     sections = [o.section for o in outcomes]
     title = "executorch-migrate demo: the samples/ projects, migrated"
     markdown = render_report(sections, title)
@@ -131,13 +156,15 @@ def run(samples: Path, out: Path) -> int:
         + "\n",
     )
     ready = sum(s.passed for s in sections)
-    _say(f"{ready} of {len(sections)} samples ready, in {time.monotonic() - started:.0f} s")
-    _say(f"report: {out / 'report.md'} (and report.json)")
+    log.say(f"{ready} of {len(sections)} samples ready, in {time.monotonic() - started:.0f} s")
+    log.say(f"report: {out / 'report.md'} (and report.json)")
     # The verdicts are the report's content; the demo fails only when a step could not run.
     return 1 if any(s.problems for s in sections) else 0
 
 
-def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None, cache: Path) -> Outcome:
+def _migrate_sample(
+    source: Path, out: Path, recipe: Recipe, legacy: str | None, cache: Path, log: Log
+) -> Outcome:
     section = Section(source.name, notes=[recipe.why] if recipe.why else [])
     outcome = Outcome(section)
     work = out / "project"
@@ -146,23 +173,24 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     shutil.copytree(source, work, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.ptl", "*.pte"))
 
     if not recipe.legacy_script:
-        _rewrite(work, out, section, outcome)
+        _rewrite(work, out, section, outcome, log)
         return outcome
 
     # 1. the artifact the app ships today, made by the sample's own (unmigrated) script
-    _step("building the shipped artifact with the legacy export script")
+    log.step("building the shipped artifact with the legacy export script")
     shipped = out / recipe.legacy_artifact
     shipped.unlink(missing_ok=True)
     problem = _legacy_artifact(work, recipe, shipped, legacy or sys.executable, cache)
     if problem:
         section.problems.append(f"could not build the legacy {recipe.legacy_artifact}: {problem}")
-        _step(f"  {section.problems[-1]}")
+        log.step(f"  {section.problems[-1]}")
     else:
         outcome.files["legacy"] = str(shipped)
-        _step(f"  {shipped} ({shipped.stat().st_size / 1024:,.0f} KiB)")
+        log.step(f"  {shipped} ({shipped.stat().st_size / 1024:,.0f} KiB)")
 
     # 2. scan, apply every fix (the diff is what the pull request changes), scan again
-    _rewrite(work, out, section, outcome)
+    _rewrite(work, out, section, outcome, log)
+    migrated = _tree_digest(work)  # before export and validate run in it (__pycache__ and all)
 
     # 3. the migrated model becomes a .pte
     pte = out / f"{source.name}.pte"
@@ -170,23 +198,23 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     export_args = [*recipe.export]
     if "int8-static" in recipe.export:
         export_args += ["--calibration", str(data["calibration"].resolve())]
-    _step(f"exporting: migrate export model:make_model {' '.join(recipe.export)}".rstrip())
+    log.step(f"exporting: migrate export model:make_model {' '.join(recipe.export)}".rstrip())
     problem = _export(work, pte, export_args, cache)
     if problem:
         section.problems.append(f"export failed: {problem}")
-        _step(f"  {section.problems[-1]}")
+        log.step(f"  {section.problems[-1]}")
         return outcome
     manifest_file = pte.with_name(pte.stem + ".manifest.json")
     section.manifest = Manifest.from_dict(json.loads(manifest_file.read_text(encoding="utf-8")))
-    _step(f"  {pte} ({pte.stat().st_size / 1024:,.0f} KiB), manifest {manifest_file.name}")
+    log.step(f"  {pte} ({pte.stat().st_size / 1024:,.0f} KiB), manifest {manifest_file.name}")
     outcome.files |= {"pte": str(pte), "manifest": str(manifest_file)}
 
     # 4. native code (a CMake project): built and run before and after the rewrite
     if (source / "CMakeLists.txt").is_file() and shipped.is_file():
-        _native(source, work, shipped, pte, section, cache)
+        _native(source, work, shipped, pte, section, cache, log)
 
     # 5. old, new and TFLite side by side
-    _step(f"validating: eager vs shipped artifact vs .pte vs TFLite on {', '.join(TARGETS)}")
+    log.step(f"validating: eager vs shipped artifact vs .pte vs TFLite on {', '.join(TARGETS)}")
     report_json, report_md = out / "validate.json", out / "validate.md"
     command = ["validate", "--model", "model:make_model", "--candidate", str(pte.resolve())]
     if shipped.is_file():
@@ -198,12 +226,11 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     command += [*recipe.validate, "--artifacts", str(cache.resolve() / "baselines")]
     command += [option for target in TARGETS for option in ("--target", target)]
     command += ["--report-json", str(report_json.resolve()), "--report-md", str(report_md.resolve())]
-    key = _digest(
-        work, *command[:-4], _file_digest(pte), _file_digest(shipped), _versions(), _measuring_digest()
-    )
+    python = _interpreter(legacy or sys.executable)
+    key = _digest(migrated, *command[:-4], _file_digest(pte), _file_digest(shipped), python, tool_version())
     cached = cache / "validations" / key
     if (cached / "validate.json").is_file():
-        _say("      (the same artifacts and options were measured before; `make clean` measures again)")
+        log.say("      (the same artifacts and options were measured before; `make clean` measures again)")
         shutil.copyfile(cached / "validate.json", report_json)
         shutil.copyfile(cached / "validate.md", report_md)
         result = subprocess.CompletedProcess(command, 0, "", "")
@@ -216,20 +243,20 @@ def _migrate_sample(source: Path, out: Path, recipe: Recipe, legacy: str | None,
     if report_json.is_file() and result.returncode in (0, 1):
         section.validation = ValidationReport.from_dict(json.loads(report_json.read_text(encoding="utf-8")))
         outcome.files |= {"validate": str(report_json), "validate_md": str(report_md)}
-        _step(f"  {'PASS' if section.validation.passed else 'FAIL'}: " + _latencies(section.validation))
+        log.step(f"  {'PASS' if section.validation.passed else 'FAIL'}: " + _latencies(section.validation))
     else:
         section.problems.append(f"validate failed: {_last_line(result)}")
-        _step(f"  {section.problems[-1]}")
+        log.step(f"  {section.problems[-1]}")
     return outcome
 
 
-def _rewrite(work: Path, out: Path, section: Section, outcome: Outcome) -> None:
+def _rewrite(work: Path, out: Path, section: Section, outcome: Outcome, log: Log) -> None:
     """Scan, apply every fix (the diff is what the pull request changes), scan again."""
-    _step("scanning")
+    log.step("scanning")
     section.scan = api.scan([work], use_cache=False)
     write_text_atomic(out / "scan.json", render(section.scan, "json", work))
-    _step(f"  {summary_line(section.scan)}")
-    _step("rewriting: migrate apply --fix --unsafe-fixes")
+    log.step(f"  {summary_line(section.scan)}")
+    log.step("rewriting: migrate apply --fix --unsafe-fixes")
     applied = api.apply([work], unsafe=True)
     write_text_atomic(
         out / "apply.diff", "".join(unified_diff(c.path, c.original, c.text) for c in applied.changes)
@@ -242,12 +269,14 @@ def _rewrite(work: Path, out: Path, section: Section, outcome: Outcome) -> None:
         "apply": str(out / "apply.json"),
         "diff": str(out / "apply.diff"),
     }
-    _step(
+    log.step(
         f"  fixed {len(applied.report.fixed)}, left {len(applied.report.findings)}; diff: {out / 'apply.diff'}"
     )
 
 
-def _native(source: Path, work: Path, shipped: Path, pte: Path, section: Section, cache: Path) -> None:
+def _native(
+    source: Path, work: Path, shipped: Path, pte: Path, section: Section, cache: Path, log: Log
+) -> None:
     """Build the sample's C++ program as it was (LibTorch) and as rewritten (ExecuTorch), run
     each on its model, and say what they printed."""
     printed: list[list[str]] = []
@@ -255,11 +284,11 @@ def _native(source: Path, work: Path, shipped: Path, pte: Path, section: Section
         ("LibTorch (torch wheel)", source, native_build.libtorch_cmake_prefix(), shipped),
         ("ExecuTorch (executorch wheel)", work, native_build.executorch_cmake_prefix(), pte),
     ):
-        _step(f"building and running the C++ program against {label}")
+        log.step(f"building and running the C++ program against {label}")
         built = native_build.build(folder, cache.resolve() / "native", prefix)
         if built.folder is None:
             section.problems.append(f"native build against {label} failed: {built.error}")
-            _step(f"  {section.problems[-1]}")
+            log.step(f"  {section.problems[-1]}")
             return
         programs = [p for p in built.folder.iterdir() if p.is_file() and os.access(p, os.X_OK)]
         if not programs:
@@ -269,10 +298,10 @@ def _native(source: Path, work: Path, shipped: Path, pte: Path, section: Section
         lines = [line for line in output.splitlines() if line.strip() and not _ET_LOG.match(line)]
         if status != 0:
             section.problems.append(f"the C++ program built against {label} failed: {lines[-1:] or status}")
-            _step(f"  {section.problems[-1]}")
+            log.step(f"  {section.problems[-1]}")
             return
         printed.append(lines)
-        _step(f"  {model.name}: {'; '.join(lines[-2:])}")
+        log.step(f"  {model.name}: {'; '.join(lines[-2:])}")
     before, after = (_numbers(lines) for lines in printed)
     worst = max((abs(a - b) for a, b in zip(before, after, strict=False)), default=0.0)
     if len(before) != len(after) or worst > 1e-4:
@@ -295,7 +324,7 @@ def _numbers(lines: list[str]) -> list[float]:
 
 
 def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cache: Path) -> str | None:
-    key = _digest(work, python, *recipe.legacy_script)
+    key = _digest(_tree_digest(work), _interpreter(python), *recipe.legacy_script)
     cached = cache / f"{key}-{recipe.legacy_artifact}"
     if not cached.is_file():
         scratch = shipped.parent / "legacy-build"
@@ -316,7 +345,7 @@ def _legacy_artifact(work: Path, recipe: Recipe, shipped: Path, python: str, cac
 
 
 def _export(work: Path, pte: Path, args: list[str], cache: Path) -> str | None:
-    key = _digest(work, *args, _versions(), _exporter_digest())
+    key = _digest(_tree_digest(work), *args, tool_version())
     cached = cache / f"{key}.pte"
     cached_manifest = cache / f"{key}.manifest.json"
     if not (cached.is_file() and cached_manifest.is_file()):
@@ -344,7 +373,11 @@ def _sample_data(out: Path, recipe: Recipe) -> dict[str, Path]:
 
 
 def _migrate(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    # the `migrate` that tool_version() hashed, wherever it is installed
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(_package_root()), os.environ.get("PYTHONPATH", "")]),
+    }
     # one build of the native runners for every sample (validate runs in the sample's folder)
     env.setdefault("MIGRATE_NATIVE_CACHE", str(Path(".migrate_cache", "native").absolute()))
     return subprocess.run(
@@ -357,57 +390,55 @@ def _migrate(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _digest(folder: Path, *parts: str) -> str:
-    digest = hashlib.sha256("\0".join(parts).encode())
-    for path in sorted(folder.rglob("*.py")):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _tree_digest(folder: Path) -> str:
+    """Every file of a project (its path and its content), but Python's bytecode caches."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.relative_to(folder).parts:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _package_root() -> Path:
+    """The folder `migrate` is imported from here, and by the `python -m migrate` this starts."""
+    spec = importlib.util.find_spec("migrate")
+    assert spec is not None and spec.submodule_search_locations, "migrate is not installed"
+    return Path(next(iter(spec.submodule_search_locations))).resolve().parent
+
+
+def tool_version() -> str:
+    """The version of what runs: every file of the installed packages (Python, and the C++ and
+    CMake of the native runners) and the versions of the runtimes. Any change to them exports
+    and measures again; nothing else does."""
+    digest = hashlib.sha256()
+    for package in PACKAGES:
+        folder = _package_root() / package
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and "__pycache__" not in relative.parts:
+                digest.update(f"{package}/{relative.as_posix()}".encode() + b"\0" + path.read_bytes() + b"\0")
+    for runtime in RUNTIMES:
+        digest.update(f"{runtime} {_version(runtime)}\0".encode())
     return digest.hexdigest()[:16]
 
 
-def _exporter_digest() -> str:
-    """The exporter's own code, export.py and the modules of this repository it imports: a
-    change to how models are lowered makes new `.pte` files."""
-    return _code_digest("migrate/export.py")
-
-
-def _measuring_digest() -> str:
-    """How validations are measured and written (migrate/validate.py and what it imports: the
-    harness, the runners, the report): a change measures again."""
-    return _code_digest(
-        "migrate/validate.py", "migrate/reports/validation.py", "validators/worker.py", *_RUNNERS, *_NATIVE
+def _interpreter(python: str) -> str:
+    """The Python that runs a step and its torch: the legacy artifacts are made, and loaded, by it."""
+    result = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sys; from importlib.metadata import version; print(sys.version, version('torch'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-
-
-# the worker and the runners are started by name, never imported by a `from ... import` line
-_RUNNERS = tuple(
-    f"validators/runners/{name}.py" for name in ("eager", "torchscript", "lite", "executorch", "tflite")
-)
-
-
-# the native runners' sources (their builds are cached by content hash too)
-_NATIVE = tuple(
-    str(path.relative_to(Path(__file__).resolve().parent.parent))
-    for path in sorted((Path(__file__).resolve().parent.parent / "validators" / "native").iterdir())
-    if path.suffix in {".cpp", ".h", ".txt", ".cmake"}
-)
-
-
-def _code_digest(*files: str) -> str:
-    """These files and, transitively, the repository modules they import."""
-    root = Path(__file__).resolve().parent.parent
-    digest, seen, todo = hashlib.sha256(), set(), list(files)
-    while todo:
-        name = todo.pop()
-        path = root / name
-        if name in seen or not path.is_file():
-            continue
-        seen.add(name)
-        text = path.read_text(encoding="utf-8")
-        digest.update(name.encode() + b"\0" + text.encode())
-        for package, module in re.findall(r"^\s*from (migrate|validators)((?:\.\w+)*) import", text, re.M):
-            stem = package + module.replace(".", "/")
-            todo += [f"{stem}.py", f"{stem}/__init__.py"]
-    return digest.hexdigest()[:16]
+    return result.stdout.strip() or f"{python}: {_last_line(result)}"
 
 
 def _file_digest(path: Path) -> str:
@@ -438,29 +469,7 @@ def _last_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
-
-
-def _versions() -> str:
-    """torch's and executorch's versions: either changes what export writes and what runs it."""
-    return f"torch {_version('torch')}, executorch {_version('executorch')}"
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
-
-
-_last = [time.monotonic()]
-
-
-def _step(text: str) -> None:
-    """One line of progress; a result line (indented) says how long its step took."""
-    now = time.monotonic()
-    took = f" [{now - _last[0]:.0f} s]" if text.startswith("  ") else ""
-    _last[0] = now
-    print(f"    {text}{took}", flush=True)
+    return installed_version(package) or "-"
 
 
 if __name__ == "__main__":
