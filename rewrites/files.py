@@ -15,6 +15,7 @@ read. Only regular files are read, and never more than the size limit: a FIFO or
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -187,7 +188,11 @@ def _through_links(path: Path, tree: Path, found: Discovery) -> Path | None:
         target = Path(os.path.realpath(path, strict=True))
         real_tree = Path(os.path.realpath(tree, strict=True))
     except OSError as exc:
-        found.errors.append((path, f"cannot read: {exc.strerror or exc}"))
+        dangling = exc.errno == errno.ENOENT and not os.path.exists(path)
+        why = (
+            f"symbolic link to {os.readlink(path)}, which does not exist" if dangling else exc.strerror or exc
+        )
+        found.errors.append((path, f"cannot read: {why}"))
         return None
     if not target.is_relative_to(real_tree):
         found.errors.append((path, f"symbolic link to {target}, outside the scanned folder {tree}: not read"))

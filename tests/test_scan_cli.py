@@ -398,6 +398,23 @@ def test_only_regular_files_are_read(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 2
 
 
+def test_a_link_to_a_missing_file_names_where_it_points(tmp_path: Path) -> None:
+    """icefall ships links to a developer's machine (`-> /exp/ahussein/...`): the line said only
+    "cannot read: No such file or directory", as if the file named were missing."""
+    root = write(tmp_path / "repo", {"ok.py": "import torch\ntorch.jit.script(m)\n"})
+    (root / "gone.py").symlink_to("/exp/someone/tmp/gone.py")
+    done = _scan_in_a_process(root, "--no-cache")
+    assert done.returncode == 2, done.stderr
+    report = json.loads(done.stdout)
+    assert [f["path"] for f in report["findings"]] == ["ok.py"]
+    assert report["errors"] == [
+        {
+            "path": "gone.py",
+            "message": "cannot read: symbolic link to /exp/someone/tmp/gone.py, which does not exist",
+        }
+    ]
+
+
 def test_the_size_limit_counts_bytes_read(tmp_path: Path) -> None:
     """/proc files say st_size 0: the limit applies to the bytes read, not to what stat says."""
     from rewrites.files import read_regular
