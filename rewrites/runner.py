@@ -71,7 +71,8 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     pending: list[tuple[str, str, ScanJob]] = []  # (path, cache key, job)
     total, done, hits = len(found.files), 0, 0
     app_codes = tuple(r.code for r in app_rules(options.rules))
-    sources = _read_all(found.files, root, options)
+    # app files are not read when no app rule is selected (they are nothing to parse then)
+    sources = _read_all(found.files, root, options, skip_app=not app_codes)
     project = _index(sources)
     salt = project.digest().encode() if project != EMPTY else b""
     for path, rel, data, problem in sources:
@@ -297,11 +298,17 @@ def _fix_failure(message: str) -> FixOutcome:
 
 
 def _read_all(
-    files: Sequence[Path], root: Path, options: ScanOptions
+    files: Sequence[Path], root: Path, options: ScanOptions, *, skip_app: bool = False
 ) -> list[tuple[Path, str, bytes | None, str]]:
     """(path, relative path, bytes or None, why not) for each file, each read once: the project
-    index and the per-file work share what was read."""
-    return [(path, _relative(path, root), *read_regular(path, options.max_file_bytes)) for path in files]
+    index and the per-file work share what was read. With ``skip_app``, app files are not read
+    (their bytes are given as empty)."""
+    return [
+        (path, _relative(path, root), b"", "")
+        if skip_app and language_of(path.name) is not None
+        else (path, _relative(path, root), *read_regular(path, options.max_file_bytes))
+        for path in files
+    ]
 
 
 def _index(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> ProjectIndex:
