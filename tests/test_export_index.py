@@ -10,7 +10,13 @@ from rewrites.engine import _Dispatcher, _is_known
 from rewrites.names import ImportTable, subtree
 from rewrites.registry import all_rules
 from rewrites.rule import FileContext, Rule
-from rewrites.rules._export import _EXAMPLE_NAMES, _calls_in, assigned_value, find_example_args
+from rewrites.rules._export import (
+    _EXAMPLE_NAMES,
+    _calls_in,
+    assigned_value,
+    find_example_args,
+    plain_assignments,
+)
 
 
 def _statements_before(rule: Rule, innermost_scope: bool = False) -> list[cst.BaseStatement]:
@@ -33,15 +39,9 @@ def _statements_before(rule: Rule, innermost_scope: bool = False) -> list[cst.Ba
 def _walked_assigned_value(rule: Rule, name: str) -> cst.BaseExpression | None:
     found = None
     for statement in _statements_before(rule):
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if (
-                    isinstance(small, cst.Assign)
-                    and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)
-                    and small.targets[0].target.value == name
-                ):
-                    found = small.value
+        for assigned, value in plain_assignments(statement):
+            if assigned == name:
+                found = value
     return found
 
 

@@ -125,6 +125,19 @@ def _enclosing_blocks(rule: Rule, innermost_scope: bool = False) -> list[tuple[c
     return found
 
 
+def plain_assignments(statement: cst.BaseStatement) -> list[tuple[str, cst.BaseExpression]]:
+    """(name, value) of each ``name = value`` on a statement line, in order."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return []
+    return [
+        (small.targets[0].target.value, small.value)
+        for small in statement.body
+        if isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ]
+
+
 class _BlockIndex:
     """What :func:`assigned_value` and :func:`find_example_args` ask of one block, computed once
     per file: answering each finding by walking every earlier statement made ``apply`` quadratic
@@ -136,19 +149,13 @@ class _BlockIndex:
         # name -> (indexes of the statements assigning it, ascending; the values they assign)
         self.assigned: dict[str, tuple[list[int], list[cst.BaseExpression]]] = {}
         for i, statement in enumerate(self.body):
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if (
-                        isinstance(small, cst.Assign)
-                        and len(small.targets) == 1
-                        and isinstance(small.targets[0].target, cst.Name)
-                    ):
-                        indexes, values = self.assigned.setdefault(small.targets[0].target.value, ([], []))
-                        if indexes and indexes[-1] == i:
-                            values[-1] = small.value  # `a = 1; a = 2`: the last one counts
-                        else:
-                            indexes.append(i)
-                            values.append(small.value)
+            for name, value in plain_assignments(statement):
+                indexes, values = self.assigned.setdefault(name, ([], []))
+                if indexes and indexes[-1] == i:
+                    values[-1] = value  # `a = 1; a = 2`: the last one counts
+                else:
+                    indexes.append(i)
+                    values.append(value)
         # callee code -> (index of the first statement calling it, that call's arguments), for
         # the statements listed so far (listed as far as asked: most findings ask little)
         self.first_calls: dict[str, tuple[int, cst.Tuple]] = {}
