@@ -118,7 +118,7 @@ def _enclosing_blocks(rule: Rule, innermost_scope: bool = False) -> list[tuple[c
     if innermost_scope:
         functions = [i for i, node in enumerate(stack) if isinstance(node, cst.FunctionDef)]
         start = functions[-1] if functions else 0
-    found = []
+    found: list[tuple[cst.CSTNode, int]] = []
     for depth, block in enumerate(stack[:-1]):
         if depth >= start and isinstance(block, (cst.Module, cst.IndentedBlock)):
             found.append((block, _BlockIndex.of(rule, block).position(stack[depth + 1])))
