@@ -89,7 +89,8 @@ SOURCES = [
         case.code
         for rule in all_rules()
         if "python" in rule.languages
-        for case in (*rule.VALID, *rule.INVALID)
+        for cases in (rule.VALID, rule.INVALID)
+        for case in cases
     ],
 )
 def test_index_answers_as_the_walk(source: str) -> None:
