@@ -6,6 +6,7 @@ from __future__ import annotations
 import faulthandler
 import fnmatch
 import gc
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -74,8 +75,16 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     app_codes = tuple(r.code for r in app_rules(options.rules))
     # app files are not read when no app rule is selected (they are nothing to parse then)
     sources = _read_all(found.files, root, options, skip_app=not app_codes)
-    project = _index(sources)
-    salt = project.digest().encode() if project != EMPTY else b""
+    # the index's digest salts every lookup; a warm run finds it in the cache and builds the
+    # index only if some file must be analysed
+    inputs = _sources_digest(sources)
+    known = cache.project_digest(inputs)
+    project = None if known is not None else _index(sources)
+    if project is not None:
+        known = project.digest() if project != EMPTY else ""
+        cache.put_project_digest(inputs, known)
+    salt = (known or "").encode()
+    later: set[int] = set()  # the pending jobs that get the project once it is built
     for path, rel, data, problem in sources:
         if data is None:
             errors.append(FileError(rel, problem))
@@ -101,12 +110,16 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
                     hits += 1
             else:
                 text, active = screened
-                pending.append((rel, digest, (text, rel, tuple(r.code for r in active), project)))
+                if project is None:
+                    later.add(len(pending))
+                pending.append((rel, digest, (text, rel, tuple(r.code for r in active), project or EMPTY)))
                 continue
         done += 1
         if progress is not None:
             progress(done, total)
-    work = [job for _, _, job in pending]
+    if later:
+        project = _index(sources)
+    work = [(*job[:3], project or EMPTY) if i in later else job for i, (_, _, job) in enumerate(pending)]
     sizes = [len(job[0]) for job in work]
     current = None if progress is None else (lambda note: progress(done, total, note))
     for index, outcome in _parallel(_scan_job, work, sizes, options.jobs, _scan_failure, current):
@@ -310,6 +323,16 @@ def _read_all(
         else (path, _relative(path, root), *read_regular(path, options.max_file_bytes))
         for path in files
     ]
+
+
+def _sources_digest(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> str:
+    """A digest of what :func:`_index` reads."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path, rel, data, _ in sources:
+        if path.suffix == ".py" and data is not None:
+            digest.update(b"%d:%s%d:" % (len(rel.encode()), rel.encode(), len(data)))
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def _index(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> ProjectIndex:
