@@ -120,6 +120,20 @@ class ResultCache:
         self._entries[digest] = entry
         self._dirty = True
 
+    def project_digest(self, sources: str) -> str | None:
+        """The digest of the project index last built from the Python sources whose digest is
+        ``sources`` ("" for an empty index): a warm scan salts its lookups with it and builds the
+        index only if a file must be analysed."""
+        entry = self._entries.get(f"project:{sources}")
+        found = entry.get("digest") if isinstance(entry, dict) else None
+        return found if isinstance(found, str) else None
+
+    def put_project_digest(self, sources: str, digest: str) -> None:
+        if self.path is None:
+            return
+        self._entries[f"project:{sources}"] = {"digest": digest}
+        self._dirty = True
+
     def save(self) -> None:
         if self.path is None or not self._dirty:
             return

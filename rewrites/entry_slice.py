@@ -14,6 +14,7 @@ is None and the whole file is parsed, as before.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -37,8 +38,12 @@ def entry_slice(text: str) -> str | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # libcst parses it and says what is wrong
     wanted, candidates = [], set()
+    lines = _LINE.findall(text)  # the line breaks ast counts (str.splitlines knows more)
+    # the lines a `def` may start on: a statement without one defines no entry method, and
+    # walking every node of a 20,000-line table to be sure cost more than the rest of the slice
+    def_lines = [number for number, line in enumerate(lines, 1) if "def" in line]
     try:
-        for path, method in _entries(tree.body, []):
+        for path, method in _entries(tree.body, [], def_lines):
             if _scalar_parameters(method):
                 candidates.add(path[-1].name)
                 wanted.append((path, method))
@@ -50,7 +55,6 @@ def entry_slice(text: str) -> str | None:
         return None  # MIG405 skips classes called inside others: it needs every class in view
     if not wanted:
         return ""
-    lines = _LINE.findall(text)  # the line breaks ast counts (str.splitlines knows more)
     kept: dict[int, str] = {}  # 0-based line -> its text in the slice
     for node in _module_imports(tree.body):
         _keep_statement(lines, node, kept)
@@ -69,17 +73,18 @@ def entry_slice(text: str) -> str | None:
     return "".join(kept.get(i, _ending(line)) for i, line in enumerate(lines))
 
 
-def _entries(body: list[ast.stmt], path: list[ast.AST]):  # type: ignore[no-untyped-def]
-    """(enclosing classes and functions, method) for each entry method, outermost first."""
+def _entries(body: list[ast.stmt], path: list[ast.AST], def_lines: list[int]):  # type: ignore[no-untyped-def]
+    """(enclosing classes and functions, method) for each entry method, outermost first;
+    ``def_lines`` are the (sorted) numbers of the lines holding "def"."""
     for statement in body:
         if isinstance(statement, ast.ClassDef):
             for item in statement.body:
                 if isinstance(item, _Function) and _is_entry(item):
                     yield [*path, statement], item
-            yield from _entries(statement.body, [*path, statement])
+            yield from _entries(statement.body, [*path, statement], def_lines)
         elif isinstance(statement, _Function):
-            yield from _entries(statement.body, [*path, statement])
-        elif _defines_entry(statement):
+            yield from _entries(statement.body, [*path, statement], def_lines)
+        elif _has_def_line(statement, def_lines) and _defines_entry(statement):
             raise _Unsafe  # a model class inside an `if` or `try`: parse it all
 
 
@@ -94,6 +99,11 @@ def _module_imports(body: Sequence[ast.AST]):  # type: ignore[no-untyped-def]
                 inner = getattr(statement, field, None)
                 if isinstance(inner, list):
                     yield from _module_imports([s for s in inner if isinstance(s, ast.AST)])
+
+
+def _has_def_line(statement: ast.stmt, def_lines: list[int]) -> bool:
+    at = bisect.bisect_left(def_lines, statement.lineno)
+    return at < len(def_lines) and def_lines[at] <= (statement.end_lineno or statement.lineno)
 
 
 def _defines_entry(statement: ast.stmt) -> bool:

@@ -13,7 +13,9 @@ substrings that must all occur.
 
 from __future__ import annotations
 
+import bisect
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rewrites.names import spellings
@@ -45,12 +47,66 @@ def _aliases(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+@lru_cache(maxsize=4096)
+def _wanted(name: str) -> tuple[tuple[str, str, bool, tuple[str, ...]], ...]:
+    """(spelling, joint, is a prefix, the spelling's dotted heads longest first) for a rule name."""
+    prefix = name.endswith("*")
+    wanted = name.rstrip("*").rstrip(".")
+    joint = name[len(wanted) :].rstrip("*")  # "." or ""
+    found = []
+    for spelled in spellings(wanted):
+        parts = spelled.split(".")
+        heads = tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
+        found.append((spelled, joint, prefix, heads))
+    return tuple(found)
+
+
+_STRING_PREFIX = re.compile(r"[A-Za-z]*\Z")
+
+
+def _in_code(text: str, at: int) -> bool:
+    """Whether ``at`` may be code: False only when its own line shows it inside a comment or a
+    one-line string (``"torch.jit.trace is slow"``); an f-string, or a line with a triple quote
+    before it (which may close a string begun above), counts as code. One such name in a 1.4 MB
+    test file's message strings had its whole file parsed (5 s) for nothing."""
+    line = text[text.rfind("\n", 0, at) + 1 : at]
+    if "#" not in line and '"' not in line and "'" not in line:
+        return True
+    if '"""' in line or "'''" in line:
+        return True
+    quote = ""
+    opened = 0
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char == "#":
+            return False
+        elif char in "\"'":
+            quote, opened = char, index
+        index += 1
+    return not quote or "f" in _STRING_PREFIX.search(line, 0, opened).group().lower()  # type: ignore[union-attr]
+
+
+@lru_cache(maxsize=1024)
+def _runs_from(head: str) -> re.Pattern[str]:
+    return re.compile(re.escape(head) + r"\.[\w.]*")
+
+
 class FilePrefilter:
     def __init__(self, text: str) -> None:
         self.text = text
         self._seen: dict[str, bool] = {}
         self._bindings: list[tuple[str, str]] | None = None  # (local name, what it is bound to)
         self._stars: list[str] = []
+        self._by_target: dict[str, list[str]] = {}  # what is bound -> the local names for it
+        self._targets: list[str] = []  # sorted
+        self._reached: dict[str, bool] = {}
+        self._runs: dict[str, list[str]] = {}  # first part -> the dotted runs written from it
 
     def has(self, token: str) -> bool:
         present = self._seen.get(token)
@@ -58,29 +114,57 @@ class FilePrefilter:
             present = self._seen[token] = token in self.text
         return present
 
+    def _written(self, use: str) -> bool:
+        """``use`` (dotted) occurs in the text: one regex pass per first part lists every dotted
+        run written from it (``torch.jit.script(`` gives ``torch.jit.script``), and a sorted
+        search answers each name, where a substring search of the whole text per name cost
+        most of a scan's prefilter time."""
+        head, dot, _ = use.partition(".")
+        if not dot:
+            return self.has(use)
+        runs = self._runs.get(head)
+        if runs is None:
+            runs = self._runs[head] = sorted(set(_runs_from(head).findall(self.text)))
+        at = bisect.bisect_left(runs, use)
+        if not (at < len(runs) and runs[at].startswith(use)):
+            return False
+        start = 0
+        while (found := self.text.find(use, start)) >= 0:
+            if _in_code(self.text, found):
+                return True
+            start = found + 1
+        return False
+
     def admits(self, rule: type[Rule]) -> bool:
         if any(all(self.has(token) for token in group) for group in rule.tokens):
             return True
-        return any(self._reachable(name) for name in rule.names)
+        reached = self._reached
+        for name in rule.names:
+            found = reached.get(name)
+            if found is None:
+                found = reached[name] = self._reachable(name)
+            if found:
+                return True
+        return False
 
     def _reachable(self, name: str) -> bool:
         # "a.b.*" is everything in a.b; "a._jit_*" everything whose last part starts "_jit_".
-        prefix = name.endswith("*")
-        wanted = name.rstrip("*").rstrip(".")
-        joint = name[len(wanted) :].rstrip("*")  # "." or ""
-        for spelled in spellings(wanted):
-            if not self.has(spelled.split(".", 1)[0]):
-                continue
-            for local, target in self._imports():
-                if spelled == target:
-                    return True  # imported by name: even an unused import can be a finding
-                if spelled.startswith(target + "."):
+        for spelled, joint, prefix, heads in _wanted(name):
+            if not self.has(heads[-1]):
+                continue  # every spelling of it starts with a name bound from its first part
+            self._imports()
+            if spelled in self._by_target:
+                return True  # imported by name: even an unused import can be a finding
+            for target in heads[1:]:
+                for local in self._by_target.get(target, ()):
                     use = local + spelled[len(target) :]
-                    if self.has(use + joint if prefix else use):
+                    if self._written(use + joint if prefix else use):
                         return True
-                elif prefix and target.startswith(spelled + joint):
-                    return True  # something inside the prefix was imported by name
-            if not prefix:
+            if prefix:  # something inside the prefix was imported by name
+                start = bisect.bisect_left(self._targets, spelled + joint)
+                if start < len(self._targets) and self._targets[start].startswith(spelled + joint):
+                    return True
+            else:
                 for module in self._stars:
                     if spelled.startswith(module + ".") and self.has(spelled[len(module) + 1 :]):
                         return True
@@ -102,4 +186,7 @@ class FilePrefilter:
                             self._stars.append(module)
                         else:
                             self._bindings.append((local, f"{module}.{dotted}"))
+            for local, target in self._bindings:
+                self._by_target.setdefault(target, []).append(local)
+            self._targets = sorted(self._by_target)
         return self._bindings

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import faulthandler
 import fnmatch
+import gc
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -59,10 +61,19 @@ def scan_root(paths: Sequence[Path]) -> Path:
 
 
 def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None = None) -> ScanResult:
-    found = _find(paths, options)
-    cache = ResultCache(options.cache_dir, options.rules, options.exclude_base)
     app_codes = tuple(r.code for r in app_rules(options.rules))
-    salt = found.project.digest().encode() if found.project != EMPTY else b""
+    # app files are not read when no app rule is selected (they are nothing to parse then)
+    found = _find(paths, options, skip_app=not app_codes)
+    cache = ResultCache(options.cache_dir, options.rules, options.exclude_base)
+    # the index's digest salts every lookup; a warm run finds it in the cache, and the index is
+    # built only when a file must be analysed
+    inputs = _sources_digest(found.sources)
+    known = cache.project_digest(inputs)
+    if known is None:
+        project = found.project()
+        known = project.digest() if project != EMPTY else ""
+        cache.put_project_digest(inputs, known)
+    salt = known.encode()
     hits = 0
 
     def plan(path: Path, rel: str, data: bytes) -> FileOutcome | _Work[ScanJob]:
@@ -83,7 +94,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
         screened = cached if cached is not None else screen(data, python_rules(options.rules))
         if not isinstance(screened, FileOutcome):
             text, active = screened
-            return _Work(digest, (text, rel, tuple(r.code for r in active), found.project))
+            return _Work(digest, (text, rel, tuple(r.code for r in active), found.project()))
         if cached is None:
             cache.put(digest, screened)
         else:
@@ -142,7 +153,7 @@ def apply(
         rules = _rules_for(path, options)
         if language_of(path.name) is not None:
             codes = tuple(r.code for r in app_rules(rules))
-            return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project))
+            return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project()))
         rules = python_rules(rules)
         screened = screen(data, rules)
         if isinstance(screened, FileOutcome):
@@ -150,7 +161,7 @@ def apply(
         # every rule the file is under, not just those its text admits now: a fix can write
         # what another rule reports
         codes = tuple(r.code for r in rules)
-        return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project))
+        return _Work(content_digest(data), (data, rel, codes, unsafe, settings, found.project()))
 
     run = _each_file(found, plan, _fix_job, _fix_failure, options.jobs, progress)
     errors: list[FileError] = list(run.errors)
@@ -206,14 +217,20 @@ Outcome = TypeVar("Outcome", FileOutcome, FixOutcome)  # what comes back for one
 Source = tuple[Path, str, "bytes | None", str]  # path, relative path, bytes read or None, why not
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Found:
-    """Every file under the paths, each read once, and the project facts built from them."""
+    """Every file under the paths, each read once, and the project facts built from them when
+    first asked for (a warm scan whose files are all cached never builds them)."""
 
     root: Path
     errors: tuple[FileError, ...]  # what discovery could not list
     sources: list[Source]
-    project: ProjectIndex
+    _project: ProjectIndex | None = None
+
+    def project(self) -> ProjectIndex:
+        if self._project is None:
+            self._project = _index(self.sources)
+        return self._project
 
 
 @dataclass(frozen=True)
@@ -242,7 +259,7 @@ class _Run(Generic[Outcome]):
     parsed: int
 
 
-def _find(paths: Sequence[Path], options: ScanOptions) -> _Found:
+def _find(paths: Sequence[Path], options: ScanOptions, *, skip_app: bool = False) -> _Found:
     root = scan_root(paths)
     found = discover(
         paths,
@@ -251,9 +268,9 @@ def _find(paths: Sequence[Path], options: ScanOptions) -> _Found:
         force_exclude=options.force_exclude,
         respect_gitignore=options.respect_gitignore,
     )
-    sources = _read_all(found.files, root, options)
+    sources = _read_all(found.files, root, options, skip_app=skip_app)
     errors = tuple(FileError(_relative(path, root), message) for path, message in found.errors)
-    return _Found(root, errors, sources, _index(sources))
+    return _Found(root, errors, sources)
 
 
 def _each_file(
@@ -369,10 +386,28 @@ def _fix_failure(message: str) -> FixOutcome:
     return FixOutcome(error=message)
 
 
-def _read_all(files: Sequence[Path], root: Path, options: ScanOptions) -> list[Source]:
+def _read_all(
+    files: Sequence[Path], root: Path, options: ScanOptions, *, skip_app: bool = False
+) -> list[Source]:
     """(path, relative path, bytes or None, why not) for each file, each read once: the project
-    index and the per-file work share what was read."""
-    return [(path, _relative(path, root), *read_regular(path, options.max_file_bytes)) for path in files]
+    index and the per-file work share what was read. With ``skip_app``, app files are not read
+    (their bytes are given as empty)."""
+    return [
+        (path, _relative(path, root), b"", "")
+        if skip_app and language_of(path.name) is not None
+        else (path, _relative(path, root), *read_regular(path, options.max_file_bytes))
+        for path in files
+    ]
+
+
+def _sources_digest(sources: Sequence[Source]) -> str:
+    """A digest of what :func:`_index` reads."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path, rel, data, _ in sources:
+        if path.suffix == ".py" and data is not None:
+            digest.update(b"%d:%s%d:" % (len(rel.encode()), rel.encode(), len(data)))
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def _index(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> ProjectIndex:
@@ -430,6 +465,10 @@ def _serve(function: Callable[[T], R], conn: Connection) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     _limit_memory()
+    # A parse allocates millions of nodes, freed by reference counting (no cycles): the cycle
+    # collector's passes over them cost 10-15 % of a scan. Collect seldom, never the start-up's.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     while True:
         try:
             message = conn.recv()
