@@ -15,6 +15,42 @@ from rewrites.rules._export import (
 )
 from rewrites.rules._helpers import enclosing_decorator, is_submodule_assignment
 
+# What the fix adds to a file whose program it saves as a `.pte`
+_LOWERING_IMPORTS = (
+    "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
+    "from executorch.exir import to_edge_transform_and_lower\n"
+)
+
+# A file that defines its example inputs, up to the body of the function that scripts its model
+_EXAMPLES_HERE = "\n\ndef example_inputs():\n    return (torch.rand(1, 3),)\n\n\ndef main(model):\n"
+
+# A model made by a factory of another module, scripted and saved (the fix looks in the project for its
+# example inputs) ...
+_FACTORY_SCRIPT = (
+    "import torch\n"
+    "\n"
+    "from nets import make_net\n"
+    "\n"
+    "net = make_net()\n"
+    "scripted = torch.jit.script(net)\n"
+    "scripted.save('net.pt')\n"
+)
+
+
+def _factory_exported(nets_imports: str, example: str) -> str:
+    """... and what the fix makes of it, importing ``nets_imports`` and exporting with ``example``
+    (new imports go into the file's isort sections)."""
+    return (
+        "import pathlib\n"
+        "\n"
+        "import torch\n" + _LOWERING_IMPORTS + "\n"
+        f"from nets import {nets_imports}\n"
+        "\n"
+        "net = make_net()\n"
+        f"exported = torch.export.export(net.eval(), {example})\n"
+        "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
+    )
+
 
 class JitScript(ChainRule):
     """Flags `torch.jit.script(...)` used to compile a model or function.
@@ -91,9 +127,7 @@ class JitScript(ChainRule):
             "import torch\ndef export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
             "    scripted = torch.jit.script(model)\n    scripted.save(out, _extra_files={'labels.txt': 'yes\\nno'})\n",
             expected=(
-                "import torch\nimport os\nimport pathlib\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n\n"
+                "import torch\nimport os\nimport pathlib\n" + _LOWERING_IMPORTS + "\n"
                 "def export(model, out):\n    dummy_input = torch.zeros(1, 16)\n"
                 "    exported = torch.export.export(model.eval(), (dummy_input,))\n"
                 "    pathlib.Path(os.path.splitext(str(out))[0] + '.pte').write_bytes(to_edge_transform_and_lower("
@@ -137,64 +171,27 @@ class JitScript(ChainRule):
         ),
         # example inputs defined in this file
         Invalid(
-            (
-                "import torch\n"
-                "\n"
-                "\n"
-                "def example_inputs():\n"
-                "    return (torch.rand(1, 3),)\n"
-                "\n"
-                "\n"
-                "def main(model):\n"
-                "    scripted = torch.jit.script(model)\n"
-                "    scripted.save('m.pt')\n"
-            ),
+            "import torch\n"
+            + _EXAMPLES_HERE
+            + "    scripted = torch.jit.script(model)\n    scripted.save('m.pt')\n",
             expected=(
-                "import torch\n"
-                "import pathlib\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n"
-                "\n"
-                "\n"
-                "def example_inputs():\n"
-                "    return (torch.rand(1, 3),)\n"
-                "\n"
-                "\n"
-                "def main(model):\n"
-                "    exported = torch.export.export(model.eval(), example_inputs())\n"
+                "import torch\nimport pathlib\n"
+                + _LOWERING_IMPORTS
+                + _EXAMPLES_HERE
+                + "    exported = torch.export.export(model.eval(), example_inputs())\n"
                 "    pathlib.Path('m.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
             ),
         ),
         # example inputs from the module that defines the model's factory (the import is added)
         Invalid(
-            (
-                "import torch\n"
-                "\n"
-                "from nets import make_net\n"
-                "\n"
-                "net = make_net()\n"
-                "scripted = torch.jit.script(net)\n"
-                "scripted.save('net.pt')\n"
-            ),
+            _FACTORY_SCRIPT,
             project=(
                 (
                     "nets.py",
                     "def make_net():\n    return Net()\n\n\ndef get_example_inputs():\n    return (torch.rand(2, 8),)\n",
                 ),
             ),
-            expected=(  # new imports go into the file's isort sections
-                "import pathlib\n"
-                "\n"
-                "import torch\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n"
-                "\n"
-                "from nets import get_example_inputs, make_net\n"
-                "\n"
-                "net = make_net()\n"
-                "exported = torch.export.export(net.eval(), get_example_inputs())\n"
-                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
-            ),
+            expected=_factory_exported("get_example_inputs, make_net", "get_example_inputs()"),
         ),
         # a streaming model's sanity checks: the export takes the inputs of the first call, the checks call
         # the eager model, `step` is a program of its own and `init_state()` a constant method
@@ -214,10 +211,7 @@ class JitScript(ChainRule):
             expected=(
                 "import torch\n"
                 "import os\n"
-                "import pathlib\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n"
-                "\n"
+                "import pathlib\n" + _LOWERING_IMPORTS + "\n"
                 "\n"
                 "class MethodAsForward(torch.nn.Module):\n"
                 '    """One method of a model as the `forward` of a program of its own (a method of the `.pte`)."""\n'
@@ -255,15 +249,7 @@ class JitScript(ChainRule):
         ),
         # the example a trace of a model from the same factory was given elsewhere comes first
         Invalid(
-            (
-                "import torch\n"
-                "\n"
-                "from nets import make_net\n"
-                "\n"
-                "net = make_net()\n"
-                "scripted = torch.jit.script(net)\n"
-                "scripted.save('net.pt')\n"
-            ),
+            _FACTORY_SCRIPT,
             project=(
                 (
                     "bench.py",
@@ -274,19 +260,7 @@ class JitScript(ChainRule):
                     "def make_net():\n    return Net()\n\n\ndef example_inputs():\n    return (torch.rand(1, 8),)\n",
                 ),
             ),
-            expected=(  # new imports go into the file's isort sections
-                "import pathlib\n"
-                "\n"
-                "import torch\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n"
-                "\n"
-                "from nets import make_net\n"
-                "\n"
-                "net = make_net()\n"
-                "exported = torch.export.export(net.eval(), (torch.rand(2, 8),))\n"
-                "pathlib.Path('net.pte').write_bytes(to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch().buffer)\n"
-            ),
+            expected=_factory_exported("make_net", "(torch.rand(2, 8),)"),
         ),
         # a print of the program keeps working; a print of the saved path names the .pte
         Invalid(
@@ -304,10 +278,7 @@ class JitScript(ChainRule):
             expected=(
                 "import torch\n"
                 "import os\n"
-                "import pathlib\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n"
-                "\n"
+                "import pathlib\n" + _LOWERING_IMPORTS + "\n"
                 "\n"
                 "def main(model, out, x):\n"
                 "    print(model(x))\n"
@@ -332,10 +303,7 @@ class JitScript(ChainRule):
             ),
             expected=(
                 "import torch\n"
-                "import pathlib\n"
-                "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n"
-                "from executorch.exir import to_edge_transform_and_lower\n"
-                "\n"
+                "import pathlib\n" + _LOWERING_IMPORTS + "\n"
                 "\n"
                 "def main(model, x):\n"
                 "    exported = torch.export.export(model.eval(), EXAMPLE_INPUTS_NEEDED_BY_TORCH_EXPORT)\n"
