@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from rewrites.model import FixSafety
 from rewrites.names import subtree
 from rewrites.python_checker import Edit, FileContext, PythonRule, Replacement
 from rewrites.rules._export import write_pte
@@ -859,6 +860,39 @@ def defers_to_chain(ctx: FileContext, value: cst.BaseExpression) -> bool:
     """A use-site fix leaves ``value`` alone when it is TorchScript made in this file: the
     fix of whatever made it rewrites this use together with every other (or none)."""
     return holds_torchscript(ctx, value)
+
+
+class PteSave(PythonRule):
+    """A rule on a TorchScript save (``torch.jit.save``, ``_save_for_lite_interpreter``) whose fix
+    lowers the module with XNNPACK and writes a ``.pte`` where the archive was written."""
+
+    fix_title = "Lower with XNNPACK and write a `.pte`"
+    fix_safety = FixSafety.UNSAFE
+
+    @classmethod
+    def doc(cls) -> str:
+        """The rule's docs, then how its fix goes with the chain that made the module."""
+        return (
+            f"{super().doc()}\n\n"
+            "TorchScript made in the same file (by `torch.jit.script`, `trace`, `optimize_for_mobile`\n"
+            "...) is saved by the fix of what made it, with every other use of the value (see MIG101,\n"
+            "MIG103): this fix alone would hand TorchScript to the lowering, which rejects it. A\n"
+            "`_extra_files` mapping becomes the program's `constant_methods`, one method per entry\n"
+            'returning its text (`program.load_method("config.txt").execute([])[0]`), so the metadata\n'
+            "the app read from the archive stays inside the `.pte`."
+        )
+
+    def save_edit(
+        self, call: cst.Call, module: cst.BaseExpression, skip: int, dropped: Sequence[cst.CSTNode] = ()
+    ) -> Edit | None:
+        """The edit that makes ``call`` (a save of ``module``, its path after ``skip`` positional
+        arguments) write ``module`` lowered as a ``.pte``; None where the call passes arguments
+        a save does not take, or ``module`` is TorchScript made here (:func:`defers_to_chain`)."""
+        found = save_arguments(call.args, skip)
+        if found is None or defers_to_chain(self.ctx, module):
+            return None
+        write, imports = write_pte(module, *found)
+        return self.edit({call: write}, add_imports=imports, dropped=dropped)
 
 
 # --- the re-check after a fix -----------------------------------------------------------------

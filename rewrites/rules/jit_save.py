@@ -3,10 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.core import Invalid, Valid
-from rewrites.model import FixSafety
-from rewrites.python_checker import FileContext, PythonRule
-from rewrites.rules._chains import defers_to_chain, holds_torchscript, save_arguments
-from rewrites.rules._export import write_pte
+from rewrites.python_checker import FileContext
+from rewrites.rules._chains import PteSave, holds_torchscript
 
 # Calls that return a ScriptModule: `.save(path)` on their result writes TorchScript too.
 _SCRIPTED = frozenset(
@@ -22,7 +20,7 @@ _SCRIPTED = frozenset(
 )
 
 
-class JitSave(PythonRule):
+class JitSave(PteSave):
     """Flags `torch.jit.save(module, path)` and `scripted.save(path)`.
 
     ## What it does
@@ -50,13 +48,6 @@ class JitSave(PythonRule):
 
     ## Fix safety
     Unsafe: the output changes from `.pt` to `.pte`, so whatever loads the file must change too.
-
-    TorchScript made in the same file (by `torch.jit.script`, `trace`, `optimize_for_mobile`
-    ...) is saved by the fix of what made it, with every other use of the value (see MIG101,
-    MIG103): this fix alone would hand TorchScript to the lowering, which rejects it. A
-    `_extra_files` mapping becomes the program's `constant_methods`, one method per entry
-    returning its text (`program.load_method("config.txt").execute([])[0]`), so the metadata
-    the app read from the archive stays inside the `.pte`.
     """
 
     code = "MIG107"
@@ -66,8 +57,6 @@ class JitSave(PythonRule):
         "`to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])"
         ".to_executorch()`, then save its `.buffer` to a `.pte` file"
     )
-    fix_title = "Lower with XNNPACK and write a `.pte`"
-    fix_safety = FixSafety.UNSAFE
     names = frozenset({"torch.jit.save"} | _SCRIPTED)
 
     VALID = [
@@ -118,11 +107,7 @@ class JitSave(PythonRule):
         call = self.ctx.parent()
         edit = None
         if isinstance(call, cst.Call) and call.func is node and call.args and call.args[0].keyword is None:
-            module = call.args[0].value
-            found = save_arguments(call.args, 1)
-            if found is not None and not defers_to_chain(self.ctx, module):
-                write, imports = write_pte(module, *found)
-                edit = self.edit({call: write}, add_imports=imports, dropped=[node])
+            edit = self.save_edit(call, call.args[0].value, 1, dropped=[node])
         self.report(node, edit=edit)
 
     def visit_Assign(self, node: cst.Assign) -> None:

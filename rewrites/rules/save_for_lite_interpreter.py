@@ -3,16 +3,13 @@ from __future__ import annotations
 import libcst as cst
 
 from rewrites.core import Invalid, Valid
-from rewrites.model import FixSafety
-from rewrites.python_checker import PythonRule
-from rewrites.rules._chains import defers_to_chain, save_arguments
-from rewrites.rules._export import write_pte
+from rewrites.rules._chains import PteSave
 from rewrites.rules._helpers import method_call
 
 _METHODS = frozenset({"_save_for_lite_interpreter"})
 
 
-class SaveForLiteInterpreter(PythonRule):
+class SaveForLiteInterpreter(PteSave):
     """Flags `module._save_for_lite_interpreter(path)` on any receiver.
 
     ## What it does
@@ -39,13 +36,6 @@ class SaveForLiteInterpreter(PythonRule):
 
     ## Fix safety
     Unsafe: the artifact changes from `.ptl` to `.pte`, and the app's loader must change with it.
-
-    TorchScript made in the same file (by `torch.jit.script`, `trace`, `optimize_for_mobile`
-    ...) is saved by the fix of what made it, with every other use of the value (see MIG101,
-    MIG103): this fix alone would hand TorchScript to the lowering, which rejects it. A
-    `_extra_files` mapping becomes the program's `constant_methods`, one method per entry
-    returning its text (`program.load_method("config.txt").execute([])[0]`), so the metadata
-    the app read from the archive stays inside the `.pte`.
     """
 
     code = "MIG202"
@@ -55,8 +45,6 @@ class SaveForLiteInterpreter(PythonRule):
         "`to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])"
         ".to_executorch()` and write its `.buffer` to a `.pte`"
     )
-    fix_title = "Lower with XNNPACK and write a `.pte`"
-    fix_safety = FixSafety.UNSAFE
     tokens = tuple((m,) for m in _METHODS)
 
     VALID = [Valid("program.save('model.pte')\n")]
@@ -75,10 +63,5 @@ class SaveForLiteInterpreter(PythonRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         if method_call(node, _METHODS):
-            edit = None
-            found = save_arguments(node.args, 0)
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
-            if found is not None and receiver is not None and not defers_to_chain(self.ctx, receiver):
-                write, imports = write_pte(receiver, *found)
-                edit = self.edit({node: write}, add_imports=imports)
-            self.report(node, edit=edit)
+            self.report(node, edit=None if receiver is None else self.save_edit(node, receiver, 0))
