@@ -49,6 +49,21 @@ def arguments(masked: str, open_index: int, close_index: int) -> list[tuple[int,
     return spans
 
 
+def call_after(masked: str, index: int) -> tuple[int, list[tuple[int, int]]] | None:
+    """The closing bracket and the argument spans of the call whose ``(`` follows ``index``
+    (after white space), or None when no ``(`` follows or it is never closed."""
+    open_at = re.compile(r"\s*\(").match(masked, index)
+    close = None if open_at is None else closing(masked, open_at.end() - 1)
+    if open_at is None or close is None:
+        return None
+    return close, arguments(masked, open_at.end() - 1, close)
+
+
+def spaceless(text: str) -> str:
+    """``text`` without white space: a C++ name as written (``torch :: jit``) as one spelling."""
+    return re.sub(r"\s+", "", text)
+
+
 def package_of(source: AppSource) -> str | None:
     match = _PACKAGE.search(source.masked)
     return None if match is None else match.group("name")
@@ -72,17 +87,24 @@ class NativeNames(AppRule):
 
     def check(self) -> Iterator[Hit]:
         for match in self.search(QUALIFIED):
-            name = _known_prefix(re.sub(r"\s+", "", match.group(0)), self.spellings)
+            name = _known_prefix(spaceless(match.group(0)), self.spellings)
             if name is not None:
-                yield Hit(
-                    match.start(),
-                    match.start() + _span(match.group(0), name),
-                    f"`{name}`: {self.spellings[name]}",
+                yield self.fixed(
+                    Hit(
+                        match.start(),
+                        match.start() + _span(match.group(0), name),
+                        f"`{name}`: {self.spellings[name]}",
+                    ),
+                    name,
                 )
         for bare in self.unqualified:
             name = next(n for n in self.spellings if n.endswith("::" + bare))
             for match in self.search(re.compile(rf"(?<![\w:])(?<!::\s){re.escape(bare)}\b")):
-                yield Hit(match.start(), match.end(), f"`{name}`: {self.spellings[name]}")
+                yield self.fixed(Hit(match.start(), match.end(), f"`{name}`: {self.spellings[name]}"), name)
+
+    def fixed(self, hit: Hit, name: str) -> Hit:
+        """``hit``, a use of the LibTorch ``name``, with the rule's fix for it: none here."""
+        return hit
 
 
 # A LibTorch qualified name, as long as it goes (``torch::jit::mobile::Module``)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from rewrites.app_checker import AppRule, Hit, TextEdit
 from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
-from rewrites.rules._app import NATIVE, QUALIFIED, _known_prefix
+from rewrites.rules._app import NATIVE, QUALIFIED, _known_prefix, spaceless
 from rewrites.rules.libtorch_inference_mode import LibTorchInferenceMode
 from rewrites.rules.libtorch_load import LibTorchLoad
 from rewrites.rules.libtorch_module import LibTorchModule
@@ -177,7 +177,7 @@ class LibTorchApi(AppRule):
         yield from self._math()
         switches = [(b, (TextEdit(b.start(), b.end(), ""),)) for b in self.search(_QENGINE)]
         for match in self.search(QUALIFIED):
-            name = re.sub(r"\s+", "", match.group(0))
+            name = spaceless(match.group(0))
             using = re.search(
                 r"\busing\s+namespace\s+$", self.source.masked[max(0, match.start() - 30) : match.start()]
             )

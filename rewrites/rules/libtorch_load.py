@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from rewrites.app_checker import Hit, TextEdit
 from rewrites.core import Invalid, Valid
@@ -9,10 +8,10 @@ from rewrites.model import FixSafety
 from rewrites.rules._app import (
     ET_MODULE,
     NativeNames,
-    arguments,
-    closing,
+    call_after,
     in_try,
     indent_at,
+    spaceless,
     statement_end,
     statement_start,
 )
@@ -141,13 +140,8 @@ class LibTorchLoad(NativeNames):
         ),
     ]
 
-    def check(self) -> Iterator[Hit]:
-        for hit in super().check():
-            name = re.sub(r"\s+", "", self.source.text[hit.start : hit.end])
-            if name.endswith("Error"):
-                yield self._catch(hit)
-            else:
-                yield self._load(hit)
+    def fixed(self, hit: Hit, name: str) -> Hit:
+        return self._catch(hit) if name.endswith("Error") else self._load(hit)
 
     def _catch(self, hit: Hit) -> Hit:
         before = self.source.masked[max(0, hit.start - 40) : hit.start]
@@ -157,11 +151,10 @@ class LibTorchLoad(NativeNames):
 
     def _load(self, hit: Hit) -> Hit:
         masked, text = self.source.masked, self.source.text
-        open_at = re.compile(r"\s*\(").match(masked, hit.end)
-        close = None if open_at is None else closing(masked, open_at.end() - 1)
-        if open_at is None or close is None:
+        call = call_after(masked, hit.end)
+        if call is None:
             return hit
-        spans = arguments(masked, open_at.end() - 1, close)
+        close, spans = call
         if not spans or any(not _CPU.match(masked[s:e]) for s, e in spans[1:]):
             return hit
         path = text[spans[0][0] : spans[0][1]].strip()
@@ -173,14 +166,14 @@ class LibTorchLoad(NativeNames):
         if wrapped is not None and re.match(r"\s*\)", masked[close + 1 :]):
             edits.append(TextEdit(hit.start, close + 1, path))
             assigned = _ASSIGNED.match(masked[start : start + wrapped.start()] + "std::")
-            module = None if assigned is None else _spaceless(assigned.group("var")) + "->"
+            module = None if assigned is None else spaceless(assigned.group("var")) + "->"
         elif (declared := _DECLARED.match(prefix)) is not None:
             var = declared.group("var")
             edits.append(TextEdit(start + declared.start("type"), close + 1, f"{ET_MODULE} {var}({path})"))
             module = var + "."
         elif (assigned := _ASSIGNED.match(prefix)) is not None and assigned.group("make") is None:
             edits.append(TextEdit(hit.start, close + 1, f"std::make_unique<{ET_MODULE}>({path})"))
-            module = _spaceless(assigned.group("var")) + "->"
+            module = spaceless(assigned.group("var")) + "->"
         else:
             return hit
         if end is not None and module is not None and in_try(masked, hit.start):
@@ -188,7 +181,3 @@ class LibTorchLoad(NativeNames):
             check = _CHECK.format(module=module, indent=indent)
             edits.append(TextEdit(end, end, "\n" + indent + check))
         return Hit(hit.start, hit.end, hit.message, tuple(edits))
-
-
-def _spaceless(name: str) -> str:
-    return re.sub(r"\s+", "", name)

@@ -192,14 +192,12 @@ class LibTorchModule(NativeNames):
         ),
     ]
 
+    def fixed(self, hit: Hit, name: str) -> Hit:
+        return self._ivalue(hit) if name.endswith("IValue") else self._module(hit)
+
     def check(self) -> Iterator[Hit]:
         masked = self.source.masked
-        for hit in super().check():
-            name = re.sub(r"\s+", "", self.source.text[hit.start : hit.end])
-            if name.endswith("IValue"):
-                yield self._ivalue(hit)
-            else:
-                yield self._module(hit)
+        yield from super().check()
         for match in self.search(_CALL):
             yield from self._call(match)
         for match in self.search(_EVAL):

@@ -11,7 +11,9 @@ from rewrites.rules._app import (
     ET_TENSOR,
     NativeNames,
     arguments,
+    call_after,
     closing,
+    spaceless,
     statement_end,
     statement_start,
 )
@@ -88,10 +90,6 @@ def _free_name(text: str, stem: str) -> str:
     """``stem``, or ``stem1``, ``stem2``...: the first that the file does not use."""
     names = set(re.findall(r"\w+", text))
     return next(n for n in (stem, *(f"{stem}{i}" for i in range(1, 1000))) if n not in names)
-
-
-def _spaceless(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def _scalar(match: re.Match[str]) -> str | None:
@@ -249,20 +247,18 @@ class LibTorchTensor(NativeNames):
         ),
     ]
 
+    def fixed(self, hit: Hit, name: str) -> Hit:
+        return self._from_blob(hit) if name.endswith("from_blob") else self._tensor(hit)
+
     def check(self) -> Iterator[Hit]:
-        for hit in super().check():
-            name = re.sub(r"\s+", "", self.source.text[hit.start : hit.end])
-            if name.endswith("from_blob"):
-                yield self._from_blob(hit)
-            else:
-                yield self._tensor(hit)
+        yield from super().check()
         for match in self.search(_DTYPE):
             scalar = _scalar(match)
             if scalar is not None:
                 yield Hit(
                     match.start(),
                     match.end(),
-                    f"`{_spaceless(match.group(0))}`: the element type is `{ET_SCALAR}::{scalar}` in ExecuTorch",
+                    f"`{spaceless(match.group(0))}`: the element type is `{ET_SCALAR}::{scalar}` in ExecuTorch",
                     (TextEdit(match.start(), match.end(), f"{ET_SCALAR}::{scalar}"),),
                 )
         if _LIBTORCH_OR_EXECUTORCH.search(self.source.text):
@@ -270,11 +266,10 @@ class LibTorchTensor(NativeNames):
 
     def _from_blob(self, hit: Hit) -> Hit:
         masked, text = self.source.masked, self.source.text
-        open_at = re.compile(r"\s*\(").match(masked, hit.end)
-        close = None if open_at is None else closing(masked, open_at.end() - 1)
-        if open_at is None or close is None:
+        call = call_after(masked, hit.end)
+        if call is None:
             return hit
-        spans = arguments(masked, open_at.end() - 1, close)
+        close, spans = call
         if len(spans) not in (2, 3):
             return hit
         args = [text[spans[0][0] : spans[0][1]].strip(), _sizes(text, masked, *spans[1])]
