@@ -124,6 +124,16 @@ def unwrap_to_value(
     return rule.edit({call: value}, dropped=[reference])
 
 
+def typed_value_edit(rule: PythonRule, call: cst.Call, reference: cst.CSTNode, value_at: int) -> Edit | None:
+    """The fix of a call that pairs a value with its type (``annotate(T, value)``,
+    ``Attribute(value, T)``): :func:`unwrap_to_value`, when the call passes exactly two positional
+    arguments, the value at ``value_at`` and the type at the other; None otherwise."""
+    args = [a for a in call.args if a.keyword is None and not a.star]
+    if not len(args) == 2 == len(call.args):
+        return None
+    return unwrap_to_value(rule, call, reference, args[value_at].value, args[1 - value_at].value)
+
+
 def keep_branch(rule: PythonRule, statement: cst.If, condition: bool, reference: cst.CSTNode) -> Edit:
     """Replace ``if`` by the branch that runs when its test is the constant ``condition``."""
     if condition:

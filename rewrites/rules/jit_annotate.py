@@ -5,7 +5,7 @@ import libcst as cst
 from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
 from rewrites.python_checker import PythonRule
-from rewrites.rules._fixes import unwrap_to_value
+from rewrites.rules._fixes import typed_value_edit
 
 
 class JitAnnotate(PythonRule):
@@ -62,9 +62,5 @@ class JitAnnotate(PythonRule):
         call = self.ctx.parent()
         if not isinstance(call, cst.Call) or call.func is not node:
             self.report(node)
-            return
-        args = [a for a in call.args if a.keyword is None and not a.star]
-        edit = None
-        if len(args) == 2 == len(call.args):
-            edit = unwrap_to_value(self, call, node, args[1].value, args[0].value)
-        self.report(call, edit=edit)
+        else:
+            self.report(call, edit=typed_value_edit(self, call, node, value_at=1))
