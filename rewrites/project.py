@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 # Functions (called with no arguments) or values that hold a model's example inputs, best first.
@@ -174,7 +174,12 @@ def _example_in(text: str) -> tuple[str, bool] | None:
     if "_input" not in text:  # in every name of EXAMPLE_FUNCTIONS
         return None
     functions = {m.group(1) for m in _DEF.finditer(text) if not m.group(2).strip()}
-    values = set(_VALUE.findall(text))
+    return first_example(functions, set(_VALUE.findall(text)))
+
+
+def first_example(functions: Collection[str], values: Collection[str]) -> tuple[str, bool] | None:
+    """The first name of :data:`EXAMPLE_FUNCTIONS` among ``functions`` (defined with no parameters:
+    ``(name, True)``) or ``values`` (``(name, False)``), or None."""
     for name in EXAMPLE_FUNCTIONS:
         if name in functions:
             return name, True

@@ -11,7 +11,7 @@ import bisect
 import libcst as cst
 
 from rewrites.names import dotted, subtree
-from rewrites.project import EXAMPLE_FUNCTIONS
+from rewrites.project import first_example
 from rewrites.python_checker import PythonRule as Rule
 from rewrites.rules._fixes import dotted_expression
 
@@ -310,12 +310,7 @@ def _top_level_example(module: cst.CSTNode) -> tuple[str, bool] | None:
             for small in statement.body:
                 if isinstance(small, cst.Assign):
                     values |= {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
-    for name in EXAMPLE_FUNCTIONS:
-        if name in functions:
-            return name, True
-        if name in values:
-            return name, False
-    return None
+    return first_example(functions, values)
 
 
 def _calls_in(scope: cst.CSTNode) -> list[tuple[str, cst.Tuple]]:
