@@ -11,6 +11,17 @@ from rewrites.python_checker import FileContext
 from rewrites.rules._values import EntryMethodRule, Kind, parameter_kind
 
 
+def _init_state(parameter: str) -> str:
+    """A model whose exported method ``init_state`` takes ``parameter`` (the examples' source)."""
+    return (
+        "import torch\n"
+        "class M(torch.nn.Module):\n"
+        "    @torch.jit.export\n"
+        f"    def init_state(self, {parameter}):\n"
+        "        return torch.zeros(1, batch, 8)\n"
+    )
+
+
 class SpecializedForwardArgument(EntryMethodRule):
     """Flags `int`, `float`, `bool` and `str` parameters of `forward`.
 
@@ -83,34 +94,16 @@ class SpecializedForwardArgument(EntryMethodRule):
         ),
         # every call site passes `1`: it becomes the default
         Invalid(
-            (
-                "import torch\n"
-                "class M(torch.nn.Module):\n"
-                "    @torch.jit.export\n"
-                "    def init_state(self, batch: int):\n"
-                "        return torch.zeros(1, batch, 8)\n"
-            ),
+            _init_state("batch: int"),
             project=(
                 ("export.py", "s = torch.jit.script(make())\nstate = s.init_state(1)\n"),
                 ("test_app.py", "assert m.init_state(1).shape[1] == 1\n"),
             ),
-            expected=(
-                "import torch\n"
-                "class M(torch.nn.Module):\n"
-                "    @torch.jit.export\n"
-                "    def init_state(self, batch: int = 1):\n"
-                "        return torch.zeros(1, batch, 8)\n"
-            ),
+            expected=_init_state("batch: int = 1"),
         ),
         # the call sites differ: the message names them
         Invalid(
-            (
-                "import torch\n"
-                "class M(torch.nn.Module):\n"
-                "    @torch.jit.export\n"
-                "    def init_state(self, batch: int):\n"
-                "        return torch.zeros(1, batch, 8)\n"
-            ),
+            _init_state("batch: int"),
             line=4,
             project=(
                 ("export.py", "s = torch.jit.script(make())\nstate = s.init_state(1)\n"),
