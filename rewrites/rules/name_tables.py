@@ -2,8 +2,9 @@
 fix and examples.
 
 ``ReportedName`` rows report every use of one of their ``names`` (display-only: what to write
-instead is the message). ``RemovedDecorator`` rows remove a decorator that means nothing outside
-TorchScript; ``DroppedWrapper`` rows drop a call that wraps a TorchScript value. A rule with
+instead is the message). ``RemovedDecorator`` rows remove a ``decorator`` that means nothing
+outside TorchScript; ``DroppedWrapper`` rows drop a call of a ``wrapper`` of a TorchScript
+value. Those two kinds derive their fix's title (and the names they match) from it. A rule with
 logic of its own has a file of its own.
 """
 
@@ -29,10 +30,17 @@ class ReportedName(PythonRule):
 
 
 class RemovedDecorator(PythonRule):
-    """``names`` used as a decorator: remove it. Other uses are reported without a fix unless
-    another rule owns them (``other_uses``)."""
+    """``decorator`` (or another of ``names``) used as a decorator: remove it. Other uses are
+    reported without a fix unless another rule owns them (``other_uses``)."""
 
+    decorator: ClassVar[str]
     other_uses: ClassVar[bool] = True
+    fix_safety = FixSafety.SAFE
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.names = cls.names | {cls.decorator}
+        cls.fix_title = f"Remove `@{cls.decorator}`"
 
     def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
         decorator = enclosing_decorator(self.ctx)
@@ -43,14 +51,25 @@ class RemovedDecorator(PythonRule):
 
 
 class DroppedWrapper(ChainRule):
-    """A call of one of ``names`` wraps a TorchScript value: drop it, and rewrite the uses of
-    what it returned for the value it wrapped (``rules._chains.unwrap``)."""
+    """A call of ``wrapper`` wraps a TorchScript value: drop it, and rewrite the uses of what it
+    returned for the value it wrapped (``rules._chains.unwrap``)."""
+
+    wrapper: ClassVar[str]
+    fix_safety = FixSafety.UNSAFE
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.names = cls.names | {cls.wrapper}
+        cls.fix_title = f"Remove the `{cls.wrapper}` call"
 
     @classmethod
     def doc(cls) -> str:
-        """The row's docs, then how every wrapper's fix goes with the chain it is part of."""
+        """The row's docs, then every wrapper's fix safety and how its fix goes with the chain it
+        is part of."""
         return (
             f"{super().doc()}\n\n"
+            "## Fix safety\n"
+            "Unsafe: the fix drops the call and keeps its argument.\n\n"
             "When what it wraps is TorchScript made in the same file, the fix of what made it drops\n"
             "this call along with the rest of the chain (MIG101, MIG103); otherwise this fix rewrites\n"
             "every use of the result with it, or none."
@@ -101,9 +120,7 @@ class JitScriptDecorator(RemovedDecorator):
         "`@torch.jit.script` compiles this to TorchScript, which `torch.export` cannot trace: "
         "remove the decorator"
     )
-    fix_title = "Remove `@torch.jit.script`"
-    fix_safety = FixSafety.SAFE
-    names = frozenset({"torch.jit.script"})
+    decorator = "torch.jit.script"
     other_uses = False  # `torch.jit.script(model)` is MIG101's
 
     VALID = [
@@ -155,9 +172,7 @@ class ScriptMethod(RemovedDecorator):
     code = "MIG110"
     name = "script-method"
     message = "`@torch.jit.script_method` is TorchScript-only: remove it (and derive from `nn.Module`)"
-    fix_title = "Remove `@torch.jit.script_method`"
-    fix_safety = FixSafety.SAFE
-    names = frozenset({"torch.jit.script_method"})
+    decorator = "torch.jit.script_method"
 
     VALID = [Valid("import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n        return x\n")]
     INVALID = [
@@ -207,9 +222,8 @@ class ScriptIfTracing(RemovedDecorator):
         "`torch.jit.script_if_tracing` has no effect under `torch.export`: remove it and make "
         "the function's control flow exportable"
     )
-    fix_title = "Remove `@torch.jit.script_if_tracing`"
-    fix_safety = FixSafety.SAFE
-    names = frozenset({"torch.jit.script_if_tracing", "torch.jit._script_if_tracing"})
+    decorator = "torch.jit.script_if_tracing"
+    names = frozenset({"torch.jit._script_if_tracing"})
 
     VALID = [Valid("import torch\ndef pad_to(x, n: int):\n    return x\n")]
     INVALID = [
@@ -256,9 +270,7 @@ class JitIgnore(RemovedDecorator):
         "`@torch.jit.ignore` is TorchScript-only and `torch.export` traces the body anyway: "
         "remove it (and keep untraceable code out of `forward`)"
     )
-    fix_title = "Remove `@torch.jit.ignore`"
-    fix_safety = FixSafety.SAFE
-    names = frozenset({"torch.jit.ignore"})
+    decorator = "torch.jit.ignore"
 
     VALID = [Valid("import torch\nclass M(torch.nn.Module):\n    def stats(self, x):\n        return x\n")]
     INVALID = [
@@ -310,9 +322,7 @@ class JitUnused(RemovedDecorator):
     code = "MIG302"
     name = "jit-unused"
     message = "`@torch.jit.unused` is TorchScript-only: remove it"
-    fix_title = "Remove `@torch.jit.unused`"
-    fix_safety = FixSafety.SAFE
-    names = frozenset({"torch.jit.unused"})
+    decorator = "torch.jit.unused"
 
     VALID = [Valid("import torch\ndef f(x):\n    return x\n")]
     INVALID = [
@@ -348,9 +358,6 @@ class JitFreeze(DroppedWrapper):
     ```python
     exported = torch.export.export(model.eval(), example_inputs)
     ```
-
-    ## Fix safety
-    Unsafe: the fix drops the call and keeps its argument.
     """
 
     code = "MIG105"
@@ -359,9 +366,7 @@ class JitFreeze(DroppedWrapper):
         "`torch.jit.freeze` only works on TorchScript; `torch.export` and ExecuTorch already store "
         "parameters as constants, so drop the call"
     )
-    fix_title = "Remove the `torch.jit.freeze` call"
-    fix_safety = FixSafety.UNSAFE
-    names = frozenset({"torch.jit.freeze"})
+    wrapper = "torch.jit.freeze"
 
     VALID = [Valid("import torch\nm = model.eval()\n")]
     INVALID = [
@@ -395,9 +400,6 @@ class JitOptimizeForInference(DroppedWrapper):
     exported = torch.export.export(model.eval(), example_inputs)
     program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
     ```
-
-    ## Fix safety
-    Unsafe: the fix drops the call and keeps its argument.
     """
 
     code = "MIG106"
@@ -406,9 +408,7 @@ class JitOptimizeForInference(DroppedWrapper):
         "`torch.jit.optimize_for_inference` is a TorchScript pass; ExecuTorch folds and prepacks "
         "in `to_edge_transform_and_lower(..., partitioner=[XnnpackPartitioner()])`: drop the call"
     )
-    fix_title = "Remove the `torch.jit.optimize_for_inference` call"
-    fix_safety = FixSafety.UNSAFE
-    names = frozenset({"torch.jit.optimize_for_inference"})
+    wrapper = "torch.jit.optimize_for_inference"
 
     VALID = [Valid("import torch\nm = torch.compile(model)\n")]
     INVALID = [
