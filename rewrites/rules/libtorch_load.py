@@ -151,10 +151,10 @@ class LibTorchLoad(NativeNames):
 
     def _load(self, hit: Hit) -> Hit:
         masked, text = self.source.masked, self.source.text
-        call = call_after(masked, hit.end)
-        if call is None:
+        found = call_after(masked, hit.end)
+        if found is None:
             return hit
-        close, spans = call
+        close, spans = found
         if not spans or any(not _CPU.match(masked[s:e]) for s, e in spans[1:]):
             return hit
         path = text[spans[0][0] : spans[0][1]].strip()

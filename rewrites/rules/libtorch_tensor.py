@@ -266,10 +266,10 @@ class LibTorchTensor(NativeNames):
 
     def _from_blob(self, hit: Hit) -> Hit:
         masked, text = self.source.masked, self.source.text
-        call = call_after(masked, hit.end)
-        if call is None:
+        found = call_after(masked, hit.end)
+        if found is None:
             return hit
-        close, spans = call
+        close, spans = found
         if len(spans) not in (2, 3):
             return hit
         args = [text[spans[0][0] : spans[0][1]].strip(), _sizes(text, masked, *spans[1])]
