@@ -3,7 +3,7 @@ in a process of its own.
 
 Converting calls the user's factory and traces the model, so a model that crashes the
 interpreter or never returns would take `migrate validate` with it. The conversion runs as
-``python -m migrate.baseline REQUEST`` under the validation's ``--timeout``, like every runtime,
+``python -m migrate.validate.baseline REQUEST`` under the validation's ``--timeout``, like every runtime,
 and its failure is the baseline's row, never the end of the validation.
 """
 
@@ -49,7 +49,7 @@ def convert_with_litert(
         request["reply"] = str(reply_path)
         with open(Path(scratch) / "log", "w+b") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "migrate.baseline", json.dumps(request)],
+                [sys.executable, "-m", "migrate.validate.baseline", json.dumps(request)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
