@@ -118,7 +118,7 @@ def _source_key(model: str, args: Sequence[object]) -> str:
     digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
     digest.update(installed_version("litert-torch").encode())  # "" (nothing) when absent
     # the rewrite that lets litert-torch convert a prefix mean sized by data (for_litert)
-    digest.update(Path(__file__).with_name("export").joinpath("xnnpack_decompositions.py").read_bytes())
+    digest.update(Path(__file__).parents[1].joinpath("export", "xnnpack_decompositions.py").read_bytes())
     module = sys.modules.get(model.partition(":")[0])
     source = Path(getattr(module, "__file__", None) or ".")
     if source.is_file():
