@@ -112,6 +112,11 @@ _no_sandbox = click.option(
 )
 
 
+def _count(name: str, default: int, help: str) -> Callable[[F], F]:
+    """An option counting something (samples, threads, runs): a whole number, at least 1."""
+    return click.option(name, type=click.IntRange(min=1), default=default, show_default=True, help=help)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migrate")
 def main() -> None:
@@ -397,23 +402,9 @@ def export_command(
     type=click.Path(path_type=Path, dir_okay=False),
     help="A .npz with one (samples, *shape) array per input.",
 )
-@click.option(
-    "--samples",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Random input samples when --inputs is not given.",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="CPU threads each runtime may use (the same for all, so latencies compare).",
-)
-@click.option(
-    "--runs", type=click.IntRange(min=1), default=30, show_default=True, help="Timed runs per runtime."
-)
+@_count("--samples", 3, "Random input samples when --inputs is not given.")
+@_count("--threads", 1, "CPU threads each runtime may use (the same for all, so latencies compare).")
+@_count("--runs", 30, "Timed runs per runtime.")
 @click.option(
     "--atol",
     "atols",

@@ -34,11 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from migrate import api, native_build
+from migrate import api
 from migrate.manifest import Manifest
 from migrate.output import unified_diff, write_text_atomic
 from migrate.reports.combined import Section, render_report
 from migrate.reports.scan import render, summary_line
+from migrate.validate import native_build
 from validators.model import ValidationReport
 from validators.versions import installed_version
 

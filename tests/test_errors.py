@@ -199,7 +199,7 @@ def test_a_report_of_wrong_types_is_one_line(change: dict, message: str, cli, tm
 
 def test_declared_inputs_too_large_or_negative_are_not_synthesised() -> None:
     """Shapes come from the artifact; a hostile one can declare 2**31 x 2**31 floats."""
-    from migrate.validate import _plausible
+    from migrate.validate.pipeline import _plausible
     from validators.model import TensorSpec
 
     assert _plausible([TensorSpec("x", (1, 3, 224, 224), "float32")])

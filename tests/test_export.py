@@ -85,7 +85,7 @@ def test_an_input_shapes_example_is_the_first_sample_validate_draws(conv_pte: Pa
     example a program was exported with is the first sample it is validated on."""
     from migrate.export import InputShape
     from migrate.export.inputs import factory_source
-    from migrate.validate import ValidateOptions, _inputs
+    from migrate.validate.pipeline import ValidateOptions, _inputs
     from validators.harness import Target
 
     sys.path.insert(0, str(MODELS))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.native_build import executorch_cmake_prefix
+from migrate.validate.native_build import executorch_cmake_prefix
 from rewrites.app_checker import AppRule, fix_app
 from rewrites.core import Invalid
 from rewrites.registry import all_rules

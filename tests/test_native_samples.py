@@ -3,7 +3,7 @@
 Before: against the LibTorch in the torch wheel, running the TorchScript `.pt`. After: against
 the C++ SDK in the executorch wheel (its CMake package only), running the `.pte` that
 `migrate export` writes. Both print the same scores, which are the eager model's. Builds are
-cached by content hash for the session (`migrate.native_build`), so each project builds once.
+cached by content hash for the session (`migrate.validate.native_build`), so each project builds once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from migrate import api
-from migrate import native_build as nb
+from migrate.validate import native_build as nb
 from tests.conftest import NEEDS_EXPORT
 
 pytest.importorskip("torch", reason=NEEDS_EXPORT)

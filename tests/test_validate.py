@@ -368,7 +368,7 @@ def test_non_finite_values_must_match_position_by_position(
 
 def test_a_non_finite_mismatch_is_the_reason_with_its_count() -> None:
     from migrate.reports.validation import render_console, render_markdown
-    from migrate.validate import ValidateOptions, _difference
+    from migrate.validate.pipeline import ValidateOptions, _difference
     from validators.model import RuntimeResult
 
     comparison = compare_outputs(

@@ -15,9 +15,9 @@ from migrate.errors import UsageError
 from migrate.manifest import Manifest
 from migrate.reports.scan import render_markdown as render_scan_markdown
 from migrate.reports.text import WORD_JOINER, code_span, html_text, markdown_text
+from migrate.reports.typed import check_types
 from migrate.reports.validation import render_markdown as render_validation_markdown
 from migrate.reports.validation import unexplained_failures
-from migrate.typed import check_types
 from rewrites.model import ScanResult
 from validators.model import ValidationReport
 from validators.remarks import describe

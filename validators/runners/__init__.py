@@ -84,14 +84,27 @@ def flatten(value: object) -> list[np.ndarray]:
     return [np.asarray(value)]
 
 
-def no_grad_call(entry: Callable[..., object], inputs: list[np.ndarray]) -> Callable[[], object]:
-    """A torch module's call on these inputs as tensors, without autograd, as an app runs it
-    (off for the whole worker: a worker serves one runner)."""
-    import torch
+class TorchEntryRunner:
+    """``run`` and ``call`` of a runner whose ``entry`` is a torch module or one of its methods
+    (eager, TorchScript, lite): arrays in as tensors, no autograd, outputs flattened."""
 
-    torch.set_grad_enabled(False)
-    tensors = [torch.from_numpy(a) for a in inputs]
-    return lambda: entry(*tensors)
+    entry: Callable[..., object]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        with torch.no_grad():
+            return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
+
+    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
+        """The module's call on these inputs as tensors, without autograd, as an app runs it
+        (off for the whole worker: a worker serves one runner)."""
+        import torch
+
+        torch.set_grad_enabled(False)
+        tensors = [torch.from_numpy(a) for a in inputs]
+        entry = self.entry
+        return lambda: entry(*tensors)
 
 
 PREPACKED_HINT = (

@@ -3,15 +3,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
-
-import numpy as np
 
 from validators.model import TensorSpec
-from validators.runners import flatten, no_grad_call
+from validators.runners import TorchEntryRunner
 
 
-class EagerRunner:
+class EagerRunner(TorchEntryRunner):
     """The source model, from ``pkg.module:factory`` (the working folder is importable)."""
 
     def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
@@ -36,15 +33,6 @@ class EagerRunner:
         return [
             TensorSpec(f"input_{i}", tuple(e.shape), str(e.numpy().dtype)) for i, e in enumerate(examples)
         ]
-
-    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        import torch
-
-        with torch.no_grad():
-            return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
-
-    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
-        return no_grad_call(self.entry, inputs)
 
     def close(self) -> None:
         self.model = None

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
-
 from validators.model import TensorSpec
-from validators.runners import explain_load_failure, flatten, no_grad_call
+from validators.runners import TorchEntryRunner, explain_load_failure
 
 
-class LiteRunner:
+class LiteRunner(TorchEntryRunner):
     """A PyTorch Mobile archive (``.ptl``) through the lite interpreter."""
 
     def load(self, artifact: str, threads: int, method: str = "forward", layout: str = "nchw") -> None:
@@ -24,15 +20,6 @@ class LiteRunner:
 
     def input_specs(self) -> list[TensorSpec] | None:
         return None
-
-    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        import torch
-
-        with torch.no_grad():
-            return flatten(self.entry(*(torch.from_numpy(a) for a in inputs)))
-
-    def call(self, inputs: list[np.ndarray]) -> Callable[[], object]:
-        return no_grad_call(self.entry, inputs)
 
     def close(self) -> None:
         self.module = None

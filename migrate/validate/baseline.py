@@ -3,7 +3,7 @@ in a process of its own.
 
 Converting calls the user's factory and traces the model, so a model that crashes the
 interpreter or never returns would take `migrate validate` with it. The conversion runs as
-``python -m migrate.baseline REQUEST`` under the validation's ``--timeout``, like every runtime,
+``python -m migrate.validate.baseline REQUEST`` under the validation's ``--timeout``, like every runtime,
 and its failure is the baseline's row, never the end of the validation.
 """
 
@@ -49,7 +49,7 @@ def convert_with_litert(
         request["reply"] = str(reply_path)
         with open(Path(scratch) / "log", "w+b") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "migrate.baseline", json.dumps(request)],
+                [sys.executable, "-m", "migrate.validate.baseline", json.dumps(request)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -118,7 +118,7 @@ def _source_key(model: str, args: Sequence[object]) -> str:
     digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
     digest.update(installed_version("litert-torch").encode())  # "" (nothing) when absent
     # the rewrite that lets litert-torch convert a prefix mean sized by data (for_litert)
-    digest.update(Path(__file__).with_name("export").joinpath("xnnpack_decompositions.py").read_bytes())
+    digest.update(Path(__file__).parents[1].joinpath("export", "xnnpack_decompositions.py").read_bytes())
     module = sys.modules.get(model.partition(":")[0])
     source = Path(getattr(module, "__file__", None) or ".")
     if source.is_file():

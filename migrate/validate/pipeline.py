@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from migrate.artifacts import check_regular, load_arrays
-from migrate.baseline import BaselineProblem
 from migrate.errors import MissingExtraError, UsageError, first_line, require
 from migrate.output import write_bytes_atomic
 from migrate.sandboxed import ARCHIVES, require_sandbox
-from migrate.targets import expand as expand_targets
-from migrate.targets import parse as parse_targets
+from migrate.validate.baseline import BaselineProblem
+from migrate.validate.targets import expand as expand_targets
+from migrate.validate.targets import parse as parse_targets
 from validators.compare import compare_outputs
 from validators.harness import HarnessOptions, Target, load_specs, measure
 from validators.inputs import seeded_samples
@@ -71,7 +71,7 @@ class ValidateOptions:
     max_memory_mb: float | None = None
     legacy_python: str | None = None
     artifacts: Path | None = None  # where a converted TFLite baseline is written
-    targets: tuple[str, ...] = ("host",)  # host, native, arm64[:CPU] (migrate/targets.py)
+    targets: tuple[str, ...] = ("host",)  # host, native, arm64[:CPU] (migrate/validate/targets.py)
     profile_ops: bool = False  # the most expensive operators of each runtime that can tell
     harness: HarnessOptions = field(default_factory=HarnessOptions)
 
@@ -261,9 +261,9 @@ def _artifacts_dir(options: ValidateOptions) -> Path:
 def _convert_with_litert(
     model: str, options: ValidateOptions, progress: Callable[[str], None]
 ) -> Path | None:
-    """The default baseline, converted in a process of its own (``migrate.baseline``)."""
+    """The default baseline, converted in a process of its own (``migrate.validate.baseline``)."""
     require("litert_torch", "tflite")
-    from migrate.baseline import convert_with_litert
+    from migrate.validate.baseline import convert_with_litert
 
     progress("converting the source model to TFLite with litert-torch, in its own process")
     path, reused = convert_with_litert(model, options.candidates, _artifacts_dir(options), options.harness)
