@@ -117,8 +117,11 @@ def _source_key(model: str, args: Sequence[object]) -> str:
     every Python file beside the model's module (its weights are seeded there, or shipped)."""
     digest = hashlib.sha256(f"{model}|{[tuple(getattr(a, 'shape', ())) for a in args]}".encode())
     digest.update(installed_version("litert-torch").encode())  # "" (nothing) when absent
-    # the rewrite that lets litert-torch convert a prefix mean sized by data (for_litert)
-    digest.update(Path(__file__).parents[1].joinpath("export", "xnnpack_decompositions.py").read_bytes())
+    # the rewrite that lets litert-torch convert a prefix mean sized by data (for_litert), found
+    # where it is imported from, not by a path written here (a move of this file broke that once)
+    from migrate.export import xnnpack_decompositions
+
+    digest.update(Path(xnnpack_decompositions.__file__).read_bytes())
     module = sys.modules.get(model.partition(":")[0])
     source = Path(getattr(module, "__file__", None) or ".")
     if source.is_file():
