@@ -92,6 +92,18 @@ def _in_code(text: str, at: int) -> bool:
     return not quote or "f" in _STRING_PREFIX.search(line, 0, opened).group().lower()  # type: ignore[union-attr]
 
 
+def _occurrences(text: str, needle: str) -> list[int]:
+    found, start = [], 0
+    while (at := text.find(needle, start)) >= 0:
+        found.append(at)
+        start = at + 1
+    return found
+
+
+def _word_occurrences(text: str, word: str) -> list[int]:
+    return [match.start() for match in re.finditer(rf"(?<![\w.]){re.escape(word)}\b", text)]
+
+
 @lru_cache(maxsize=1024)
 def _runs_from(head: str) -> re.Pattern[str]:
     return re.compile(re.escape(head) + r"\.[\w.]*")
@@ -169,6 +181,47 @@ class FilePrefilter:
                     if spelled.startswith(module + ".") and self.has(spelled[len(module) + 1 :]):
                         return True
         return False
+
+    def positions(self, rule: type[Rule]) -> list[int]:
+        """Where in the text ``rule`` could report (offsets, a superset): every written use of a
+        name it is reachable by, every occurrence of a name imported from it, every token of a
+        token group the file holds. libcst parses only the module-level statements holding them
+        (``rewrites.source_slice``), and ``tests/test_source_slice.py`` checks that finds what
+        the whole file gives."""
+        found: list[int] = []
+        for name in rule.names:
+            found += self._uses(name)
+        for group in rule.tokens:
+            if all(self.has(token) for token in group):
+                for token in group:
+                    found += _occurrences(self.text, token)
+        return found
+
+    def _uses(self, name: str) -> list[int]:
+        """:meth:`_reachable`, every position instead of the first."""
+        found: list[int] = []
+        for spelled, joint, prefix, heads in _wanted(name):
+            if not self.has(heads[-1]):
+                continue
+            self._imports()
+            locals_imported = list(self._by_target.get(spelled, ()))
+            for target in heads[1:]:
+                for local in self._by_target.get(target, ()):
+                    use = local + spelled[len(target) :]
+                    found += _occurrences(self.text, use + joint if prefix else use)
+            if prefix:
+                start = bisect.bisect_left(self._targets, spelled + joint)
+                for target in self._targets[start:]:
+                    if not target.startswith(spelled + joint):
+                        break
+                    locals_imported += self._by_target[target]
+            else:
+                for module in self._stars:
+                    if spelled.startswith(module + "."):
+                        found += _word_occurrences(self.text, spelled[len(module) + 1 :])
+            for local in locals_imported:  # its import and every use of it
+                found += _word_occurrences(self.text, local)
+        return found
 
     def _imports(self) -> list[tuple[str, str]]:
         if self._bindings is None:

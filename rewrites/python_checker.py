@@ -12,6 +12,7 @@ Every outcome is a value (findings, or a one-line error); nothing raises out of
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import io
 import re
@@ -26,13 +27,13 @@ import libcst as cst
 
 from rewrites import core
 from rewrites.core import Diagnostic, FileOutcome, FixOutcome, R, Rule, Suppressions, for_language, guarded
-from rewrites.entry_slice import entry_slice
 from rewrites.imports import place_new_imports
 from rewrites.model import Finding
 from rewrites.names import ImportOrigin, ImportTable, subtree
 from rewrites.positions import positions
 from rewrites.prefilter import FilePrefilter
 from rewrites.project import EMPTY, ProjectIndex
+from rewrites.source_slice import source_slice
 
 LANGUAGE = "python"
 # the marker before `migrate: ignore` (rewrites.core.SUPPRESSION)
@@ -248,15 +249,14 @@ def analyse(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPT
     """The costly part: parse and visit. Never raises."""
 
     def check() -> FileOutcome:
-        if _entry_rules_only(rules):
-            part = entry_slice(text)
-            if part == "":
-                return FileOutcome(parsed=True)
-            if part is not None:
-                try:
-                    return FileOutcome(findings=lint_text(part, rules, project), parsed=True)
-                except cst.ParserSyntaxError:
-                    pass  # the slice cut something libcst needs: parse the file
+        part = _slice(text, rules)
+        if part == "":
+            return FileOutcome(parsed=True)
+        if part is not None:
+            try:
+                return FileOutcome(findings=lint_text(part, rules, project), parsed=True)
+            except cst.ParserSyntaxError:
+                pass  # the slice cut something libcst needs: parse the file
         return FileOutcome(findings=lint_text(text, rules, project), parsed=True)
 
     return guarded(check, lambda error: FileOutcome(error=error, parsed=True), known=_known_error)
@@ -266,11 +266,31 @@ def _known_error(exc: Exception) -> str | None:
     return _syntax_error(exc) if isinstance(exc, cst.ParserSyntaxError) else None
 
 
-def _entry_rules_only(rules: Sequence[type[Rule]]) -> bool:
-    """True when every rule reports only inside the methods export traces (MIG401-405)."""
+def _slice(text: str, rules: Sequence[type[Rule]]) -> str | None:
+    """What libcst needs to parse of ``text`` for ``rules`` (rewrites.source_slice), or None for
+    all of it: the export-blocker rules (MIG401-405) say where they report from ``ast``, the
+    others from the uses of their names in the text."""
     from rewrites.rules._values import EntryMethodRule
 
-    return all(issubclass(rule, EntryMethodRule) for rule in rules)
+    entry = any(issubclass(rule, EntryMethodRule) for rule in rules)
+    prefilter = FilePrefilter(text)
+    offsets: list[int] = []
+    for rule in _python(rules):
+        if not issubclass(rule, EntryMethodRule):
+            found = prefilter.positions(rule)
+            if not found:  # admitted, yet written nowhere the prefilter can point at: parse it all
+                return None
+            offsets += found
+    if not offsets:
+        return source_slice(text, _is_known)
+    starts = [0]  # where each line begins, with the line breaks ast counts
+    for line in _LINES.findall(text):
+        starts.append(starts[-1] + len(line))
+    name_lines = {bisect.bisect_right(starts, at) for at in offsets}
+    return source_slice(text, _is_known, entry=entry, name_lines=name_lines)
+
+
+_LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 _PARSER_POSITION = re.compile(r"^parser error: error at (\d+):(\d+): ")

@@ -9,62 +9,24 @@ visiting order. It is a heuristic: it errs towards silence on calls it cannot se
 
 from __future__ import annotations
 
-import re
-from enum import IntEnum
-
 import libcst as cst
 
+from rewrites.entry_values import CONTAINER as _CONTAINER
+from rewrites.entry_values import ITEM_BUILTINS, ITEM_METHODS, Kind, annotation_kind, combine
+from rewrites.entry_values import PASS_THROUGH_BUILTINS as _PASS_THROUGH_BUILTINS
+from rewrites.entry_values import PREDICATE_PREFIXES as _PREDICATE_PREFIXES
+from rewrites.entry_values import SIZE_METHODS as _SIZE_METHODS
+from rewrites.entry_values import STATIC_ATTRIBUTES as _STATIC_ATTRIBUTES
+from rewrites.entry_values import STATIC_BUILTINS as _STATIC_BUILTINS
+from rewrites.entry_values import STATIC_METHODS as _STATIC_METHODS
+from rewrites.entry_values import STATIC_TORCH_FUNCTIONS as _STATIC_TORCH_FUNCTIONS
 from rewrites.python_checker import FileContext, PythonRule
 
 # A method is an entry point when named forward or decorated @torch.jit.export.
 ENTRY_TOKENS = (("def forward", "torch"), ("export", "torch", "jit"))
 
 
-class Kind(IntEnum):
-    """Ordered so that combining two kinds keeps the larger."""
-
-    STATIC = 0
-    SIZE = 1
-    SCALAR = 2
-    TENSOR = 3
-
-
-_STATIC_ATTRIBUTES = frozenset(
-    {
-        "ndim",
-        "dtype",
-        "device",
-        "is_cuda",
-        "requires_grad",
-        "layout",
-        "is_sparse",
-        "is_quantized",
-        "training",
-        "is_leaf",
-        "names",
-    }
-)
-_SIZE_METHODS = frozenset({"size", "numel", "dim", "nelement", "stride"})
-_STATIC_METHODS = frozenset(
-    {"is_floating_point", "is_contiguous", "is_complex", "element_size", "get_device", "type"}
-)
-ITEM_METHODS = frozenset({"item", "tolist"})
-_PREDICATE_PREFIXES = ("is_", "has_", "any_", "all_", "should_", "use_", "can_")
-ITEM_BUILTINS = frozenset({"int", "float", "bool"})
-_STATIC_BUILTINS = frozenset({"isinstance", "hasattr", "callable", "getattr", "type", "id", "str"})
-
-
-_STATIC_TORCH_FUNCTIONS = frozenset(
-    {
-        "torch.is_tensor",
-        "torch.jit.isinstance",
-        "torch.jit.is_scripting",
-        "torch.jit.is_tracing",
-        "torch.compiler.is_exporting",
-        "torch.is_floating_point",
-        "torch.is_grad_enabled",
-    }
-)
+__all__ = ["ITEM_BUILTINS", "ITEM_METHODS", "EntryMethodRule", "Kind", "ValueTracker", "parameter_kind"]
 
 
 def _imported_name(ctx: FileContext, func: cst.BaseExpression) -> str | None:
@@ -75,10 +37,6 @@ def _imported_name(ctx: FileContext, func: cst.BaseExpression) -> str | None:
     if isinstance(head, cst.Name) and head.value != "self" and ctx.imports.is_bound(head.value):
         return head.value
     return None
-
-
-def _combine(*kinds: Kind) -> Kind:
-    return max(kinds, default=Kind.STATIC)
 
 
 class ValueTracker:
@@ -116,23 +74,23 @@ class ValueTracker:
         if isinstance(expr, cst.Call):
             return self._call_kind(expr)
         if isinstance(expr, cst.BinaryOperation):
-            return _combine(self.kind(expr.left), self.kind(expr.right))
+            return combine(self.kind(expr.left), self.kind(expr.right))
         if isinstance(expr, cst.UnaryOperation):
             return self.kind(expr.expression)
         if isinstance(expr, cst.BooleanOperation):
-            return _combine(self.kind(expr.left), self.kind(expr.right))
+            return combine(self.kind(expr.left), self.kind(expr.right))
         if isinstance(expr, cst.Comparison):
             if any(isinstance(t.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for t in expr.comparisons):
                 return Kind.STATIC
-            return _combine(self.kind(expr.left), *(self.kind(t.comparator) for t in expr.comparisons))
+            return combine(self.kind(expr.left), *(self.kind(t.comparator) for t in expr.comparisons))
         if isinstance(expr, cst.IfExp):
-            return _combine(self.kind(expr.body), self.kind(expr.orelse))
+            return combine(self.kind(expr.body), self.kind(expr.orelse))
         if isinstance(expr, (cst.Tuple, cst.List)):
-            return _combine(*(self.kind(e.value) for e in expr.elements))
+            return combine(*(self.kind(e.value) for e in expr.elements))
         return Kind.STATIC
 
     def _call_kind(self, call: cst.Call) -> Kind:
-        args = _combine(*(self.kind(a.value) for a in call.args))
+        args = combine(*(self.kind(a.value) for a in call.args))
         func = call.func
         if isinstance(func, cst.Attribute):
             receiver = self.kind(func.value)
@@ -154,7 +112,7 @@ class ValueTracker:
                 return Kind.SIZE if args is not Kind.STATIC else Kind.STATIC
             if func.value in _STATIC_BUILTINS:
                 return Kind.STATIC
-            if func.value in {"min", "max", "abs", "round", "sum"}:
+            if func.value in _PASS_THROUGH_BUILTINS:
                 return args
         resolved = self.ctx.resolve(func) or _imported_name(self.ctx, func)
         if resolved is None:  # a local function or a submodule: tensors in, tensors out
@@ -193,7 +151,7 @@ class ValueTracker:
         if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.args:
             name = iterable.func.value
             if name == "range":
-                self.bind(target, None, _combine(*(self.kind(a.value) for a in iterable.args)))
+                self.bind(target, None, combine(*(self.kind(a.value) for a in iterable.args)))
                 return
             if name == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 self.bind(target.elements[0].value, None, Kind.STATIC)
@@ -220,18 +178,14 @@ class ValueTracker:
         return None
 
 
-_CONTAINER = re.compile(r"(typing\.)?(List|Tuple|Sequence|list|tuple)\b")
-
-
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
 def parameter_kind(param: cst.Param) -> Kind:
     """Annotated parameters are what their annotation says; defaulted ones are settings."""
-    if param.annotation is not None:
-        return Kind.TENSOR if "Tensor" in _code(param.annotation.annotation) else Kind.STATIC
-    return Kind.STATIC if param.default is not None else Kind.TENSOR
+    annotation = None if param.annotation is None else _code(param.annotation.annotation)
+    return annotation_kind(annotation, param.default is not None)
 
 
 class EntryMethodRule(PythonRule):
@@ -262,7 +216,7 @@ class EntryMethodRule(PythonRule):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if self.values is not None and isinstance(node.target, cst.Name):
-            kind = _combine(self.values.kind(node.target), self.values.kind(node.value))
+            kind = combine(self.values.kind(node.target), self.values.kind(node.value))
             self.values.bind(node.target, None, kind)
 
     def visit_For(self, node: cst.For) -> None:
