@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -109,6 +111,72 @@ def _runs_from(head: str) -> re.Pattern[str]:
     return re.compile(re.escape(head) + r"\.[\w.]*")
 
 
+@dataclass(frozen=True)
+class _Entry:
+    rule: type[Rule]
+    spelled: str  # one spelling of one of its names, without a prefix's "*"
+    joint: str  # "." when the name is "spelled.*"
+    prefix: bool
+    root: str  # the spelling's first part
+
+    @property
+    def key(self) -> str:
+        return self.spelled + self.joint if self.prefix else self.spelled
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Every spelling of every rule name, by what a qualified name must start with to match it."""
+
+    entries: tuple[_Entry, ...]
+    by_key: dict[str, tuple[_Entry, ...]]
+    lengths: tuple[int, ...]  # the keys' lengths
+    roots: frozenset[str]
+    heads: frozenset[str]  # the spellings' proper dotted heads: what a run can be written from
+    token_rules: tuple[type[Rule], ...]
+
+    def matches(self, qualified: str, *, exact: bool) -> list[_Entry]:
+        """Entries ``qualified`` spells: written (``exact=False``), it matches a key it starts
+        with, as a dotted run does; imported by name, a name equal to it or a prefix it is in."""
+        found = []
+        for length in self.lengths:
+            if length > len(qualified):
+                break
+            for entry in self.by_key.get(qualified[:length], ()):
+                if not exact or entry.prefix or entry.spelled == qualified:
+                    found.append(entry)
+        if exact:
+            found += [e for e in self.by_key.get(qualified + ".", ()) if e.prefix and e.spelled == qualified]
+        return found
+
+
+@lru_cache(maxsize=256)
+def _index(rules: tuple[type[Rule], ...]) -> _Index:
+    entries = [
+        _Entry(rule, spelled, joint, prefix, heads[-1])
+        for rule in rules
+        for name in rule.names
+        for spelled, joint, prefix, heads in _wanted(name)
+    ]
+    by_key: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        by_key.setdefault(entry.key, []).append(entry)
+    return _Index(
+        tuple(entries),
+        {key: tuple(found) for key, found in by_key.items()},
+        tuple(sorted({len(key) for key in by_key})),
+        frozenset(entry.root for entry in entries),
+        frozenset(
+            heads[i]
+            for rule in rules
+            for name in rule.names
+            for *_, heads in _wanted(name)
+            for i in range(1, len(heads))
+        ),
+        tuple(rule for rule in rules if rule.tokens),
+    )
+
+
 class FilePrefilter:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -117,8 +185,8 @@ class FilePrefilter:
         self._stars: list[str] = []
         self._by_target: dict[str, list[str]] = {}  # what is bound -> the local names for it
         self._targets: list[str] = []  # sorted
-        self._reached: dict[str, bool] = {}
         self._runs: dict[str, list[str]] = {}  # first part -> the dotted runs written from it
+        self._written_uses: dict[str, bool] = {}
 
     def has(self, token: str) -> bool:
         present = self._seen.get(token)
@@ -134,6 +202,12 @@ class FilePrefilter:
         head, dot, _ = use.partition(".")
         if not dot:
             return self.has(use)
+        known = self._written_uses.get(use)
+        if known is None:
+            known = self._written_uses[use] = self._written_in_code(use, head)
+        return known
+
+    def _written_in_code(self, use: str, head: str) -> bool:
         runs = self._runs.get(head)
         if runs is None:
             runs = self._runs[head] = sorted(set(_runs_from(head).findall(self.text)))
@@ -148,39 +222,55 @@ class FilePrefilter:
         return False
 
     def admits(self, rule: type[Rule]) -> bool:
-        if any(all(self.has(token) for token in group) for group in rule.tokens):
-            return True
-        reached = self._reached
-        for name in rule.names:
-            found = reached.get(name)
-            if found is None:
-                found = reached[name] = self._reachable(name)
-            if found:
-                return True
-        return False
+        return bool(self.admitted([rule]))
 
-    def _reachable(self, name: str) -> bool:
-        # "a.b.*" is everything in a.b; "a._jit_*" everything whose last part starts "_jit_".
-        for spelled, joint, prefix, heads in _wanted(name):
-            if not self.has(heads[-1]):
-                continue  # every spelling of it starts with a name bound from its first part
-            self._imports()
-            if spelled in self._by_target:
-                return True  # imported by name: even an unused import can be a finding
-            for target in heads[1:]:
-                for local in self._by_target.get(target, ()):
-                    use = local + spelled[len(target) :]
-                    if self._written(use + joint if prefix else use):
-                        return True
-            if prefix:  # something inside the prefix was imported by name
-                start = bisect.bisect_left(self._targets, spelled + joint)
-                if start < len(self._targets) and self._targets[start].startswith(spelled + joint):
-                    return True
-            else:
-                for module in self._stars:
-                    if spelled.startswith(module + ".") and self.has(spelled[len(module) + 1 :]):
-                        return True
-        return False
+    def admitted(self, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+        """The rules :meth:`admits`, found the other way round: from the few names the file's
+        imports bind, through the dotted runs written from them, to the rule names those spell
+        (one dictionary lookup per run and name length), instead of every name of every rule
+        against the text."""
+        index = _index(tuple(rules))
+        found: set[type[Rule]] = set()
+        for rule in index.token_rules:
+            if any(all(self.has(token) for token in group) for group in rule.tokens):
+                found.add(rule)
+        if not any(self.has(root) for root in index.roots):
+            return [rule for rule in rules if rule in found]
+        self._imports()
+        for target, locals_ in self._by_target.items():
+            if target.partition(".")[0] not in index.roots:
+                continue
+            # imported by name (even an unused import can be a finding), or from inside a prefix
+            for entry in index.matches(target, exact=True):
+                if self.has(entry.root):
+                    found.add(entry.rule)
+            if target not in index.heads:
+                continue  # no name is written from it
+            for local in locals_:
+                head = local.partition(".")[0]
+                runs = self._runs.get(head)
+                if runs is None:
+                    runs = self._runs[head] = sorted(set(_runs_from(head).findall(self.text)))
+                start = bisect.bisect_left(runs, local + ".")
+                for run in runs[start:]:
+                    if not run.startswith(local + "."):
+                        break
+                    for entry in index.matches(target + run[len(local) :], exact=False):
+                        if entry.rule in found or not entry.spelled.startswith(target + "."):
+                            continue
+                        use = local + entry.spelled[len(target) :]
+                        if self.has(entry.root) and self._written(use + entry.joint if entry.prefix else use):
+                            found.add(entry.rule)
+        for module in self._stars:
+            for entry in index.entries:
+                if (
+                    not entry.prefix
+                    and entry.spelled.startswith(module + ".")
+                    and self.has(entry.root)
+                    and self.has(entry.spelled[len(module) + 1 :])
+                ):
+                    found.add(entry.rule)
+        return [rule for rule in rules if rule in found]
 
     def positions(self, rule: type[Rule]) -> list[int]:
         """Where in the text ``rule`` could report (offsets, a superset): every written use of a
@@ -198,7 +288,7 @@ class FilePrefilter:
         return found
 
     def _uses(self, name: str) -> list[int]:
-        """:meth:`_reachable`, every position instead of the first."""
+        """Every position a use of ``name`` is written at, by the paths :meth:`admitted` takes."""
         found: list[int] = []
         for spelled, joint, prefix, heads in _wanted(name):
             if not self.has(heads[-1]):

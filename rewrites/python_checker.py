@@ -211,7 +211,7 @@ def screen(data: bytes, rules: Sequence[type[Rule]]) -> FileOutcome | tuple[str,
     except SourceError as exc:
         return FileOutcome(error=str(exc))
     prefilter = FilePrefilter(text)
-    active = [rule for rule in _python(rules) if prefilter.admits(rule)]
+    active = prefilter.admitted(_python(rules))
     if not active:
         return FileOutcome()
     depth = bracket_depth(text)
@@ -384,7 +384,7 @@ class _PythonFixer:
     def diagnose(self, text: str) -> tuple[cst.Module, list[Diagnostic]]:
         module = cst.parse_module(text)
         prefilter = FilePrefilter(text)
-        return module, _run(module, text, [r for r in self.rules if prefilter.admits(r)], self.project)
+        return module, _run(module, text, prefilter.admitted(self.rules), self.project)
 
     def footprint(self, diagnostic: Diagnostic) -> set[int]:
         assert isinstance(diagnostic.edit, Edit)
