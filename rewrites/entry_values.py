@@ -193,6 +193,12 @@ def _arguments(call: ast.Call) -> list[ast.expr]:
     ]
 
 
+def _is_string(node: ast.expr) -> bool:
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
+    )
+
+
 def _element(node: ast.expr) -> ast.expr:
     return node.value if isinstance(node, ast.Starred) else node
 
@@ -239,6 +245,8 @@ class AstValues:
             return combine(*(self.kind(v) for v in expr.values))  # type: ignore[attr-defined]
         if kind_of is ast.Compare:
             if any(isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for op in expr.ops):  # type: ignore[attr-defined]
+                return Kind.STATIC
+            if any(_is_string(e) for e in (expr.left, *expr.comparators)):  # type: ignore[attr-defined]
                 return Kind.STATIC
             return combine(self.kind(expr.left), *(self.kind(c) for c in expr.comparators))  # type: ignore[attr-defined]
         if kind_of is ast.IfExp:

@@ -396,8 +396,15 @@ class _PythonFixer:
     def apply(self, parsed: cst.Module, text: str, chosen: list[Diagnostic]) -> tuple[list[Diagnostic], str]:
         chosen, new_module = _keep_chains_whole(parsed, text, chosen)
         new_text = new_module.code
-        if chosen and new_text != text:
-            cst.parse_module(new_text)  # a fix must never produce code that does not parse
+        if chosen and new_text != text and not _parses(new_text):
+            # a fix must never produce code that does not parse: those that do are left out, and
+            # their findings stay
+            kept: list[Diagnostic] = []
+            for diagnostic in chosen:
+                if _parses(_apply(parsed, [_edit(d) for d in [*kept, diagnostic]]).code):
+                    kept.append(diagnostic)
+            chosen, new_module = _keep_chains_whole(parsed, text, kept)
+            new_text = new_module.code
         return chosen, new_text
 
     def also_fixed(self, found: list[Diagnostic], chosen: list[Diagnostic]) -> list[Diagnostic]:
@@ -405,6 +412,14 @@ class _PythonFixer:
         resolved = {id(node) for d in chosen for node in _edit(d).resolves}
         taken = {id(d) for d in chosen}
         return [d for d in found if id(_report(d).node) in resolved and id(d) not in taken]
+
+
+def _parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError:
+        return False
+    return True
 
 
 def _edit(diagnostic: Diagnostic) -> Edit:

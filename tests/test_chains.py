@@ -186,3 +186,32 @@ def test_a_rescan_never_reports_fewer_findings_where_torchscript_is_left(source:
     text, fixed, remaining = fix_text(source, all_rules(), unsafe=True)
     assert text == source, "nothing here can be rewritten whole"
     assert fixed == () and lint_text(text, all_rules()) == remaining == before
+
+
+class DropsParentheses(PythonRule):
+    """The MIG310 fix as it was: `(a\n and not torch.jit.is_scripting())` became `a` without
+    its parentheses, and a condition over several lines stopped parsing."""
+
+    code = "MIG991"
+    name = "drops-parentheses"
+    message = "scripting"
+    fix_title = "fold"
+    fix_safety = FixSafety.SAFE
+    names = frozenset({"torch.jit.is_scripting"})
+
+    def visit_reference(self, node: cst.BaseExpression, qualified_name: str) -> None:
+        test = next(n for n in self.ctx.ancestors() if isinstance(n, cst.BooleanOperation))
+        self.report(node, edit=self.edit({test: test.left.with_changes(lpar=(), rpar=())}))
+
+
+def test_a_fix_whose_text_does_not_parse_is_not_applied_and_the_others_are() -> None:
+    source = (
+        "import torch\n"
+        "def f(x, a, b):\n    if (\n        a\n        and b\n        and not torch.jit.is_scripting()\n    ):\n"
+        "        return x\n"
+        "def g(x, a):\n    if (a and torch.jit.is_scripting()):\n        return x\n"
+    )
+    text, fixed, remaining = fix_text(source, [DropsParentheses])
+    assert [f.line for f in fixed] == [10] and [f.line for f in remaining] == [6]
+    assert "    if a:\n" in text and "and not torch.jit.is_scripting()" in text
+    compile(text, "fixed.py", "exec")

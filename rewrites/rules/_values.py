@@ -26,6 +26,8 @@ from rewrites.python_checker import FileContext, PythonRule
 ENTRY_TOKENS = (("def forward", "torch"), ("export", "torch", "jit"))
 
 
+_STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
 __all__ = ["ITEM_BUILTINS", "ITEM_METHODS", "EntryMethodRule", "Kind", "ValueTracker", "parameter_kind"]
 
 
@@ -82,6 +84,8 @@ class ValueTracker:
         if isinstance(expr, cst.Comparison):
             if any(isinstance(t.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for t in expr.comparisons):
                 return Kind.STATIC
+            if any(isinstance(e, _STRINGS) for e in (expr.left, *(t.comparator for t in expr.comparisons))):
+                return Kind.STATIC  # `mode == "sent"`: a tensor never equals a string
             return combine(self.kind(expr.left), *(self.kind(t.comparator) for t in expr.comparisons))
         if isinstance(expr, cst.IfExp):
             return combine(self.kind(expr.body), self.kind(expr.orelse))

@@ -77,6 +77,13 @@ class JitIsScripting(PythonRule):
             "import torch\ndef f(x):\n    if torch.jit.is_scripting():\n        return x\n",
             expected="def f(x):\n    pass\n",
         ),
+        # a condition over several lines keeps its parentheses, and the comment on its last line
+        Invalid(
+            "import torch\ndef f(x, a, b):\n    if (\n        a\n        and b  # why\n"
+            "        # scripting is slow here\n        and not torch.jit.is_scripting()\n    ):\n"
+            "        return x\n    return -x\n",
+            expected="def f(x, a, b):\n    if (\n        a\n        and b  # why\n    ):\n        return x\n    return -x\n",
+        ),
         Invalid(
             "import torch\nclass M(torch.nn.Module):\n    @torch.jit.ignore\n    def stats(self, x):\n        return float(x.mean())\n"
             "    def forward(self, x):\n        if not torch.jit.is_scripting():\n            self.last = self.stats(x)\n        return x\n",
@@ -163,7 +170,29 @@ _EAGER_ONLY_BUILTINS = frozenset({"float", "int", "bool"})
 
 
 def fold(expr: cst.BaseExpression, call: cst.Call, value: bool = False) -> cst.BaseExpression | bool:
-    """``expr`` with ``call`` taken as ``value``, simplified as far as truthiness allows."""
+    """``expr`` with ``call`` taken as ``value``, simplified as far as truthiness allows. An
+    operand that stands for a parenthesised whole keeps its parentheses: the whole may span
+    lines only inside them."""
+    folded = _fold(expr, call, value)
+    if isinstance(folded, bool) or folded is expr or not expr.lpar or folded.lpar:
+        return folded
+    rpar = list(expr.rpar)
+    if isinstance(expr, cst.BooleanOperation) and folded is expr.left:
+        # the comment ending the kept operand's line sat before the dropped operator
+        before, closing = expr.operator.whitespace_before, rpar[-1].whitespace_before
+        if (
+            isinstance(before, cst.ParenthesizedWhitespace)
+            and before.first_line.comment is not None
+            and isinstance(closing, cst.ParenthesizedWhitespace)
+            and closing.first_line.comment is None
+        ):
+            rpar[-1] = rpar[-1].with_changes(
+                whitespace_before=closing.with_changes(first_line=before.first_line)
+            )
+    return folded.with_changes(lpar=expr.lpar, rpar=rpar)
+
+
+def _fold(expr: cst.BaseExpression, call: cst.Call, value: bool) -> cst.BaseExpression | bool:
     if expr is call:
         return value
     if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
@@ -180,6 +209,8 @@ def fold(expr: cst.BaseExpression, call: cst.Call, value: bool = False) -> cst.B
             return left
         if isinstance(right, bool) and _pure(expr.left):
             return absorbing
+        if left is expr.left and right is expr.right:
+            return expr
         return expr.with_changes(
             left=left if not isinstance(left, bool) else cst.Name(str(left)),
             right=right if not isinstance(right, bool) else cst.Name(str(right)),

@@ -68,6 +68,11 @@ class TensorCondition(EntryMethodRule):
 
     VALID = [
         Valid(_MODEL + "        if x.shape[0] > 1:\n            x = x * 2\n        return x\n"),
+        # an input compared with a string is a Python value, whatever its annotation says
+        Valid(
+            "import torch\nclass Loss(torch.nn.Module):\n    def forward(self, model, x):\n"
+            "        if model.kind == 'sent':\n            x = model.head(x)\n        return x\n"
+        ),
         Valid(_MODEL + "        if self.training and n > 1:\n            x = x * 2\n        return x\n"),
         Valid(
             _MODEL
