@@ -98,7 +98,14 @@ def decode_app(data: bytes) -> str:
         ) from None
 
 
+# A PyTorch C++ extension: custom ops compiled for the Python package (torch.utils.cpp_extension),
+# not an app embedding LibTorch. Nothing in it is PyTorch Mobile's to migrate.
+_TORCH_EXTENSION = re.compile(r"#[ \t]*include[ \t]*[<\"]torch/extension\.h[>\"]|\bPYBIND11_MODULE[ \t]*\(")
+
+
 def _admitted(text: str, language: str, rules: Sequence[type[Rule]]) -> list[type[AppRule]]:
+    if language in ("cpp", "objc") and _TORCH_EXTENSION.search(text):
+        return []
     return [
         r
         for r in for_language(app_rules(rules), language)

@@ -101,3 +101,19 @@ def test_every_fix_a_rule_offers_is_pinned_by_an_example(rule: type[Rule]) -> No
             assert case.expected is not None, (
                 f"{rule.code} fixes this example but gives no expected source:\n{case.code}"
             )
+
+
+def test_a_tensor_branch_shown_by_no_call_is_reported_without_a_fix() -> None:
+    """fairseq's `if update_num < 2 * warmup:` (an int the trainer passes) became torch.cond."""
+    from rewrites.rules.tensor_condition import TensorCondition
+
+    model = "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, step):\n"
+    bare = lint_text(
+        model + "        if step < 2 * self.warmup:\n            x = x * 2\n        return x\n",
+        [TensorCondition],
+    )
+    shown = lint_text(
+        model + "        if x.sum() > 0:\n            x = x * 2\n        return x\n", [TensorCondition]
+    )
+    assert [f.fix for f in bare] == [None]
+    assert [f.fix is not None for f in shown] == [True]

@@ -53,6 +53,10 @@ class LibTorchHeader(AppRule):
     not include yet) and the others are removed; the file keeps C++ (MIG611-MIG614 rewrite the
     calls), also in Objective-C++, where the Objective-C `ExecuTorch` framework would be the other
     choice. `using namespace` of a LibTorch namespace is removed.
+
+    A PyTorch C++ extension (a file that includes `<torch/extension.h>` or defines
+    `PYBIND11_MODULE`) holds custom ops built for the Python package, not an app's LibTorch: no
+    native rule reports in it.
     """
 
     code = "MIG610"
@@ -69,6 +73,13 @@ class LibTorchHeader(AppRule):
     VALID = [
         Valid("#include <executorch/extension/module/module.h>\n// #include <torch/script.h>\n", "a.cpp"),
         Valid('#import "TorchModule.h"\n#include <vector>\n', "TorchModule.mm"),
+        # a PyTorch C++ extension: custom ops of the Python package, not app code
+        Valid(
+            "#include <torch/extension.h>\n#include <ATen/ATen.h>\n"
+            "torch::Tensor scale(torch::Tensor x) { return x * 2; }\n"
+            "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def(\"scale\", &scale); }\n",
+            "scale.cpp",
+        ),
     ]
     INVALID = [
         Invalid(

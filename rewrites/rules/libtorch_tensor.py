@@ -154,6 +154,11 @@ class LibTorchTensor(NativeNames):
         Valid("auto t = executorch::extension::from_blob(buf, {1, 3});\n", "a.cpp"),
         Valid('// at::Tensor t = torch::from_blob(...)\nNSLog(@"at::Tensor");\n', "TorchModule.mm"),
         Valid("#include <vector>\nfloat* p = buffer.data_ptr<float>();\n", "other.cpp"),
+        Valid(  # a PyTorch C++ extension's binding (custom ops of the Python package)
+            "#include <ATen/ATen.h>\nat::Tensor add(at::Tensor a, at::Tensor b) { return a + b; }\n"
+            "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def(\"add\", &add); }\n",
+            "binding.cpp",
+        ),
     ]
     # (a tensor that is not an output: `void f(at::Tensor image) { use(image.data_ptr<float>()); }`
     # becomes `image.mutable_data_ptr<float>()`, see the last example)

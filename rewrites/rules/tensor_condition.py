@@ -4,6 +4,7 @@ import libcst as cst
 
 from rewrites.core import Invalid, Valid
 from rewrites.model import FixSafety
+from rewrites.names import subtree
 from rewrites.python_checker import Edit, Replacement
 from rewrites.rules._helpers import names_in
 from rewrites.rules._values import EntryMethodRule, Kind
@@ -85,6 +86,12 @@ class TensorCondition(EntryMethodRule):
         Valid(_MODEL + "        if self.any_requires_grad(x):\n            x = x * 2\n        return x\n"),
     ]
     INVALID = [
+        # an input compared as it is: reported (it may be a tensor), but no fix is offered (it
+        # may be a number the caller passes, and torch.cond over it would fail)
+        Invalid(
+            _MODEL + "        if x > 0:\n            x = x * 2\n        return x\n",
+            line=4,
+        ),
         Invalid(
             _MODEL + "        if x.sum() > 0:\n            return x * 2\n        return x - 1\n" + _CALL,
             line=4,
@@ -167,7 +174,12 @@ class TensorCondition(EntryMethodRule):
             return
         kind = self.values.kind(test)
         if kind is Kind.TENSOR:
-            self.report(node, edit=self._as_cond(node, test))
+            # a fix only where a call shows the tensor: an input compared as it is may be a number
+            # the caller passes (`update_num < 2 * warmup`), and torch.cond would then break it
+            shown = any(
+                isinstance(n, cst.Call) and self.values.kind(n) is not Kind.STATIC for n in subtree(test)
+            )
+            self.report(node, edit=self._as_cond(node, test) if shown else None)
         elif kind is Kind.SCALAR:
             self.report(
                 node,
