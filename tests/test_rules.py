@@ -117,3 +117,25 @@ def test_a_tensor_branch_shown_by_no_call_is_reported_without_a_fix() -> None:
     )
     assert [f.fix for f in bare] == [None]
     assert [f.fix is not None for f in shown] == [True]
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "        if not x.any():\n            x = None\n",  # a Python bool, and None on one side
+        "        if x.sum() > 0:\n            x = None\n",
+        "        if x.any():\n            masks = [x]\n        else:\n            masks = []\n",
+        "        y = [x] if x.any() else []\n",
+        "        if x is not None and x.any():\n            x = x * 2\n",
+    ],
+)
+def test_no_torch_cond_where_a_branch_is_no_tensor_or_the_test_a_python_bool(branch: str) -> None:
+    """What fairseq's encoders showed: torch.cond over `None`, `[x]` or `not t.any()` fails where
+    the branch ran before."""
+    from rewrites.rules.tensor_condition import TensorCondition
+
+    source = (
+        "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n" + branch + "        return x\n"
+    )
+    found = lint_text(source, [TensorCondition])
+    assert found and all(f.fix is None for f in found)

@@ -190,9 +190,15 @@ class TensorCondition(EntryMethodRule):
 
     def _as_cond(self, node: cst.CSTNode, test: cst.BaseExpression) -> Edit | None:
         """`torch.cond` for a conditional expression, an if/else returning one value each, or
-        an if/else assigning one name each; None for other shapes of branch."""
+        an if/else assigning one name each; None for other shapes of branch, and for a test
+        Python's `not`/`and`/`or` turn into a bool (which neither takes as a tensor)."""
+        if isinstance(test, cst.BooleanOperation) or (
+            isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+        ):
+            return None
         if isinstance(node, cst.IfExp):
-            return self._edit({node: self._select(test, node.body, node.orelse)})
+            value = self._select(test, node.body, node.orelse)
+            return None if value is None else self._edit({node: value})
         if not isinstance(node, cst.If):
             return None
         then = _single(node.body)
@@ -203,6 +209,8 @@ class TensorCondition(EntryMethodRule):
             other = _single(following) if following is not None else None
         if isinstance(then, cst.Return) and isinstance(other, cst.Return) and then.value and other.value:
             value = self._select(test, then.value, other.value)
+            if value is None:
+                return None
             changes: dict[cst.CSTNode, Replacement] = {node: _line(cst.Return(value), node, following)}
             if following is not None:
                 changes[following] = cst.RemovalSentinel.REMOVE
@@ -220,7 +228,7 @@ class TensorCondition(EntryMethodRule):
             # must return dense tensors: a contiguous clone is both.
             unchanged = cst.parse_expression(f"{target.value}.clone(memory_format=torch.contiguous_format)")
             value = self._cond(test, then.value, unchanged)
-            return self._edit({node: _line(cst.Assign(then.targets, value), node)})
+            return None if value is None else self._edit({node: _line(cst.Assign(then.targets, value), node)})
         if (
             isinstance(then, cst.Assign)
             and isinstance(other, cst.Assign)
@@ -230,12 +238,12 @@ class TensorCondition(EntryMethodRule):
             and then.targets[0].target.value == other.targets[0].target.value
         ):
             value = self._select(test, then.value, other.value)
-            return self._edit({node: _line(cst.Assign(then.targets, value), node)})
+            return None if value is None else self._edit({node: _line(cst.Assign(then.targets, value), node)})
         return None
 
     def _select(
         self, test: cst.BaseExpression, then: cst.BaseExpression, other: cst.BaseExpression
-    ) -> cst.Call:
+    ) -> cst.Call | None:
         """`torch.where` when both sides are elementwise in the same tensors (so of one shape),
         else `torch.cond`."""
         names = self._elementwise(then)
@@ -273,10 +281,17 @@ class TensorCondition(EntryMethodRule):
 
     def _cond(
         self, test: cst.BaseExpression, then: cst.BaseExpression, other: cst.BaseExpression
-    ) -> cst.Call:
+    ) -> cst.Call | None:
         """`torch.cond(test, lambda ops: then, lambda ops: other, (ops,))`, the operands being the
-        tensors the branches read."""
+        tensors the branches read; None unless both branches are tensors (`None`, `[x]` or a
+        number on one side would make torch.cond fail where the branch ran before)."""
         assert self.values is not None
+        for branch in (then, other):
+            if (
+                isinstance(branch, (cst.List, cst.Tuple, cst.Dict, cst.Set))
+                or self.values.kind(branch) is not Kind.TENSOR
+            ):
+                return None
         operands = list(
             dict.fromkeys(
                 n.value
