@@ -253,8 +253,9 @@ def analyse(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPT
         if part == "":
             return FileOutcome(parsed=True)
         if part is not None:
+            compact, lines = _compact(part, text)
             try:
-                return FileOutcome(findings=lint_text(part, rules, project), parsed=True)
+                return FileOutcome(findings=lint_text(compact, rules, project, lines), parsed=True)
             except cst.ParserSyntaxError:
                 pass  # the slice cut something libcst needs: parse the file
         return FileOutcome(findings=lint_text(text, rules, project), parsed=True)
@@ -306,15 +307,36 @@ def _syntax_error(exc: cst.ParserSyntaxError) -> str:
     return f"syntax error at line {line}, column {column}: {message[match.end() :]}"
 
 
-def lint_text(text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY) -> tuple[Finding, ...]:
-    """Findings of ``rules`` in ``text`` (raises libcst.ParserSyntaxError on bad syntax)."""
-    return core.findings(_run(cst.parse_module(text), text, _python(rules), project))
+def lint_text(
+    text: str, rules: Sequence[type[Rule]], project: ProjectIndex = EMPTY, lines: Sequence[int] | None = None
+) -> tuple[Finding, ...]:
+    """Findings of ``rules`` in ``text`` (raises libcst.ParserSyntaxError on bad syntax);
+    ``lines``: the line in the file of each line of ``text``, when it is a compacted slice."""
+    return core.findings(_run(cst.parse_module(text), text, _python(rules), project, lines))
+
+
+def _compact(part: str, text: str) -> tuple[str, list[int]]:
+    """A slice of ``text`` without the lines it blanked (each costs libcst a node, and they were
+    nine in ten), and the line in the file of each line left. Lines blank in the file stay:
+    they may be inside a string the slice kept."""
+    originals = _LINES.findall(text)
+    kept, lines = [], []
+    for number, line in enumerate(_LINES.findall(part), 1):
+        if line.strip() or number > len(originals) or not originals[number - 1].strip():
+            kept.append(line)
+            lines.append(number)
+    return "".join(kept), lines
 
 
 def _run(
-    module: cst.Module, text: str, rules: Sequence[type[PythonRule]], project: ProjectIndex = EMPTY
+    module: cst.Module,
+    text: str,
+    rules: Sequence[type[PythonRule]],
+    project: ProjectIndex = EMPTY,
+    lines: Sequence[int] | None = None,
 ) -> list[Diagnostic]:
-    """The reports that survive suppression comments, as positioned diagnostics."""
+    """The reports that survive suppression comments, as positioned diagnostics (on the lines
+    of the file, given ``lines`` for a compacted slice)."""
     ctx = FileContext(ImportTable(_is_known), project)
     dispatcher = _Dispatcher(ctx, [rule(ctx) for rule in rules])
     dispatcher.walk(module)
@@ -322,6 +344,13 @@ def _run(
         return []
     comments = _suppressions(module) if "migrate:" in text else []
     spans = positions(module, text, [r.node for r in ctx.reports] + [c for c, _, _ in comments])
+    if lines:
+        last = len(lines)
+
+        def line(n: int) -> int:  # the end of the text is one line past its last
+            return lines[n - 1] if n <= last else lines[-1] + n - last
+
+        spans = {node: (line(a), b, line(c), d) for node, (a, b, c, d) in spans.items()}
     suppressions = Suppressions()
     for comment, own_line, match in comments:
         suppressions.add(spans[comment][0] + (1 if own_line else 0), match)

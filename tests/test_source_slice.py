@@ -118,6 +118,12 @@ CASES = {
     "        return Inner()(x)\n",
     "walrus in a conditional": "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, n: int = 2):\n"
     "        y = (n := x.sum()) if n > 1 else x\n        if n > 0:\n            return y\n        return x\n",
+    # a kept method whose string holds blank lines (the compacted slice keeps them), after a
+    # suppression comment whose next line in the file is blanked
+    "blank lines in a kept string": "import torch\n# migrate: ignore[MIG401]\nX = 1\n\n"
+    "class M(torch.nn.Module):\n    def helper(self):\n        return 1\n\n    def forward(self, x):\n"
+    '        """Doubles.\n\n        Twice.\n        """\n        s = """\n\n"""\n'
+    "        if x.sum() > 0:  # tensor branch\n            return x * 2\n        return x\n",
     "loops": "import torch\nclass M(torch.nn.Module):\n    def forward(self, x, xs: List[torch.Tensor]):\n"
     "        for i, row in enumerate(xs):\n            pass\n        for k in range(len(xs)):\n            pass\n"
     "        b, t = x.shape\n        for j in reversed(range(t)):\n            pass\n"
