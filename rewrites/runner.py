@@ -67,7 +67,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     cache = ResultCache(options.cache_dir, options.rules, options.exclude_base)
     # the index's digest salts every lookup; a warm run finds it in the cache, and the index is
     # built only when a file must be analysed
-    inputs = _sources_digest(found.sources)
+    inputs, own = _sources_digest(found.sources)
     known = cache.project_digest(inputs)
     if known is None:
         project = found.project()
@@ -89,7 +89,8 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
                 return _Work(digest, (data, rel, app_codes, EMPTY))
             hits += 1
             return cached
-        digest = content_digest(data + salt)  # what a file's fixes offer depends on the project
+        # what a file's fixes offer depends on the project
+        digest = content_digest((own.get(rel) or content_digest(data)).encode() + salt)
         cached = cache.get(digest)
         screened = cached if cached is not None else screen(data, python_rules(options.rules))
         if not isinstance(screened, FileOutcome):
@@ -403,14 +404,16 @@ def _read_all(
     ]
 
 
-def _sources_digest(sources: Sequence[Source]) -> str:
-    """A digest of what :func:`_index` reads."""
+def _sources_digest(sources: Sequence[Source]) -> tuple[str, dict[str, str]]:
+    """A digest of what :func:`_index` reads, and each of those files' own digest (each file's
+    bytes are hashed once)."""
     digest = hashlib.blake2b(digest_size=16)
+    own: dict[str, str] = {}
     for path, rel, data, _ in sources:
         if path.suffix == ".py" and data is not None:
-            digest.update(b"%d:%s%d:" % (len(rel.encode()), rel.encode(), len(data)))
-            digest.update(data)
-    return digest.hexdigest()
+            own[rel] = content_digest(data)
+            digest.update(b"%d:%s%s:" % (len(rel.encode()), rel.encode(), own[rel].encode()))
+    return digest.hexdigest(), own
 
 
 def _index(sources: Sequence[tuple[Path, str, bytes | None, str]]) -> ProjectIndex:
