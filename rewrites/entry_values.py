@@ -151,7 +151,7 @@ def import_events(tree: ast.Module, import_lines: Sequence[int]) -> list[tuple[i
                 events.append((statement.lineno, statement.col_offset, statement))
                 continue
             if top and isinstance(statement, (ast.ClassDef, *_Function)):
-                events.append((_first_line(statement), statement.col_offset, statement))  # type: ignore[arg-type]
+                events.append((_first_line(statement), statement.col_offset, statement))
             start = getattr(statement, "lineno", None)
             if start is not None:
                 at = bisect.bisect_left(import_lines, start)

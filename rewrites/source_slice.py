@@ -32,6 +32,10 @@ _SCALAR = re.compile(r"\b(int|float|bool|str)\b")
 # what a `.item()`-like read must be written with (entry_values.reads_scalars then makes sure)
 _SCALAR_READ = re.compile(r"\.[\s\\]*(?:item|tolist)\b|\b(?:int|float|bool)[\s\\]*\(")
 _Function = (ast.FunctionDef, ast.AsyncFunctionDef)
+# an entry method, with the classes and functions it is in, outermost first
+_Entry = tuple[
+    list[ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef], ast.FunctionDef | ast.AsyncFunctionDef
+]
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
@@ -59,7 +63,8 @@ def source_slice(
             if not isinstance(statement, (ast.ClassDef, *_Function)) or _holds(hits, first + 1, last):
                 for line in range(first, last):
                     kept[line] = lines[line]
-    wanted, candidates = [], set()
+    wanted: list[_Entry] = []
+    candidates: set[str] = set()
     if entry:
         try:
             wanted, candidates = _wanted_entries(tree, lines, is_known)
@@ -94,10 +99,11 @@ def source_slice(
 
 def _wanted_entries(
     tree: ast.Module, lines: list[str], is_known: Callable[[str], bool]
-) -> tuple[list[tuple[list[ast.AST], ast.FunctionDef | ast.AsyncFunctionDef]], set[str]]:
+) -> tuple[list[_Entry], set[str]]:
     """The entry methods the export-blocker rules report in (with their enclosing classes and
     functions), and the classes with a scalar parameter that other classes call."""
-    wanted, candidates = [], set()
+    wanted: list[_Entry] = []
+    candidates: set[str] = set()
     # the lines a `def` may start on: a statement without one defines no entry method, and
     # walking every node of a 20,000-line table to be sure cost more than the rest of the slice
     def_lines = [number for number, line in enumerate(lines, 1) if "def" in line]
@@ -114,7 +120,7 @@ def _wanted_entries(
         return marked[last] > marked[first - 1]
 
     for path, method in entries:
-        owner = path[-1].name  # type: ignore[attr-defined]
+        owner = path[-1].name
         if _scalar_parameters(method):
             if owner not in called:
                 called[owner] = _called_in_a_class(tree, lines, owner)

@@ -77,7 +77,7 @@ class LibTorchHeader(AppRule):
         Valid(
             "#include <torch/extension.h>\n#include <ATen/ATen.h>\n"
             "torch::Tensor scale(torch::Tensor x) { return x * 2; }\n"
-            "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def(\"scale\", &scale); }\n",
+            'PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("scale", &scale); }\n',
             "scale.cpp",
         ),
     ]

@@ -156,7 +156,7 @@ class LibTorchTensor(NativeNames):
         Valid("#include <vector>\nfloat* p = buffer.data_ptr<float>();\n", "other.cpp"),
         Valid(  # a PyTorch C++ extension's binding (custom ops of the Python package)
             "#include <ATen/ATen.h>\nat::Tensor add(at::Tensor a, at::Tensor b) { return a + b; }\n"
-            "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def(\"add\", &add); }\n",
+            'PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("add", &add); }\n',
             "binding.cpp",
         ),
     ]
