@@ -132,9 +132,14 @@ class ValueTracker:
             kind = Kind.STATIC if value is None else self.kind(value)
         if isinstance(target, cst.Name):
             self.kinds[target.value] = kind
-            origin = None if value is None else self.scalar_origin(value)
-            line = next((n for n in reversed(self.ctx.stack) if isinstance(n, cst.SimpleStatementLine)), None)
-            if kind is Kind.SCALAR and origin is not None and line is not None:
+            # only a scalar has an origin: walking every assigned value for one cost a tenth of a scan
+            origin = line = None
+            if kind is Kind.SCALAR and value is not None:
+                origin = self.scalar_origin(value)
+                line = next(
+                    (n for n in reversed(self.ctx.stack) if isinstance(n, cst.SimpleStatementLine)), None
+                )
+            if origin is not None and line is not None:
                 self.origins[target.value] = origin
                 self.origin_lines[target.value] = line
                 self.bound_at_origin[target.value] = frozenset(self.kinds)
