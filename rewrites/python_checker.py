@@ -33,7 +33,7 @@ from rewrites.names import ImportOrigin, ImportTable, subtree
 from rewrites.positions import positions
 from rewrites.prefilter import FilePrefilter
 from rewrites.project import EMPTY, ProjectIndex
-from rewrites.source_slice import source_slice
+from rewrites.source_slice import LINES, source_slice
 
 LANGUAGE = "python"
 # the marker before `migrate: ignore` (rewrites.core.SUPPRESSION)
@@ -285,13 +285,10 @@ def _slice(text: str, rules: Sequence[type[Rule]]) -> str | None:
     if not offsets:
         return source_slice(text, _is_known)
     starts = [0]  # where each line begins, with the line breaks ast counts
-    for line in _LINES.findall(text):
+    for line in LINES.findall(text):
         starts.append(starts[-1] + len(line))
     name_lines = {bisect.bisect_right(starts, at) for at in offsets}
     return source_slice(text, _is_known, entry=entry, name_lines=name_lines)
-
-
-_LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 _PARSER_POSITION = re.compile(r"^parser error: error at (\d+):(\d+): ")
@@ -319,9 +316,9 @@ def _compact(part: str, text: str) -> tuple[str, list[int]]:
     """A slice of ``text`` without the lines it blanked (each costs libcst a node, and they were
     nine in ten), and the line in the file of each line left. Lines blank in the file stay:
     they may be inside a string the slice kept."""
-    originals = _LINES.findall(text)
+    originals = LINES.findall(text)
     kept, lines = [], []
-    for number, line in enumerate(_LINES.findall(part), 1):
+    for number, line in enumerate(LINES.findall(part), 1):
         if line.strip() or number > len(originals) or not originals[number - 1].strip():
             kept.append(line)
             lines.append(number)

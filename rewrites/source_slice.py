@@ -36,7 +36,8 @@ _Function = (ast.FunctionDef, ast.AsyncFunctionDef)
 _Entry = tuple[
     list[ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef], ast.FunctionDef | ast.AsyncFunctionDef
 ]
-_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+# each line with its line break, as ast counts them (str.splitlines knows more breaks)
+LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 class _Unsafe(Exception):
@@ -54,7 +55,7 @@ def source_slice(
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # libcst parses it and says what is wrong
-    lines = _LINE.findall(text)  # the line breaks ast counts (str.splitlines knows more)
+    lines = LINES.findall(text)
     kept: dict[int, str] = {}  # 0-based line -> its text in the slice
     if name_lines:
         hits = sorted(name_lines)
