@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 
-from rewrites.names import canonical
+from rewrites.names import ImportTable
 
 
 class Kind(IntEnum):
@@ -89,53 +89,28 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
-class AstImports:
-    """``rewrites.names.ImportTable`` on ``ast`` nodes: the names bound by ``import`` so far."""
+class AstImports(ImportTable):
+    """``rewrites.names.ImportTable`` fed ``ast`` import statements: the names bound so far."""
 
-    def __init__(self, is_known: Callable[[str], bool]) -> None:
-        self.bindings: dict[str, str | None] = {}
-        self.star_modules: list[str] = []
-        self._is_known = is_known
-
-    def add(self, node: ast.Import | ast.ImportFrom) -> None:
+    def add(self, node: ast.Import | ast.ImportFrom) -> None:  # type: ignore[override]
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname is not None:
-                    self.bindings[alias.asname] = alias.name
+                    self._bindings[alias.asname] = alias.name
                 else:
                     head = alias.name.split(".")[0]
-                    self.bindings[head] = head
+                    self._bindings[head] = head
             return
         module = None if node.level else node.module
         for alias in node.names:
             if alias.name == "*":
                 if module is not None:
-                    self.star_modules.append(module)
+                    self._star_modules.append(module)
                 continue
-            local = alias.asname or alias.name
-            self.bindings[local] = None if module is None else f"{module}.{alias.name}"
+            self._bindings[alias.asname or alias.name] = None if module is None else f"{module}.{alias.name}"
 
-    def shadow(self, local: str) -> None:
-        self.bindings[local] = None
-
-    def resolve(self, node: ast.expr) -> str | None:
-        name = _dotted(node)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        if head in self.bindings:
-            target = self.bindings[head]
-            if target is None:
-                return None
-            return canonical(f"{target}.{rest}" if rest else target)
-        for module in self.star_modules:
-            candidate = canonical(f"{module}.{name}")
-            if self._is_known(candidate):
-                return candidate
-        return canonical(name) if head == "torch" else None
-
-    def is_bound(self, local: str) -> bool:
-        return local in self.bindings
+    def resolve(self, node: ast.expr) -> str | None:  # type: ignore[override]
+        return self.resolve_name(_dotted(node))
 
 
 def import_events(tree: ast.Module, import_lines: Sequence[int]) -> list[tuple[int, int, ast.stmt]]:

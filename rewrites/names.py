@@ -123,7 +123,10 @@ class ImportTable:
         return None if name is None else self._origins.get(name.split(".")[0])
 
     def resolve(self, node: cst.CSTNode) -> str | None:
-        name = dotted(node)
+        return self.resolve_name(dotted(node))
+
+    def resolve_name(self, name: str | None) -> str | None:
+        """What the dotted ``name`` refers to, from the imports so far."""
         if name is None:
             return None
         head, _, rest = name.partition(".")
