@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rewrites.project import CallSite, constant_arguments, index_project
+from rewrites.project import EXAMPLE_FUNCTIONS, EXAMPLE_WORDS, CallSite, constant_arguments, index_project
 from tests.conftest import FIXTURES, migrate_apply_all, needs_export, run_command, run_migrate, run_python
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,6 +118,15 @@ def test_the_project_index_finds_example_inputs_traces_and_method_calls() -> Non
     assert constant_arguments([CallSite("a.py", 1, "1"), CallSite("b.py", 2, "1")]) == "1"
     assert constant_arguments([CallSite("a.py", 1, "1"), CallSite("b.py", 2, "2")]) is None
     assert constant_arguments([CallSite("a.py", 1, "x")]) is None
+
+
+@pytest.mark.parametrize("name", EXAMPLE_FUNCTIONS)
+def test_the_project_index_finds_each_example_function_past_its_screen(name: str) -> None:
+    assert any(word in name for word in EXAMPLE_WORDS)  # the screen lets its files through
+    index = index_project([("nets.py", f"import torch\n\ndef {name}():\n    return (torch.rand(1),)\n")])
+    assert index.example_for("nets") == (name, True)
+    index = index_project([("nets.py", f"import torch\n\n{name} = (torch.rand(1),)\n")])
+    assert index.example_for("nets") == (name, False)
 
 
 def test_the_scripts_own_calls_come_before_the_projects_example_inputs(streaming: tuple[Path, dict]) -> None:
