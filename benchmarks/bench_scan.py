@@ -81,6 +81,69 @@ def ast_pass(roots: list[Path], cwd: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
+_FLOOR = """
+import ast, gc, sys, time
+from pathlib import Path
+import libcst as cst
+from rewrites.python_checker import _compact, _slice, python_rules, screen
+from rewrites.registry import select_rules
+rules = python_rules(select_rules(sys.argv[1].split(",")))
+gc.freeze()
+gc.disable()  # as in the scan's workers: collected between files
+spent = {"read_and_screen": 0.0, "ast_parse_of_candidates": 0.0, "libcst_parse_of_slices": 0.0}
+for root in sys.argv[2:]:
+    for path in sorted(Path(root).rglob("*.py")):
+        start = time.process_time()
+        screened = screen(path.read_bytes(), rules)
+        spent["read_and_screen"] += time.process_time() - start
+        if not isinstance(screened, tuple):
+            continue
+        text, active = screened
+        start = time.process_time()
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        spent["ast_parse_of_candidates"] += time.process_time() - start
+        part = _slice(text, active)
+        if part == "":
+            continue
+        compact = text if part is None else _compact(part, text)[0]
+        start = time.process_time()
+        try:
+            cst.parse_module(compact)
+        except cst.ParserSyntaxError:
+            pass
+        spent["libcst_parse_of_slices"] += time.process_time() - start
+        gc.collect(0)
+print(" ".join(f"{key}={value}" for key, value in spent.items()))
+"""
+
+
+def floor(roots: list[Path], cwd: Path, ast_cpu: float) -> dict:
+    """What a cold scan cannot do without, timed alone in a fresh process: reading and screening
+    every file, CPython's parse of each file a rule admits (the export blockers decide on it
+    where libcst must parse), and libcst's parse of the slices the rules report in. Their sum
+    against the ``ast.parse`` pass is the lowest ratio this design can reach, before any rule
+    runs."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FLOOR, PYTHON_RULES, *map(str, roots)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"floor failed: {done.stderr[-2000:]}")
+    parts = {key: round(float(value), 2) for key, value in (item.split("=") for item in done.stdout.split())}
+    total = sum(parts.values())
+    return {
+        **parts,
+        "cpu_seconds": round(total, 2),
+        "ratio_to_ast_pass": round(total / ast_cpu, 2) if ast_cpu else None,
+    }
+
+
 def timed_scan(roots: list[Path], cwd: Path, *extra: str) -> tuple[float, float, dict]:
     elapsed, cpu, done = _cpu_run(
         [
@@ -149,6 +212,7 @@ def bench_tree(roots: list[Path], cwd: Path) -> dict:
         "megabytes": round(size / 1e6, 1),
         "ast_pass": {"seconds": round(ast_seconds, 2), "cpu_seconds": round(ast_cpu, 2)},
         "runs": runs,
+        "floor": floor(roots, cwd, ast_cpu),
     }
 
 
