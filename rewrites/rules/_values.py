@@ -53,6 +53,7 @@ class ValueTracker:
         self.bound_at_origin: dict[str, frozenset[str]] = {}
         # Parameters annotated as lists or tuples: iterating them is over a Python length.
         self.containers: set[str] = set()
+        self._bound: set[cst.CSTNode] = set()  # the bindings a rule has already made
         params = function.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             name = param.name.value
@@ -60,6 +61,14 @@ class ValueTracker:
                 self.kinds[name] = parameter_kind(param)
                 if param.annotation is not None and _CONTAINER.match(_code(param.annotation.annotation)):
                     self.containers.add(name)
+
+    def first(self, node: cst.CSTNode) -> bool:
+        """Whether ``node``'s binding is still to be made (the rules sharing this tracker each
+        visit it; the first one binds)."""
+        if node in self._bound:
+            return False
+        self._bound.add(node)
+        return True
 
     def kind(self, expr: cst.BaseExpression) -> Kind:
         if isinstance(expr, cst.Name):
@@ -208,30 +217,35 @@ class EntryMethodRule(PythonRule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self.values is None and self.ctx.entry_method() is node:
-            self.values = ValueTracker(self.ctx, node)
+            # one tracker a method, shared by these rules (five of them used to classify every
+            # expression five times); the first rule to reach a binding binds it
+            key = (ValueTracker, node)
+            if key not in self.ctx.memo:
+                self.ctx.memo[key] = ValueTracker(self.ctx, node)
+            self.values = self.ctx.memo[key]
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         if self.values is not None and self.values.function is original_node:
             self.values = None
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if self.values is not None:
+        if self.values is not None and self.values.first(node):
             for target in node.targets:
                 self.values.bind(target.target, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if self.values is not None and node.value is not None:
+        if self.values is not None and node.value is not None and self.values.first(node):
             self.values.bind(node.target, node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if self.values is not None and isinstance(node.target, cst.Name):
+        if self.values is not None and isinstance(node.target, cst.Name) and self.values.first(node):
             kind = combine(self.values.kind(node.target), self.values.kind(node.value))
             self.values.bind(node.target, None, kind)
 
     def visit_For(self, node: cst.For) -> None:
-        if self.values is not None:
+        if self.values is not None and self.values.first(node):
             self.values.bind_loop(node.target, node.iter)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        if self.values is not None:
+        if self.values is not None and self.values.first(node):
             self.values.bind(node.target, node.value)
