@@ -13,9 +13,17 @@ from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from migrate.cli import main
 from rewrites.core import Invalid, Rule, Valid
+
+# The property tests draw the same examples on every run, so the suite passes or fails on the
+# code alone; `HYPOTHESIS_PROFILE=explore make test` draws new ones (and keeps what fails in
+# .hypothesis/, replayed first next time).
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden"

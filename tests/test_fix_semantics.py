@@ -18,7 +18,7 @@ import sys
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rewrites.python_checker import fix_text, python_rules
@@ -195,6 +195,11 @@ def _outcome(code: str) -> tuple[str, object]:
     _VALUES,
     st.sampled_from(["ok = {}\n", "ok = not {}\n", "ok = [{}][0]\n", "ok = 1 if {} else 0\n"]),
 )
+# typing flattens a union in a union, and a union of one type is that type (no None shortcut)
+@example("Optional[Union[Optional[int], List[int]]]", "[]", "ok = {}\n")
+@example("Union[Tensor, torch.Tensor]", "None", "ok = {}\n")
+@example("Union[List[int], List[int]]", "None", "ok = {}\n")
+@example("List[Union[Optional[str], Optional[str]]]", "[None, 'a']", "ok = {}\n")
 def test_isinstance_fix_computes_what_torch_jit_isinstance_computes(
     type_: str, value: str, shape: str
 ) -> None:

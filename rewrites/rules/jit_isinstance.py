@@ -85,6 +85,12 @@ class JitIsinstance(PythonRule):
             "if not (isinstance(d, dict) and all(isinstance(_k0, str) and (isinstance(_e0, list) and "
             "all(isinstance(_e1, int) for _e1 in _e0)) for _k0, _e0 in d.items())):\n    d = {}\n",
         ),
+        Invalid(  # typing spreads a union out of a union: `List[int]` is the third type, not lost
+            "import torch\nfrom typing import List, Optional, Union\nv = []\n"
+            "ok = torch.jit.isinstance(v, Optional[Union[Optional[int], List[int]]])\n",
+            expected="from typing import List, Optional, Union\nv = []\n"
+            "ok = v is None or isinstance(v, int) or (isinstance(v, list) and all(isinstance(_e0, int) for _e0 in v))\n",
+        ),
         Invalid(
             "import torch\nx = 3\nok = torch.jit.isinstance(x, int)\n",
             expected="x = 3\nok = isinstance(x, int)\n",
@@ -204,22 +210,65 @@ def _check(ctx: FileContext, value: str, annotation: cst.BaseExpression, depth: 
                 return " and ".join(parts)
             raise _Unsupported
         if kind in _UNIONS:
-            if kind == "Optional" and len(args) != 1:
-                raise _Unsupported
+            members = _members(ctx, kind, args)
+            if len(members) == 1:  # typing makes a union of one type that type
+                if _is_none(members[0]):
+                    raise _Unsupported
+                return _check(ctx, value, members[0], depth)
             options = [f"{value} is None"]
-            for arg in args:
-                if isinstance(arg, cst.Name) and arg.value == "None":
+            for member in members:
+                if _is_none(member):
                     continue
-                if isinstance(arg, cst.Subscript):
+                if isinstance(member, cst.Subscript):
                     # torch returns the first nested container's verdict without trying the rest
-                    options.append(_grouped(_check(ctx, value, arg, depth)))
+                    options.append(_grouped(_check(ctx, value, member, depth)))
                     break
-                options.append(f"isinstance({value}, {_leaf(ctx, arg)})")
+                options.append(f"isinstance({value}, {_leaf(ctx, member)})")
             return " or ".join(options)
         raise _Unsupported
     if isinstance(annotation, cst.Tuple):
         raise _Unsupported
     return f"isinstance({value}, {_leaf(ctx, annotation)})"
+
+
+def _members(ctx: FileContext, kind: str, args: list[cst.BaseExpression]) -> list[cst.BaseExpression]:
+    """The types typing makes of ``Union[args]`` (``Optional[arg]``), in order: nested unions
+    spread out and each type once, as ``typing.get_args`` gives them.
+    ``Optional[Union[Optional[int], List[int]]]`` is ``int, None, List[int]``."""
+    if kind == "Optional":
+        if len(args) != 1:
+            raise _Unsupported
+        args = [args[0], cst.Name("None")]
+    found: dict[str, cst.BaseExpression] = {}
+    for arg in args:
+        inner = _typing_name(ctx, arg.value) if isinstance(arg, cst.Subscript) else None
+        for member in _members(ctx, inner, _elements(arg)) if inner in _UNIONS else [arg]:  # type: ignore[arg-type]
+            found.setdefault(_key(ctx, member), member)
+    return list(found.values())
+
+
+def _key(ctx: FileContext, node: cst.BaseExpression) -> str:
+    """What a type is, whatever its spelling (``Tensor`` and ``torch.Tensor`` are one type, as
+    typing's union sees them); a union's types in any order are one union."""
+    if _is_none(node):
+        return "None"
+    if isinstance(node, cst.Subscript):
+        kind = _typing_name(ctx, node.value)
+        if kind in _UNIONS:
+            keys = sorted({_key(ctx, m) for m in _members(ctx, kind, _elements(node))})  # type: ignore[arg-type]
+            return keys[0] if len(keys) == 1 else f"Union[{', '.join(keys)}]"
+        if kind is None:
+            raise _Unsupported
+        return f"{kind}[{', '.join(_key(ctx, e) for e in _elements(node))}]"
+    return (
+        _leaf(ctx, node)
+        if isinstance(node, cst.Name) and node.value in _BUILTINS
+        else ctx.resolve(node) or _leaf(ctx, node)
+    )
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _grouped(check: str) -> str:
