@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -49,22 +48,14 @@ class _OffsetState(CodegenState):
         if node not in self.spans:
             self._record(node, start, self.offset)
 
-    @contextmanager
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]
         self,
         node: cst.CSTNode,
         *,
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
-    ) -> Iterator[None]:
-        start = self.offset
-        yield  # no try/finally: once _Done unwinds the stack, enclosing spans are not needed
-        end = self.offset
-        if start_node is not None:
-            start = self.spans[start_node][0]
-        if end_node is not None:
-            end = self.spans[end_node][1]
-        self._record(node, start, end)
+    ) -> _Syntactic:
+        return _Syntactic(self, node, start_node, end_node)
 
     def _record(self, node: cst.CSTNode, start: int, end: int) -> None:
         self.spans[node] = (start, end)
@@ -72,6 +63,35 @@ class _OffsetState(CodegenState):
             self.wanted.discard(node)
             if not self.wanted:
                 raise _Done
+
+
+class _Syntactic:
+    """The span of a node without its surrounding whitespace: libcst asks for one at most nodes,
+    and a class costs a fifth of what a generator-based context manager did."""
+
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
+
+    def __init__(
+        self,
+        state: _OffsetState,
+        node: cst.CSTNode,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self.start = self.state.offset
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is not None:
+            return  # once _Done unwinds the stack, enclosing spans are not needed
+        state, start, end = self.state, self.start, self.state.offset
+        if self.start_node is not None:
+            start = state.spans[self.start_node][0]
+        if self.end_node is not None:
+            end = state.spans[self.end_node][1]
+        state._record(self.node, start, end)
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
