@@ -255,7 +255,7 @@ def _key(ctx: FileContext, node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Subscript):
         kind = _typing_name(ctx, node.value)
         if kind in _UNIONS:
-            keys = sorted({_key(ctx, m) for m in _members(ctx, kind, _elements(node))})  # type: ignore[arg-type]
+            keys = sorted({_key(ctx, m) for m in _members(ctx, kind, _elements(node))})
             return keys[0] if len(keys) == 1 else f"Union[{', '.join(keys)}]"
         if kind is None:
             raise _Unsupported
