@@ -33,11 +33,12 @@ results = {}
 for optimize in (True, False):
     folder = pathlib.Path(sys.argv[1]) / f"optimize_{optimize}"
     folder.mkdir()
-    export_torchscript(model, im, folder / "yolov5n.pt", optimize)
+    returned, _ = export_torchscript(model, im, folder / "yolov5n.pt", optimize)
     program = Runtime.get().load_program(str(folder / "yolov5n.pte"))
     out = program.load_method("forward").execute([im])[0]
     results[str(optimize)] = {
         "files": sorted(p.name for p in folder.iterdir()),
+        "returned": str(returned),
         "max_error": float((out - model(im)).abs().max()),
         "config": json.loads(program.load_method("config.txt").execute([])[0]),
     }
@@ -62,12 +63,15 @@ def test_a_trace_saved_in_two_branches_runs_in_both_and_keeps_its_metadata(
     script = (project / "export.py").read_text()
     assert "torch.jit.trace(model, im, strict=False)\n    d = " not in script
     assert "optimize_for_mobile" not in script and ".save(str(f)" not in script
+    assert 'f = file.with_suffix(".pte")' in script and "splitext" not in script
     ran = run_python(RUN_BOTH_BRANCHES, str(tmp_path), cwd=project)
     assert ran.returncode == 0, ran.stderr[-3000:]
     results = json.loads(ran.stdout.strip().splitlines()[-1])
     config = {"shape": [1, 3, 32, 32], "stride": 32, "names": {"0": "person", "1": "bicycle"}}
     for branch in ("True", "False"):
         assert results[branch]["files"] == ["yolov5n.pte"]
+        # `f = file.with_suffix(".torchscript")` became ".pte": the path it returns is the file
+        assert results[branch]["returned"] == str(tmp_path / f"optimize_{branch}" / "yolov5n.pte")
         assert results[branch]["max_error"] <= 1e-5
         assert results[branch]["config"] == config
 
@@ -215,3 +219,31 @@ def test_a_fix_whose_text_does_not_parse_is_not_applied_and_the_others_are() -> 
     assert [f.line for f in fixed] == [10] and [f.line for f in remaining] == [6]
     assert "    if a:\n" in text and "and not torch.jit.is_scripting()" in text
     compile(text, "fixed.py", "exec")
+
+
+SAVED_TO = (
+    "import torch\n"
+    "def export(model, im, file):\n"
+    "{binding}"
+    "    ts = torch.jit.trace(model, im)\n"
+    "    ts._save_for_lite_interpreter(str(f))\n"
+    "    return f\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("binding", "renamed"),
+    [
+        ('    f = file.with_suffix(".ptl")\n', True),
+        ("    f = file.with_suffix('.torchscript')\n", True),
+        ('    f = file.with_suffix(".onnx")\n', False),  # not a TorchScript file name
+        ('    f = file.with_suffix(".ptl")\n    f = f.parent / f.name\n', False),  # bound twice
+        ("    f = file\n", False),
+    ],
+)
+def test_a_save_path_made_with_with_suffix_is_renamed_where_it_is_made(binding: str, renamed: bool) -> None:
+    fixed, done, _ = fix_text(SAVED_TO.format(binding=binding), all_rules(), unsafe=True)
+    assert done, fixed
+    assert ("with_suffix('.pte')" in fixed or 'with_suffix(".pte")' in fixed) is renamed, fixed
+    assert ("splitext" not in fixed) is renamed, fixed
+    assert "return f\n" in fixed

@@ -259,6 +259,7 @@ class _Use:
     line: cst.SimpleStatementLine | None = None  # a save alone on its line
     block: cst.CSTNode | None = None  # the block holding ``line``
     mentions: tuple[cst.CSTNode, ...] = ()  # the saved path in prints and logs after the save
+    suffix: cst.SimpleString | None = None  # `".pt"` in the `f = file.with_suffix(".pt")` it saves to
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,10 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
             return Chain(
                 refused=f"`{_code(use.target)}` is called after the save, so its example inputs come too late"
             )
-    follower.uses = [_with_line(follower, u) if u.kind == "save" else u for u in follower.uses]
+    follower.uses = [
+        replace(_with_line(follower, u), suffix=_suffix(follower, u)) if u.kind == "save" else u
+        for u in follower.uses
+    ]
     root_line = None
     assign = follower.parent(root)
     line = follower.parent(assign) if assign is not None else None
@@ -411,6 +415,48 @@ def _with_line(follower: _Follower, use: _Use) -> _Use:
             continue
         mentions.append(node)
     return replace(use, line=line, block=follower.parent(line), mentions=tuple(mentions))
+
+
+_MODEL_SUFFIXES = frozenset({".pt", ".ptl", ".pth", ".torchscript", ".jit"})
+
+
+def _suffix(follower: _Follower, use: _Use) -> cst.SimpleString | None:
+    """The suffix literal of ``f = file.with_suffix(".torchscript")`` when the save writes to
+    ``f`` (or ``str(f)``) and that is the one binding of ``f`` in the function, before the save.
+    The fix makes it ``".pte"``: what the function then returns, logs or uploads as ``f`` is the
+    file it writes (yolov5's export returned the old name of a file it no longer wrote)."""
+    path = use.path
+    if (
+        isinstance(path, cst.Call)
+        and isinstance(path.func, cst.Name)
+        and path.func.value == "str"
+        and len(path.args) == 1
+        and path.args[0].keyword is None
+        and not path.args[0].star
+    ):
+        path = path.args[0].value
+    if not isinstance(path, cst.Name):
+        return None
+    scope = follower.scope
+    bindings = [n for n in scope.names.get(path.value, ()) if _is_binding(scope, n)]
+    if len(bindings) != 1 or scope.order[id(bindings[0])] > scope.order[id(use.target)]:
+        return None
+    target = follower.parent(bindings[0])
+    assign = follower.parent(target) if isinstance(target, cst.AssignTarget) else None
+    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+        return None
+    value = assign.value
+    if not (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "with_suffix"
+        and len(value.args) == 1
+        and value.args[0].keyword is None
+        and isinstance(value.args[0].value, cst.SimpleString)
+    ):
+        return None
+    literal = value.args[0].value
+    return literal if literal.evaluated_value in _MODEL_SUFFIXES else None
 
 
 def _in_print(follower: _Follower, node: cst.CSTNode) -> bool:
@@ -682,12 +728,15 @@ def chain_edit(
             if constants:
                 elements = [cst.DictElement(cst.SimpleString(f'"{n}"'), c) for n, c in constants]
                 extra = cst.Dict(elements if extra is None else [cst.StarredDictElement(extra), *elements])
-            write, more = write_pte(value, use.path, extra)
+            write, more = write_pte(value, use.path, extra, renamed=use.suffix is not None)
             needed += more
             target = _target_code(write)
+            if use.suffix is not None:  # the path is named .pte where it is made
+                quote = use.suffix.quote
+                changes[use.suffix] = use.suffix.with_changes(value=f"{use.suffix.prefix}{quote}.pte{quote}")
             if use.line is not None and (use.block, target) in written:
                 changes[use.line] = cst.RemovalSentinel.REMOVE  # the same .pte, already written here
-            elif use.line is not None and use.mentions and "pte_path" not in names:
+            elif use.line is not None and use.mentions and use.suffix is None and "pte_path" not in names:
                 # prints and logs naming the old file name the new one
                 path_line = cst.parse_statement(f"pte_path = {target}\n")
                 assert isinstance(path_line, cst.SimpleStatementLine)

@@ -347,12 +347,17 @@ def _placeholder(expression: cst.CSTNode) -> cst.CSTNode:
 
 
 def write_pte(
-    program: cst.BaseExpression, path: cst.BaseExpression, extra_files: cst.BaseExpression | None = None
+    program: cst.BaseExpression,
+    path: cst.BaseExpression,
+    extra_files: cst.BaseExpression | None = None,
+    *,
+    renamed: bool = False,
 ) -> tuple[cst.Call, list[tuple[str, str | None]]]:
     """``pathlib.Path(<path>.pte).write_bytes(to_edge_transform_and_lower(program, ...).to_executorch().buffer)``.
 
     ``extra_files`` (what ``_extra_files=`` gave a TorchScript save) become the program's
-    ``constant_methods``: the metadata stays inside the one file the app ships.
+    ``constant_methods``: the metadata stays inside the one file the app ships. ``renamed``:
+    ``path`` already ends in ``.pte`` (the fix renames it where it is made) and is kept as it is.
     """
     lowered = cst.parse_expression(
         "to_edge_transform_and_lower(_, partitioner=[XnnpackPartitioner()]).to_executorch().buffer"
@@ -363,7 +368,7 @@ def write_pte(
         extra = next(n for n in subtree(lowered) if isinstance(n, cst.Name) and n.value == "__")
         lowered = lowered.deep_replace(extra, extra_files)
     lowered = lowered.deep_replace(_placeholder(lowered), program)
-    target, imports = pte_path(path)
+    target, imports = (path, []) if renamed else pte_path(path)
     call = cst.Call(
         cst.Attribute(
             cst.Call(dotted_expression("pathlib.Path"), [cst.Arg(target)]), cst.Name("write_bytes")
