@@ -247,3 +247,20 @@ def test_a_save_path_made_with_with_suffix_is_renamed_where_it_is_made(binding: 
     assert ("with_suffix('.pte')" in fixed or 'with_suffix(".pte")' in fixed) is renamed, fixed
     assert ("splitext" not in fixed) is renamed, fixed
     assert "return f\n" in fixed
+
+
+@pytest.mark.parametrize(
+    "save",
+    [
+        "    m._save_for_lite_interpreter(str(f))\n",
+        "    torch.jit.save(m, f)\n",
+        "    m._save_for_lite_interpreter(str(f))\n    torch.jit.save(m, str(f))\n",  # the second in a later round
+    ],
+)
+def test_a_module_saved_as_it_is_given_is_written_where_f_is_renamed(save: str) -> None:
+    """No chain here: the module is a parameter, and the save's own fix renames the suffix."""
+    source = f"import torch\ndef export(m, file):\n    f = file.with_suffix('.ptl')\n{save}    return f\n"
+    fixed, done, _ = fix_text(source, all_rules(), unsafe=True)
+    assert done, fixed
+    assert "f = file.with_suffix('.pte')" in fixed and "splitext" not in fixed, fixed
+    assert fixed.count(".write_bytes(") == save.count("save"), fixed

@@ -347,7 +347,9 @@ def _follow(ctx: FileContext, root: cst.Call, place: Place) -> Chain:
                 refused=f"`{_code(use.target)}` is called after the save, so its example inputs come too late"
             )
     follower.uses = [
-        replace(_with_line(follower, u), suffix=_suffix(follower, u)) if u.kind == "save" else u
+        replace(_with_line(follower, u), suffix=path_suffix(follower.scope, u.path, u.target))
+        if u.kind == "save"
+        else u
         for u in follower.uses
     ]
     root_line = None
@@ -417,15 +419,16 @@ def _with_line(follower: _Follower, use: _Use) -> _Use:
     return replace(use, line=line, block=follower.parent(line), mentions=tuple(mentions))
 
 
-_MODEL_SUFFIXES = frozenset({".pt", ".ptl", ".pth", ".torchscript", ".jit"})
+# what a model file's name ends in before the fix, and after it (a second save of the same `f`)
+_MODEL_SUFFIXES = frozenset({".pt", ".ptl", ".pth", ".torchscript", ".jit", ".pte"})
 
 
-def _suffix(follower: _Follower, use: _Use) -> cst.SimpleString | None:
-    """The suffix literal of ``f = file.with_suffix(".torchscript")`` when the save writes to
-    ``f`` (or ``str(f)``) and that is the one binding of ``f`` in the function, before the save.
-    The fix makes it ``".pte"``: what the function then returns, logs or uploads as ``f`` is the
-    file it writes (yolov5's export returned the old name of a file it no longer wrote)."""
-    path = use.path
+def path_suffix(scope: _Scope, path: cst.BaseExpression | None, save: cst.CSTNode) -> cst.SimpleString | None:
+    """The suffix literal of ``f = file.with_suffix(".torchscript")`` when ``save`` writes to
+    ``f`` (or ``str(f)``) and that is the one binding of ``f`` in ``scope``, before the save.
+    The fix makes it ``".pte"`` (:func:`pte_suffix`) and writes to ``f``: what the function then
+    returns, logs or uploads as ``f`` is the file it writes (yolov5's export returned the old
+    name of a file it no longer wrote)."""
     if (
         isinstance(path, cst.Call)
         and isinstance(path.func, cst.Name)
@@ -437,12 +440,11 @@ def _suffix(follower: _Follower, use: _Use) -> cst.SimpleString | None:
         path = path.args[0].value
     if not isinstance(path, cst.Name):
         return None
-    scope = follower.scope
     bindings = [n for n in scope.names.get(path.value, ()) if _is_binding(scope, n)]
-    if len(bindings) != 1 or scope.order[id(bindings[0])] > scope.order[id(use.target)]:
+    if len(bindings) != 1 or scope.order[id(bindings[0])] > scope.order[id(save)]:
         return None
-    target = follower.parent(bindings[0])
-    assign = follower.parent(target) if isinstance(target, cst.AssignTarget) else None
+    target = scope.parent.get(id(bindings[0]))
+    assign = scope.parent.get(id(target)) if isinstance(target, cst.AssignTarget) else None
     if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
         return None
     value = assign.value
@@ -457,6 +459,12 @@ def _suffix(follower: _Follower, use: _Use) -> cst.SimpleString | None:
         return None
     literal = value.args[0].value
     return literal if literal.evaluated_value in _MODEL_SUFFIXES else None
+
+
+def pte_suffix(literal: cst.SimpleString, changes: dict[cst.CSTNode, Replacement]) -> None:
+    """Adds to ``changes`` the rename of a :func:`path_suffix` literal to ``".pte"``."""
+    if literal.evaluated_value != ".pte":
+        changes[literal] = literal.with_changes(value=f"{literal.prefix}{literal.quote}.pte{literal.quote}")
 
 
 def _in_print(follower: _Follower, node: cst.CSTNode) -> bool:
@@ -732,8 +740,7 @@ def chain_edit(
             needed += more
             target = _target_code(write)
             if use.suffix is not None:  # the path is named .pte where it is made
-                quote = use.suffix.quote
-                changes[use.suffix] = use.suffix.with_changes(value=f"{use.suffix.prefix}{quote}.pte{quote}")
+                pte_suffix(use.suffix, changes)
             if use.line is not None and (use.block, target) in written:
                 changes[use.line] = cst.RemovalSentinel.REMOVE  # the same .pte, already written here
             elif use.line is not None and use.mentions and use.suffix is None and "pte_path" not in names:
@@ -940,8 +947,12 @@ class PteSave(PythonRule):
         found = save_arguments(call.args, skip)
         if found is None or defers_to_chain(self.ctx, module):
             return None
-        write, imports = write_pte(module, *found)
-        return self.edit({call: write}, add_imports=imports, dropped=dropped)
+        suffix = path_suffix(_scope(self.ctx, enclosing_scopes(self.ctx)[0]), found[0], call)
+        write, imports = write_pte(module, *found, renamed=suffix is not None)
+        changes: dict[cst.CSTNode, Replacement] = {call: write}
+        if suffix is not None:
+            pte_suffix(suffix, changes)
+        return self.edit(changes, add_imports=imports, dropped=dropped)
 
 
 # --- the re-check after a fix -----------------------------------------------------------------
